@@ -1,0 +1,133 @@
+//! Diagnostics as data: a stable code, a severity, a message and a span in the user's file.
+//! Finding a problem and rendering it are separate: see [`render`].
+
+pub mod line_index;
+pub mod render;
+
+use std::path::PathBuf;
+
+pub use line_index::LineIndex;
+
+/// A half-open byte range `[start, end)` in one source text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start, end }
+    }
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+    pub fn empty_at(pos: usize) -> Span {
+        Span::new(pos, pos)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+/// One finding. `span` is in the byte offsets of `file`'s text once the finding has been
+/// located (query-stage spans are remapped through the rule's query map before that).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnostic {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub file: Option<PathBuf>,
+    pub span: Option<Span>,
+    /// Extra lines shown under the message ("help: did you mean ...").
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+            file: None,
+            span: None,
+            notes: Vec::new(),
+        }
+    }
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
+    }
+    pub fn with_span(mut self, span: Span) -> Diagnostic {
+        self.span = Some(span);
+        self
+    }
+    pub fn with_file(mut self, file: impl Into<PathBuf>) -> Diagnostic {
+        self.file = Some(file.into());
+        self
+    }
+    pub fn with_note(mut self, note: impl Into<String>) -> Diagnostic {
+        self.notes.push(note.into());
+        self
+    }
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Stable diagnostic codes. The letter prefix names the stage that found the problem.
+pub mod codes {
+    /// The file could not be read.
+    pub const IO: &str = "DT001";
+    /// The YAML is not well formed.
+    pub const YAML_SYNTAX: &str = "DY001";
+    /// The rule does not match the rule schema.
+    pub const SCHEMA: &str = "DS001";
+    /// A required field is missing.
+    pub const SCHEMA_REQUIRED: &str = "DS002";
+    /// A key the rule model does not know.
+    pub const SCHEMA_UNKNOWN_KEY: &str = "DS003";
+    /// KQL lexical error (bad character, unterminated string).
+    pub const KQL_LEX: &str = "DK001";
+    /// KQL syntax error.
+    pub const KQL_SYNTAX: &str = "DK002";
+    /// Unknown table.
+    pub const UNKNOWN_TABLE: &str = "DR001";
+    /// Unknown column.
+    pub const UNKNOWN_COLUMN: &str = "DR002";
+    /// Unknown function.
+    pub const UNKNOWN_FUNCTION: &str = "DR003";
+    /// Unknown name (let binding or parameter).
+    pub const UNKNOWN_NAME: &str = "DR004";
+    /// Wrong number or kind of arguments.
+    pub const ARGUMENTS: &str = "DR005";
+    /// Type error.
+    pub const TYPE: &str = "DR006";
+    /// A construct detc parses but cannot lower to its IR yet.
+    pub const UNSUPPORTED: &str = "DR100";
+    /// A query parameter (`{{Name}}`) has no value, or a bad one.
+    pub const PARAM: &str = "DP001";
+    /// Bad fixture data (a row that does not fit the table schema).
+    pub const DATA: &str = "DD001";
+    /// A table the query reads has no data file.
+    pub const MISSING_TABLE: &str = "DD002";
+    /// Runtime error during native evaluation.
+    pub const EVAL: &str = "DE001";
+    /// A target cannot express a construct.
+    pub const TARGET_UNSUPPORTED: &str = "DX001";
+    /// A rule test failed.
+    pub const TEST_FAILED: &str = "DT100";
+    /// A tests file is malformed.
+    pub const TEST_FILE: &str = "DT101";
+    /// An engine could not run a query.
+    pub const ENGINE: &str = "DV001";
+    /// An engine returned rows different from the native run.
+    pub const VERIFY_MISMATCH: &str = "DV002";
+}

@@ -1,0 +1,116 @@
+//! Turning diagnostics into text. Finding code never formats; it builds [`Diagnostic`]s.
+
+use super::{Diagnostic, LineIndex, Severity};
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// The texts of the files diagnostics point into, kept so that rendering can show locations.
+#[derive(Default)]
+pub struct Sources {
+    files: HashMap<PathBuf, (String, LineIndex)>,
+}
+
+impl Sources {
+    pub fn add(&mut self, path: &Path, text: &str) {
+        self.files
+            .insert(path.to_path_buf(), (text.to_string(), LineIndex::new(text)));
+    }
+
+    /// `file:line:col` for a diagnostic, or just the file when it has no span.
+    pub fn location(&self, d: &Diagnostic) -> Option<(String, Option<(usize, usize)>)> {
+        let file = d.file.as_ref()?;
+        let name = file.display().to_string();
+        let pos = match (d.span, self.files.get(file)) {
+            (Some(span), Some((text, idx))) => Some(idx.line_col(text, span.start)),
+            _ => None,
+        };
+        Some((name, pos))
+    }
+}
+
+fn severity_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    }
+}
+
+/// `file:line:col: error[CODE] message` — one line per diagnostic, notes indented below.
+pub fn concise(sources: &Sources, d: &Diagnostic) -> String {
+    let mut out = String::new();
+    match sources.location(d) {
+        Some((file, Some((line, col)))) => write!(out, "{file}:{line}:{col}: ").unwrap(),
+        Some((file, None)) => write!(out, "{file}: ").unwrap(),
+        None => {}
+    }
+    write!(
+        out,
+        "{}[{}] {}",
+        severity_word(d.severity),
+        d.code,
+        d.message
+    )
+    .unwrap();
+    for note in &d.notes {
+        write!(out, "\n  = {note}").unwrap();
+    }
+    out
+}
+
+/// The concise line followed by the offending source line and a caret under the span.
+pub fn full(sources: &Sources, d: &Diagnostic) -> String {
+    let mut out = String::new();
+    match sources.location(d) {
+        Some((file, Some((line, col)))) => {
+            write!(
+                out,
+                "{}[{}]: {}\n --> {file}:{line}:{col}",
+                severity_word(d.severity),
+                d.code,
+                d.message
+            )
+            .unwrap();
+            let (text, idx) = &sources.files[d.file.as_ref().unwrap()];
+            let (s, e) = idx.line_range(text, line);
+            let src = &text[s..e];
+            let span = d.span.unwrap();
+            let width = if span.end > span.start && span.end <= e {
+                text[span.start..span.end].chars().count().max(1)
+            } else {
+                1
+            };
+            let gutter = line.to_string().len();
+            write!(
+                out,
+                "\n{:gutter$} |\n{line} | {src}\n{:gutter$} | {}{}",
+                "",
+                "",
+                " ".repeat(col - 1),
+                "^".repeat(width)
+            )
+            .unwrap();
+        }
+        Some((file, None)) => write!(
+            out,
+            "{}[{}]: {}\n --> {file}",
+            severity_word(d.severity),
+            d.code,
+            d.message
+        )
+        .unwrap(),
+        None => write!(
+            out,
+            "{}[{}]: {}",
+            severity_word(d.severity),
+            d.code,
+            d.message
+        )
+        .unwrap(),
+    }
+    for note in &d.notes {
+        write!(out, "\n  = {note}").unwrap();
+    }
+    out
+}

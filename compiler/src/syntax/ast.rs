@@ -1,0 +1,152 @@
+//! The KQL syntax tree. Close to the text: names are unresolved, every node has a span.
+
+use crate::diagnostics::Span;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Query {
+    pub statements: Vec<Statement>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Statement {
+    Let { name: Ident, value: LetValue, span: Span },
+    /// `set`, `declare`, `alias`, ...: parsed and ignored, with the word kept for messages.
+    Directive { word: Ident, span: Span },
+    Expr(Expr),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum LetValue {
+    Expr(Expr),
+    Function(Function),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Function {
+    pub params: Vec<Param>,
+    pub body: Vec<Statement>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    pub name: Ident,
+    /// A scalar type name, or `None` for a tabular parameter (`T:(*)` / `T:(a:string)`).
+    pub ty: Option<Ident>,
+    pub default: Option<Expr>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lit {
+    Str(String),
+    Long(i64),
+    Real(f64),
+    Bool(bool),
+    Timespan(i64),
+    /// `datetime(...)` etc.: type word and raw text.
+    Typed(String, String),
+    Null,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    Name(String),
+    Lit(Lit),
+    /// `{{Name}}` outside a string.
+    Placeholder(String),
+    /// `dynamic(...)`, already parsed into JSON.
+    Dynamic(serde_json::Value),
+    Binary { op: String, lhs: Box<Expr>, rhs: Box<Expr> },
+    /// Unary minus or plus.
+    Unary { op: String, expr: Box<Expr> },
+    Call { name: Ident, args: Vec<Arg> },
+    Member { expr: Box<Expr>, name: Ident },
+    Index { expr: Box<Expr>, index: Box<Expr> },
+    Between { expr: Box<Expr>, lo: Box<Expr>, hi: Box<Expr>, negated: bool },
+    /// `in`, `!in`, `in~`, `!in~`, `has_any`, `has_all`, `has_any_cs`...: the operator word and the list.
+    List { op: String, expr: Box<Expr>, items: Vec<Expr> },
+    /// `$left.X` / `$right.X`.
+    JoinSide { right: bool, name: Ident },
+    Star,
+    Pipe { input: Box<Expr>, op: Box<Operator> },
+    /// A source operator with no input: `union ...`, `print ...`, `datatable(...)[...]`.
+    Source(Box<Operator>),
+    /// A placeholder left by error recovery.
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Arg {
+    pub name: Option<Ident>,
+    pub value: Expr,
+}
+
+/// `Name = expr` or a bare `expr` in `extend`, `project`, `summarize`, ...
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedExpr {
+    pub name: Option<Ident>,
+    pub expr: Expr,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OptionKv {
+    pub key: Ident,
+    pub value: Expr,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SortKey {
+    pub expr: Expr,
+    pub desc: bool,
+    pub nulls_first: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MvExpandItem {
+    pub name: Option<Ident>,
+    pub expr: Expr,
+    pub to_type: Option<Ident>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Operator {
+    pub kind: OpKind,
+    /// The operator word, e.g. `mv-expand`.
+    pub word: Ident,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum OpKind {
+    Where(Expr),
+    Extend(Vec<NamedExpr>),
+    Project(Vec<NamedExpr>),
+    ProjectAway(Vec<Expr>),
+    ProjectKeep(Vec<Expr>),
+    ProjectRename(Vec<(Ident, Ident)>),
+    ProjectReorder(Vec<Expr>),
+    Distinct(Vec<NamedExpr>),
+    MvExpand { options: Vec<OptionKv>, items: Vec<MvExpandItem>, limit: Option<Expr> },
+    Join { options: Vec<OptionKv>, right: Expr, on: Vec<Expr> },
+    Lookup { options: Vec<OptionKv>, right: Expr, on: Vec<Expr> },
+    Union { options: Vec<OptionKv>, legs: Vec<Expr> },
+    Summarize { options: Vec<OptionKv>, aggs: Vec<NamedExpr>, by: Vec<NamedExpr> },
+    Take(Expr),
+    Sort(Vec<SortKey>),
+    Top { count: Expr, by: SortKey },
+    Count,
+    /// An operator the parser knows only by name; its tokens were skipped.
+    Other,
+}
