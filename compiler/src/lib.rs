@@ -5,10 +5,20 @@
 //! native [`eval`] | [`emit`] (KQL, SQL dialects, Sigma). [`engines`] runs emitted SQL on real
 //! databases for `detc verify`.
 
+pub mod bind;
 pub mod catalog;
 pub mod diagnostics;
-// pub mod engines;
-// pub mod rule;
+pub mod emit;
+pub mod engines;
+pub mod eval;
+pub mod explain;
+pub mod ir;
+pub mod lower;
+pub mod pipeline;
+pub mod rule;
+pub mod syntax;
+pub mod targets;
+pub mod testing;
 pub mod types;
 pub mod value;
-pub mod syntax;
+pub mod verify;

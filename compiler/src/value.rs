@@ -192,7 +192,10 @@ mod tests {
         assert_eq!(format_datetime(t), "2024-03-01T10:00:00.0000000Z");
         let t = parse_datetime("2024-03-01 10:00:00.1234567").unwrap();
         assert_eq!(format_datetime(t), "2024-03-01T10:00:00.1234567Z");
-        assert_eq!(parse_datetime("2024-03-01"), parse_datetime("2024-03-01T00:00:00Z"));
+        assert_eq!(
+            parse_datetime("2024-03-01"),
+            parse_datetime("2024-03-01T00:00:00Z")
+        );
         assert_eq!(
             parse_datetime("2024-03-01T12:00:00+02:00"),
             parse_datetime("2024-03-01T10:00:00Z")
@@ -203,7 +206,10 @@ mod tests {
 
     #[test]
     fn timespan_text() {
-        assert_eq!(format_timespan(TICKS_PER_DAY + 3_600 * TICKS_PER_SECOND), "1.01:00:00");
+        assert_eq!(
+            format_timespan(TICKS_PER_DAY + 3_600 * TICKS_PER_SECOND),
+            "1.01:00:00"
+        );
         assert_eq!(format_timespan(-TICKS_PER_SECOND / 2), "-00:00:00.5000000");
     }
 
@@ -213,5 +219,22 @@ mod tests {
         assert_eq!(d.to_kql_string(), "Global Administrator");
         let a = Value::Dynamic(Arc::new(serde_json::json!(["a", "b"])));
         assert_eq!(a.to_kql_string(), r#"["a","b"]"#);
+    }
+}
+
+/// Structural equality (same variant, same value; reals bitwise), for comparing plans.
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Null, Null) => true,
+            (Bool(a), Bool(b)) => a == b,
+            (Long(a), Long(b)) => a == b,
+            (Real(a), Real(b)) => a.to_bits() == b.to_bits(),
+            (String(a), String(b)) => a == b,
+            (DateTime(a), DateTime(b)) | (Timespan(a), Timespan(b)) => a == b,
+            (Dynamic(a), Dynamic(b)) => a == b,
+            _ => false,
+        }
     }
 }

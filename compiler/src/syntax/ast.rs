@@ -15,9 +15,16 @@ pub struct Query {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Statement {
-    Let { name: Ident, value: LetValue, span: Span },
+    Let {
+        name: Ident,
+        value: LetValue,
+        span: Span,
+    },
     /// `set`, `declare`, `alias`, ...: parsed and ignored, with the word kept for messages.
-    Directive { word: Ident, span: Span },
+    Directive {
+        word: Ident,
+        span: Span,
+    },
     Expr(Expr),
 }
 
@@ -68,19 +75,50 @@ pub enum ExprKind {
     Placeholder(String),
     /// `dynamic(...)`, already parsed into JSON.
     Dynamic(serde_json::Value),
-    Binary { op: String, lhs: Box<Expr>, rhs: Box<Expr> },
+    Binary {
+        op: String,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// Unary minus or plus.
-    Unary { op: String, expr: Box<Expr> },
-    Call { name: Ident, args: Vec<Arg> },
-    Member { expr: Box<Expr>, name: Ident },
-    Index { expr: Box<Expr>, index: Box<Expr> },
-    Between { expr: Box<Expr>, lo: Box<Expr>, hi: Box<Expr>, negated: bool },
+    Unary {
+        op: String,
+        expr: Box<Expr>,
+    },
+    Call {
+        name: Ident,
+        args: Vec<Arg>,
+    },
+    Member {
+        expr: Box<Expr>,
+        name: Ident,
+    },
+    Index {
+        expr: Box<Expr>,
+        index: Box<Expr>,
+    },
+    Between {
+        expr: Box<Expr>,
+        lo: Box<Expr>,
+        hi: Box<Expr>,
+        negated: bool,
+    },
     /// `in`, `!in`, `in~`, `!in~`, `has_any`, `has_all`, `has_any_cs`...: the operator word and the list.
-    List { op: String, expr: Box<Expr>, items: Vec<Expr> },
+    List {
+        op: String,
+        expr: Box<Expr>,
+        items: Vec<Expr>,
+    },
     /// `$left.X` / `$right.X`.
-    JoinSide { right: bool, name: Ident },
+    JoinSide {
+        right: bool,
+        name: Ident,
+    },
     Star,
-    Pipe { input: Box<Expr>, op: Box<Operator> },
+    Pipe {
+        input: Box<Expr>,
+        op: Box<Operator>,
+    },
     /// A source operator with no input: `union ...`, `print ...`, `datatable(...)[...]`.
     Source(Box<Operator>),
     /// A placeholder left by error recovery.
@@ -138,14 +176,36 @@ pub enum OpKind {
     ProjectRename(Vec<(Ident, Ident)>),
     ProjectReorder(Vec<Expr>),
     Distinct(Vec<NamedExpr>),
-    MvExpand { options: Vec<OptionKv>, items: Vec<MvExpandItem>, limit: Option<Expr> },
-    Join { options: Vec<OptionKv>, right: Expr, on: Vec<Expr> },
-    Lookup { options: Vec<OptionKv>, right: Expr, on: Vec<Expr> },
-    Union { options: Vec<OptionKv>, legs: Vec<Expr> },
-    Summarize { options: Vec<OptionKv>, aggs: Vec<NamedExpr>, by: Vec<NamedExpr> },
+    MvExpand {
+        options: Vec<OptionKv>,
+        items: Vec<MvExpandItem>,
+        limit: Option<Expr>,
+    },
+    Join {
+        options: Vec<OptionKv>,
+        right: Expr,
+        on: Vec<Expr>,
+    },
+    Lookup {
+        options: Vec<OptionKv>,
+        right: Expr,
+        on: Vec<Expr>,
+    },
+    Union {
+        options: Vec<OptionKv>,
+        legs: Vec<Expr>,
+    },
+    Summarize {
+        options: Vec<OptionKv>,
+        aggs: Vec<NamedExpr>,
+        by: Vec<NamedExpr>,
+    },
     Take(Expr),
     Sort(Vec<SortKey>),
-    Top { count: Expr, by: SortKey },
+    Top {
+        count: Expr,
+        by: SortKey,
+    },
     Count,
     /// An operator the parser knows only by name; its tokens were skipped.
     Other,

@@ -28,16 +28,70 @@ pub struct Token {
 }
 
 const PUNCTS: &[&str] = &[
-    "!contains_cs", "!startswith_cs", "!endswith_cs", "!hasprefix_cs", "!hassuffix_cs",
-    "!contains", "!startswith", "!endswith", "!hasprefix", "!hassuffix", "!between", "!has_cs",
-    "!has", "!in~", "!in", "..", "==", "!=", "<>", "<=", ">=", "=~", "!~", "=>", "in~", "|", "(",
-    ")", "[", "]", "{", "}", ",", ";", ":", ".", "=", "<", ">", "+", "-", "*", "/", "%", "!", "$",
-    "@", "?",
+    "!contains_cs",
+    "!startswith_cs",
+    "!endswith_cs",
+    "!hasprefix_cs",
+    "!hassuffix_cs",
+    "!contains",
+    "!startswith",
+    "!endswith",
+    "!hasprefix",
+    "!hassuffix",
+    "!between",
+    "!has_cs",
+    "!has",
+    "!in~",
+    "!in",
+    "..",
+    "==",
+    "!=",
+    "<>",
+    "<=",
+    ">=",
+    "=~",
+    "!~",
+    "=>",
+    "in~",
+    "|",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ";",
+    ":",
+    ".",
+    "=",
+    "<",
+    ">",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "!",
+    "$",
+    "@",
+    "?",
 ];
 
 const TYPED_LITERALS: &[&str] = &[
-    "datetime", "timespan", "time", "guid", "date", "bool", "boolean", "int", "long", "real",
-    "double", "decimal", "dynamic_null_only",
+    "datetime",
+    "timespan",
+    "time",
+    "guid",
+    "date",
+    "bool",
+    "boolean",
+    "int",
+    "long",
+    "real",
+    "double",
+    "decimal",
+    "dynamic_null_only",
 ];
 
 /// Multiplier in ticks of a timespan unit suffix.
@@ -56,7 +110,12 @@ pub fn timespan_unit(unit: &str) -> Option<f64> {
 }
 
 pub fn lex(src: &str) -> (Vec<Token>, Vec<Diagnostic>) {
-    let mut lx = Lexer { src, pos: 0, out: Vec::new(), diags: Vec::new() };
+    let mut lx = Lexer {
+        src,
+        pos: 0,
+        out: Vec::new(),
+        diags: Vec::new(),
+    };
     lx.run();
     (lx.out, lx.diags)
 }
@@ -76,10 +135,14 @@ impl Lexer<'_> {
         self.src[self.pos..].chars().nth(n)
     }
     fn push(&mut self, tok: Tok, start: usize) {
-        self.out.push(Token { tok, span: Span::new(start, self.pos) });
+        self.out.push(Token {
+            tok,
+            span: Span::new(start, self.pos),
+        });
     }
     fn error(&mut self, message: String, span: Span) {
-        self.diags.push(Diagnostic::error(codes::KQL_LEX, message).with_span(span));
+        self.diags
+            .push(Diagnostic::error(codes::KQL_LEX, message).with_span(span));
     }
 
     fn run(&mut self) {
@@ -117,11 +180,17 @@ impl Lexer<'_> {
                 self.push(Tok::Punct(p), start);
             } else {
                 self.pos += c.len_utf8();
-                self.error(format!("unexpected character {c:?}"), Span::new(start, self.pos));
+                self.error(
+                    format!("unexpected character {c:?}"),
+                    Span::new(start, self.pos),
+                );
             }
         }
         let end = self.src.len();
-        self.out.push(Token { tok: Tok::Eof, span: Span::new(end, end) });
+        self.out.push(Token {
+            tok: Tok::Eof,
+            span: Span::new(end, end),
+        });
     }
 
     fn punct(&self) -> Option<&'static str> {
@@ -143,13 +212,18 @@ impl Lexer<'_> {
         let start = self.pos;
         match self.src[self.pos + 2..].find("}}") {
             Some(end) => {
-                let name = self.src[self.pos + 2..self.pos + 2 + end].trim().to_string();
+                let name = self.src[self.pos + 2..self.pos + 2 + end]
+                    .trim()
+                    .to_string();
                 self.pos += end + 4;
                 self.push(Tok::Placeholder(name), start);
             }
             None => {
                 self.pos = self.src.len();
-                self.error("unterminated `{{` placeholder".into(), Span::new(start, start + 2));
+                self.error(
+                    "unterminated `{{` placeholder".into(),
+                    Span::new(start, start + 2),
+                );
             }
         }
     }
@@ -174,7 +248,9 @@ impl Lexer<'_> {
         }
         let mut is_real = false;
         // A `.` followed by a digit is a fraction; `..` is the range operator.
-        if self.pos + 1 < bytes.len() && bytes[self.pos] == b'.' && bytes[self.pos + 1].is_ascii_digit()
+        if self.pos + 1 < bytes.len()
+            && bytes[self.pos] == b'.'
+            && bytes[self.pos + 1].is_ascii_digit()
         {
             is_real = true;
             self.pos += 1;
@@ -213,7 +289,10 @@ impl Lexer<'_> {
                 }
                 _ => {
                     self.pos = unit_end;
-                    self.error(format!("unknown timespan unit `{unit}`"), Span::new(start, self.pos));
+                    self.error(
+                        format!("unknown timespan unit `{unit}`"),
+                        Span::new(start, self.pos),
+                    );
                 }
             }
             return;
@@ -240,11 +319,17 @@ impl Lexer<'_> {
         let mut value = String::new();
         loop {
             let Some(c) = self.peek() else {
-                self.error("unterminated string literal".into(), Span::new(start, self.pos));
+                self.error(
+                    "unterminated string literal".into(),
+                    Span::new(start, self.pos),
+                );
                 return;
             };
             if c == '\n' {
-                self.error("unterminated string literal".into(), Span::new(start, self.pos));
+                self.error(
+                    "unterminated string literal".into(),
+                    Span::new(start, self.pos),
+                );
                 return;
             }
             self.pos += c.len_utf8();
@@ -273,10 +358,9 @@ impl Lexer<'_> {
                                 self.pos += 4;
                                 value.push(ch);
                             }
-                            _ => self.error(
-                                "bad \\u escape".into(),
-                                Span::new(esc_start, self.pos),
-                            ),
+                            _ => {
+                                self.error("bad \\u escape".into(), Span::new(esc_start, self.pos))
+                            }
                         }
                     }
                     other => {
@@ -302,7 +386,10 @@ impl Lexer<'_> {
             }
             None => {
                 self.pos = self.src.len();
-                self.error("unterminated ``` string".into(), Span::new(start, start + 3));
+                self.error(
+                    "unterminated ``` string".into(),
+                    Span::new(start, start + 3),
+                );
             }
         }
     }
@@ -324,7 +411,10 @@ impl Lexer<'_> {
                 self.push(Tok::QuotedIdent(s), start);
             }
         } else {
-            self.error("expected `]` after quoted name".into(), Span::new(start, self.pos));
+            self.error(
+                "expected `]` after quoted name".into(),
+                Span::new(start, self.pos),
+            );
         }
     }
 
@@ -378,7 +468,10 @@ mod tests {
     fn toks(s: &str) -> Vec<Tok> {
         let (t, d) = lex(s);
         assert!(d.is_empty(), "{d:?}");
-        t.into_iter().map(|t| t.tok).filter(|t| *t != Tok::Eof).collect()
+        t.into_iter()
+            .map(|t| t.tok)
+            .filter(|t| *t != Tok::Eof)
+            .collect()
     }
 
     #[test]
@@ -393,9 +486,16 @@ mod tests {
         );
         assert_eq!(
             toks("a..b"),
-            vec![Tok::Ident("a".into()), Tok::Punct(".."), Tok::Ident("b".into())]
+            vec![
+                Tok::Ident("a".into()),
+                Tok::Punct(".."),
+                Tok::Ident("b".into())
+            ]
         );
-        assert_eq!(toks("1..2"), vec![Tok::Long(1), Tok::Punct(".."), Tok::Long(2)]);
+        assert_eq!(
+            toks("1..2"),
+            vec![Tok::Long(1), Tok::Punct(".."), Tok::Long(2)]
+        );
         assert_eq!(toks("x !has 'a'")[1], Tok::Punct("!has"));
         assert_eq!(toks("{{Start}}"), vec![Tok::Placeholder("Start".into())]);
         assert_eq!(toks("['my col']"), vec![Tok::QuotedIdent("my col".into())]);

@@ -12,7 +12,11 @@ use crate::diagnostics::{codes, Diagnostic, Span};
 /// Parses a whole query (statements separated by `;`).
 pub fn parse(src: &str) -> (Query, Vec<Diagnostic>) {
     let (tokens, mut diags) = lex(src);
-    let mut p = Parser { toks: tokens, pos: 0, diags: Vec::new() };
+    let mut p = Parser {
+        toks: tokens,
+        pos: 0,
+        diags: Vec::new(),
+    };
     let q = p.query();
     diags.append(&mut p.diags);
     diags.sort_by_key(|d| d.span.map(|s| s.start));
@@ -20,17 +24,48 @@ pub fn parse(src: &str) -> (Query, Vec<Diagnostic>) {
 }
 
 const STRING_OPS: &[&str] = &[
-    "has", "has_cs", "hasprefix", "hasprefix_cs", "hassuffix", "hassuffix_cs", "contains",
-    "contains_cs", "startswith", "startswith_cs", "endswith", "endswith_cs", "notcontains",
-    "notcontainscs", "like", "notlike", "likecs", "notlikecs",
+    "has",
+    "has_cs",
+    "hasprefix",
+    "hasprefix_cs",
+    "hassuffix",
+    "hassuffix_cs",
+    "contains",
+    "contains_cs",
+    "startswith",
+    "startswith_cs",
+    "endswith",
+    "endswith_cs",
+    "notcontains",
+    "notcontainscs",
+    "like",
+    "notlike",
+    "likecs",
+    "notlikecs",
 ];
 const NEG_STRING_OPS: &[&str] = &[
-    "!has", "!has_cs", "!hasprefix", "!hasprefix_cs", "!hassuffix", "!hassuffix_cs", "!contains",
-    "!contains_cs", "!startswith", "!startswith_cs", "!endswith", "!endswith_cs",
+    "!has",
+    "!has_cs",
+    "!hasprefix",
+    "!hasprefix_cs",
+    "!hassuffix",
+    "!hassuffix_cs",
+    "!contains",
+    "!contains_cs",
+    "!startswith",
+    "!startswith_cs",
+    "!endswith",
+    "!endswith_cs",
 ];
 const LIST_OPS: &[&str] = &["in", "has_any", "has_all", "has_any_cs", "has_all_cs"];
 const OPTION_KEYS: &[&str] = &[
-    "kind", "isfuzzy", "withsource", "with_source", "with_itemindex", "bagexpansion", "hint",
+    "kind",
+    "isfuzzy",
+    "withsource",
+    "with_source",
+    "with_itemindex",
+    "bagexpansion",
+    "hint",
 ];
 
 struct Parser {
@@ -105,8 +140,11 @@ impl Parser {
         let found = Self::describe(self.peek());
         let span = self.span();
         self.diags.push(
-            Diagnostic::error(codes::KQL_SYNTAX, format!("expected {expected}, found {found}"))
-                .with_span(span),
+            Diagnostic::error(
+                codes::KQL_SYNTAX,
+                format!("expected {expected}, found {found}"),
+            )
+            .with_span(span),
         );
     }
     fn expect_punct(&mut self, p: &str) -> PResult<Span> {
@@ -205,12 +243,22 @@ impl Parser {
             } else {
                 LetValue::Expr(self.pipe_expr()?)
             };
-            return Ok(Statement::Let { name, value, span: Span::new(start, self.prev_end()) });
+            return Ok(Statement::Let {
+                name,
+                value,
+                span: Span::new(start, self.prev_end()),
+            });
         }
-        if ["set", "declare", "alias", "pattern", "restrict"].iter().any(|w| self.is_word(w)) {
+        if ["set", "declare", "alias", "pattern", "restrict"]
+            .iter()
+            .any(|w| self.is_word(w))
+        {
             let word = self.ident()?;
             self.sync();
-            return Ok(Statement::Directive { word, span: Span::new(start, self.prev_end()) });
+            return Ok(Statement::Directive {
+                word,
+                span: Span::new(start, self.prev_end()),
+            });
         }
         Ok(Statement::Expr(self.pipe_expr()?))
     }
@@ -249,7 +297,11 @@ impl Parser {
             } else {
                 Some(self.ident()?)
             };
-            let default = if self.eat_punct("=") { Some(self.unary()?) } else { None };
+            let default = if self.eat_punct("=") {
+                Some(self.unary()?)
+            } else {
+                None
+            };
             params.push(Param { name, ty, default });
             if !self.eat_punct(",") {
                 break;
@@ -259,7 +311,11 @@ impl Parser {
         self.expect_punct("{")?;
         let body = self.statements(false);
         self.expect_punct("}")?;
-        Ok(Function { params, body, span: Span::new(start, self.prev_end()) })
+        Ok(Function {
+            params,
+            body,
+            span: Span::new(start, self.prev_end()),
+        })
     }
 
     // ---- tabular pipelines ---------------------------------------------------------------
@@ -267,7 +323,10 @@ impl Parser {
         let mut input = if self.is_punct("|") {
             // `| where ...` with no input: an error, but keep parsing the operators.
             self.error_here("a table or expression before `|`");
-            Expr { kind: ExprKind::Error, span: self.span() }
+            Expr {
+                kind: ExprKind::Error,
+                span: self.span(),
+            }
         } else {
             self.expr()?
         };
@@ -281,7 +340,13 @@ impl Parser {
                 }
             };
             let span = input.span.to(op.span);
-            input = Expr { kind: ExprKind::Pipe { input: Box::new(input), op: Box::new(op) }, span };
+            input = Expr {
+                kind: ExprKind::Pipe {
+                    input: Box::new(input),
+                    op: Box::new(op),
+                },
+                span,
+            };
         }
         Ok(input)
     }
@@ -337,7 +402,10 @@ impl Parser {
                     let span = self.bump().span;
                     OpKind::Distinct(vec![NamedExpr {
                         name: None,
-                        expr: Expr { kind: ExprKind::Star, span },
+                        expr: Expr {
+                            kind: ExprKind::Star,
+                            span,
+                        },
                     }])
                 } else {
                     OpKind::Distinct(self.named_list()?)
@@ -357,13 +425,25 @@ impl Parser {
                     } else {
                         None
                     };
-                    items.push(MvExpandItem { name: named.name, expr: named.expr, to_type });
+                    items.push(MvExpandItem {
+                        name: named.name,
+                        expr: named.expr,
+                        to_type,
+                    });
                     if !self.eat_punct(",") {
                         break;
                     }
                 }
-                let limit = if self.eat_word("limit") { Some(self.expr()?) } else { None };
-                OpKind::MvExpand { options, items, limit }
+                let limit = if self.eat_word("limit") {
+                    Some(self.expr()?)
+                } else {
+                    None
+                };
+                OpKind::MvExpand {
+                    options,
+                    items,
+                    limit,
+                }
             }
             "join" | "lookup" => {
                 let options = self.options()?;
@@ -390,7 +470,11 @@ impl Parser {
                 } else {
                     self.named_list()?
                 };
-                let by = if self.eat_word("by") { self.named_list()? } else { Vec::new() };
+                let by = if self.eat_word("by") {
+                    self.named_list()?
+                } else {
+                    Vec::new()
+                };
                 OpKind::Summarize { options, aggs, by }
             }
             "take" | "limit" => OpKind::Take(self.expr()?),
@@ -402,7 +486,10 @@ impl Parser {
                 let count = self.expr()?;
                 self.expect_word("by")?;
                 let mut keys = self.sort_keys()?;
-                OpKind::Top { count, by: keys.remove(0) }
+                OpKind::Top {
+                    count,
+                    by: keys.remove(0),
+                }
             }
             "count" => OpKind::Count,
             _ => {
@@ -445,7 +532,10 @@ impl Parser {
             if self.toks[self.pos + 1].span.start == s.end {
                 self.bump();
                 let e = self.bump().span;
-                return Ok(Expr { kind: ExprKind::Name(format!("{name}*")), span: s.to(e) });
+                return Ok(Expr {
+                    kind: ExprKind::Name(format!("{name}*")),
+                    span: s.to(e),
+                });
             }
         }
         self.unary()
@@ -465,14 +555,20 @@ impl Parser {
             if hinted {
                 self.bump();
                 let sub = self.ident()?;
-                key = Ident { name: format!("hint.{}", sub.name), span: key.span.to(sub.span) };
+                key = Ident {
+                    name: format!("hint.{}", sub.name),
+                    span: key.span.to(sub.span),
+                };
             }
             self.expect_punct("=")?;
             // A plain word or literal: `kind=inner (...)` must not read as a call.
             let value = match self.peek().clone() {
                 Tok::Ident(w) if w != "true" && w != "false" => {
                     let span = self.bump().span;
-                    Expr { kind: ExprKind::Name(w), span }
+                    Expr {
+                        kind: ExprKind::Name(w),
+                        span,
+                    }
                 }
                 _ => self.primary()?,
             };
@@ -504,7 +600,11 @@ impl Parser {
                     nulls_first = Some(false);
                 }
             }
-            keys.push(SortKey { expr, desc, nulls_first });
+            keys.push(SortKey {
+                expr,
+                desc,
+                nulls_first,
+            });
             if !self.eat_punct(",") {
                 break;
             }
@@ -521,8 +621,8 @@ impl Parser {
     }
 
     fn named_expr(&mut self) -> PResult<NamedExpr> {
-        let is_named = matches!(self.peek(), Tok::Ident(_) | Tok::QuotedIdent(_))
-            && self.is_punct_at(1, "=");
+        let is_named =
+            matches!(self.peek(), Tok::Ident(_) | Tok::QuotedIdent(_)) && self.is_punct_at(1, "=");
         let name = if is_named {
             let n = self.ident()?;
             self.bump();
@@ -530,7 +630,10 @@ impl Parser {
         } else {
             None
         };
-        Ok(NamedExpr { name, expr: self.expr()? })
+        Ok(NamedExpr {
+            name,
+            expr: self.expr()?,
+        })
     }
 
     /// Column names with optional `*` wildcards (`project-away Foo*, Bar`).
@@ -556,7 +659,10 @@ impl Parser {
                 self.error_here("a column name");
                 return Err(());
             }
-            out.push(Expr { kind: ExprKind::Name(text), span: start.to(end) });
+            out.push(Expr {
+                kind: ExprKind::Name(text),
+                span: start.to(end),
+            });
             if !self.eat_punct(",") {
                 break;
             }
@@ -572,7 +678,11 @@ impl Parser {
     fn binary(lhs: Expr, op: &str, rhs: Expr) -> Expr {
         let span = lhs.span.to(rhs.span);
         Expr {
-            kind: ExprKind::Binary { op: op.to_string(), lhs: Box::new(lhs), rhs: Box::new(rhs) },
+            kind: ExprKind::Binary {
+                op: op.to_string(),
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+            },
             span,
         }
     }
@@ -655,7 +765,14 @@ impl Parser {
         }
         let end = self.expect_punct(")")?;
         let span = lhs.span.to(end);
-        Ok(Expr { kind: ExprKind::List { op: op.to_string(), expr: Box::new(lhs), items }, span })
+        Ok(Expr {
+            kind: ExprKind::List {
+                op: op.to_string(),
+                expr: Box::new(lhs),
+                items,
+            },
+            span,
+        })
     }
 
     fn between_rest(&mut self, lhs: Expr, negated: bool) -> PResult<Expr> {
@@ -707,7 +824,13 @@ impl Parser {
             let start = self.bump().span;
             let expr = self.unary()?;
             let span = start.to(expr.span);
-            return Ok(Expr { kind: ExprKind::Unary { op: p.to_string(), expr: Box::new(expr) }, span });
+            return Ok(Expr {
+                kind: ExprKind::Unary {
+                    op: p.to_string(),
+                    expr: Box::new(expr),
+                },
+                span,
+            });
         }
         self.postfix()
     }
@@ -719,13 +842,25 @@ impl Parser {
                 self.bump();
                 let name = self.ident()?;
                 let span = e.span.to(name.span);
-                e = Expr { kind: ExprKind::Member { expr: Box::new(e), name }, span };
+                e = Expr {
+                    kind: ExprKind::Member {
+                        expr: Box::new(e),
+                        name,
+                    },
+                    span,
+                };
             } else if self.is_punct("[") {
                 self.bump();
                 let index = self.expr()?;
                 let end = self.expect_punct("]")?;
                 let span = e.span.to(end);
-                e = Expr { kind: ExprKind::Index { expr: Box::new(e), index: Box::new(index) }, span };
+                e = Expr {
+                    kind: ExprKind::Index {
+                        expr: Box::new(e),
+                        index: Box::new(index),
+                    },
+                    span,
+                };
             } else {
                 return Ok(e);
             }
@@ -745,7 +880,10 @@ impl Parser {
                     end = self.bump().span;
                     s.push_str(&more);
                 }
-                Ok(Expr { kind: ExprKind::Lit(Lit::Str(s)), span: span.to(end) })
+                Ok(Expr {
+                    kind: ExprKind::Lit(Lit::Str(s)),
+                    span: span.to(end),
+                })
             }
             Tok::Long(v) => {
                 self.bump();
@@ -771,7 +909,10 @@ impl Parser {
                 self.bump();
                 let inner = self.pipe_expr()?;
                 let end = self.expect_punct(")")?;
-                Ok(Expr { kind: inner.kind, span: span.to(end) })
+                Ok(Expr {
+                    kind: inner.kind,
+                    span: span.to(end),
+                })
             }
             Tok::Punct("*") => {
                 self.bump();
@@ -794,7 +935,10 @@ impl Parser {
                 self.expect_punct(".")?;
                 let name = self.ident()?;
                 let span = span.to(name.span);
-                Ok(Expr { kind: ExprKind::JoinSide { right, name }, span })
+                Ok(Expr {
+                    kind: ExprKind::JoinSide { right, name },
+                    span,
+                })
             }
             Tok::QuotedIdent(name) => {
                 self.bump();
@@ -815,7 +959,11 @@ impl Parser {
                     let kind = self.union_body()?;
                     let op_span = word.span.to(Span::empty_at(self.prev_end()));
                     Ok(Expr {
-                        kind: ExprKind::Source(Box::new(Operator { kind, word, span: op_span })),
+                        kind: ExprKind::Source(Box::new(Operator {
+                            kind,
+                            word,
+                            span: op_span,
+                        })),
                         span: op_span,
                     })
                 }
@@ -836,7 +984,10 @@ impl Parser {
                                     None
                                 };
                                 let value = self.pipe_expr()?;
-                                args.push(Arg { name: arg_name, value });
+                                args.push(Arg {
+                                    name: arg_name,
+                                    value,
+                                });
                                 if !self.eat_punct(",") {
                                     break;
                                 }
@@ -844,9 +995,15 @@ impl Parser {
                         }
                         let end = self.expect_punct(")")?;
                         let span = name.span.to(end);
-                        Ok(Expr { kind: ExprKind::Call { name, args }, span })
+                        Ok(Expr {
+                            kind: ExprKind::Call { name, args },
+                            span,
+                        })
                     } else {
-                        Ok(Expr { kind: ExprKind::Name(name.name), span: name.span })
+                        Ok(Expr {
+                            kind: ExprKind::Name(name.name),
+                            span: name.span,
+                        })
                     }
                 }
             },
@@ -862,7 +1019,10 @@ impl Parser {
         self.expect_punct("(")?;
         let value = self.json_value()?;
         let end = self.expect_punct(")")?;
-        Ok(Expr { kind: ExprKind::Dynamic(value), span: start.to(end) })
+        Ok(Expr {
+            kind: ExprKind::Dynamic(value),
+            span: start.to(end),
+        })
     }
 
     fn json_value(&mut self) -> PResult<serde_json::Value> {
@@ -962,7 +1122,11 @@ mod tests {
     #[test]
     fn hyphenated_operator_words() {
         let q = ok("T | project-away A");
-        let Statement::Expr(Expr { kind: ExprKind::Pipe { op, .. }, .. }) = &q.statements[0] else {
+        let Statement::Expr(Expr {
+            kind: ExprKind::Pipe { op, .. },
+            ..
+        }) = &q.statements[0]
+        else {
             panic!()
         };
         assert_eq!(op.word.name, "project-away");

@@ -1,0 +1,624 @@
+use clap::{Parser, Subcommand, ValueEnum};
+use detc::catalog::Catalog;
+use detc::diagnostics::render::{concise, full, Sources};
+use detc::diagnostics::{codes, Diagnostic, Severity};
+use detc::eval::{self, compile::Ctx, data, Data};
+use detc::lower::Tables;
+use detc::pipeline::{self, Source};
+use detc::targets::{render, Target};
+use detc::value::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "detc",
+    version,
+    about = "Detection-as-code compiler: lint, run, test and port KQL detection rules"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum Format {
+    Table,
+    Jsonl,
+    Csv,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum DiagFormat {
+    Full,
+    Concise,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Check rule files: schema, KQL syntax, names and types.
+    Lint {
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "full")]
+        output_format: DiagFormat,
+    },
+    /// Run a rule (YAML) or a bare .kql file natively over fixture tables.
+    Run {
+        rule: PathBuf,
+        /// Folder with one <Table>.jsonl, <Table>.json (an array) or <Table>.csv per table;
+        /// a table without a file is absent.
+        #[arg(long)]
+        data: PathBuf,
+        /// A `{{NAME}}` parameter's value (repeatable).
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Pin now() and ago() (ISO 8601); default: the current time.
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// Run each rule's tests (<rule>.tests.yaml next to the rule).
+    Test { paths: Vec<PathBuf> },
+    /// Compile rules to targets: one file per rule and target in --out.
+    Build {
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        /// kql, sigma, sql:duckdb, sql:postgres, sql:sqlite (repeatable; default: all).
+        #[arg(long = "target")]
+        targets: Vec<String>,
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+    },
+    /// Run a rule natively and on real engines, and compare the rows.
+    ///
+    /// Rows are compared as multisets by column name. Values are normalised per the rule's
+    /// output column types: datetimes to ISO 8601 UTC at microsecond precision (TIMESTAMP
+    /// engines keep microseconds), booleans from 0/1, numbers by value (1 == 1.0), dynamic
+    /// values as canonical JSON with JSON null equal to SQL NULL.
+    Verify {
+        rule: PathBuf,
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Comma-separated: duckdb,sqlite,postgres.
+        #[arg(long, default_value = "duckdb,sqlite,postgres")]
+        engines: String,
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// Print the rule's IR and how each target carries it.
+    Explain { rule: PathBuf },
+    /// Print the rule JSON Schema generated from the rule model.
+    Schema,
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    let catalog = Catalog::builtin();
+    let mut sources = Sources::default();
+    let r = match cli.cmd {
+        Cmd::Lint {
+            paths,
+            output_format,
+        } => lint(&paths, output_format, &catalog, &mut sources),
+        Cmd::Run {
+            rule,
+            data,
+            params,
+            format,
+            now,
+        } => run(&rule, &data, &params, format, now, &catalog, &mut sources),
+        Cmd::Test { paths } => test(&paths, &catalog, &mut sources),
+        Cmd::Build {
+            paths,
+            out,
+            targets,
+            params,
+        } => build(&paths, &out, &targets, &params, &catalog, &mut sources),
+        Cmd::Verify {
+            rule,
+            data,
+            params,
+            engines,
+            now,
+        } => verify(&rule, &data, &params, &engines, now, &catalog, &mut sources),
+        Cmd::Explain { rule } => explain(&rule, &catalog, &mut sources),
+        Cmd::Schema => {
+            print!("{}", detc::rule::schema_json());
+            Ok(0)
+        }
+    };
+    match r {
+        Ok(code) => code,
+        Err(diags) => {
+            print_diags(&sources, &diags, DiagFormat::Full);
+            if diags
+                .iter()
+                .any(|d| d.code == codes::IO && d.file.is_none())
+            {
+                2
+            } else {
+                1
+            }
+        }
+    }
+}
+
+type CmdResult = Result<i32, Vec<Diagnostic>>;
+
+fn print_diags(sources: &Sources, diags: &[Diagnostic], f: DiagFormat) {
+    let mut err = std::io::stderr().lock();
+    for d in diags {
+        let s = match f {
+            DiagFormat::Full => full(sources, d),
+            DiagFormat::Concise => concise(sources, d),
+        };
+        let _ = writeln!(err, "{s}");
+    }
+}
+
+/// Rule files under the given paths: YAML rules and .kql files, tests files excluded.
+fn collect(paths: &[PathBuf]) -> Vec<PathBuf> {
+    fn walk(p: &Path, out: &mut Vec<PathBuf>) {
+        if p.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+                .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            entries.sort();
+            for e in entries {
+                if e.is_dir() && e.file_name().is_some_and(|n| n == "fixtures") {
+                    continue;
+                }
+                walk(&e, out);
+            }
+        } else {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let is_rule = (name.ends_with(".yaml") || name.ends_with(".yml"))
+                && !name.ends_with(".tests.yaml");
+            if is_rule || pipeline::is_kql(p) {
+                out.push(p.to_path_buf());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_file() {
+            out.push(p.clone());
+        } else {
+            walk(p, &mut out);
+        }
+    }
+    out
+}
+
+fn load(path: &Path, sources: &mut Sources) -> Source {
+    let s = pipeline::load(path);
+    sources.add(&s.path, &s.text);
+    s
+}
+
+fn parse_params(params: &[String]) -> Result<BTreeMap<String, String>, Vec<Diagnostic>> {
+    params
+        .iter()
+        .map(|p| {
+            detc::bind::parse_assignment(p).map_err(|m| vec![Diagnostic::error(codes::PARAM, m)])
+        })
+        .collect()
+}
+
+fn lint(paths: &[PathBuf], f: DiagFormat, catalog: &Catalog, sources: &mut Sources) -> CmdResult {
+    let files = collect(paths);
+    if files.is_empty() {
+        eprintln!("detc lint: no rule files found");
+        return Ok(2);
+    }
+    let mut all = Vec::new();
+    for p in &files {
+        let src = load(p, sources);
+        all.extend(src.diagnostics.iter().cloned());
+        let (_, diags) = pipeline::compile(
+            &src,
+            &Tables {
+                catalog,
+                present: None,
+            },
+        );
+        all.extend(diags.into_iter().filter(|d| d.severity != Severity::Info));
+    }
+    print_diags(sources, &all, f);
+    let errors = all.iter().filter(|d| d.is_error()).count();
+    eprintln!(
+        "{} file(s) checked: {} error(s), {} warning(s)",
+        files.len(),
+        errors,
+        all.len() - errors
+    );
+    Ok(if errors > 0 { 1 } else { 0 })
+}
+
+/// Loads a data folder and lowers the rule against the tables present in it.
+fn prepare(
+    rule: &Path,
+    dir: &Path,
+    params: &[String],
+    catalog: &Catalog,
+    sources: &mut Sources,
+) -> Result<(Source, detc::ir::Node, Data), Vec<Diagnostic>> {
+    let src = load(rule, sources);
+    if src.diagnostics.iter().any(|d| d.is_error()) && src.query.is_none() {
+        return Err(src.diagnostics);
+    }
+    let files = data::list_dir(dir).map_err(|d| vec![d])?;
+    let present: BTreeSet<String> = files
+        .keys()
+        .filter(|t| catalog.table(t).is_some())
+        .cloned()
+        .collect();
+    let (plan, diags) = pipeline::compile(
+        &src,
+        &Tables {
+            catalog,
+            present: Some(&present),
+        },
+    );
+    let Some(plan) = plan else {
+        return Err(diags.into_iter().filter(|d| d.is_error()).collect());
+    };
+    let params = parse_params(params)?;
+    let plan = detc::bind::bind(&plan, &params).map_err(|d| vec![d.with_file(rule)])?;
+    let mut data = Data::default();
+    for t in plan.tables() {
+        let schema = catalog.table(&t).expect("lowered tables have schemas");
+        let path = &files[&t];
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        sources.add(path, &text);
+        data.tables.insert(
+            t.clone(),
+            Arc::new(data::read_file(path, &schema).map_err(|d| vec![d])?),
+        );
+    }
+    Ok((src, plan, data))
+}
+
+fn now_ticks(now: &Option<String>) -> Result<i64, Vec<Diagnostic>> {
+    match now {
+        Some(s) => detc::value::parse_datetime(s).ok_or_else(|| {
+            vec![Diagnostic::error(
+                codes::PARAM,
+                format!("--now: {s:?} is not a datetime"),
+            )]
+        }),
+        None => Ok(detc::testing::current_ticks()),
+    }
+}
+
+fn run(
+    rule: &Path,
+    dir: &Path,
+    params: &[String],
+    format: Format,
+    now: Option<String>,
+    catalog: &Catalog,
+    sources: &mut Sources,
+) -> CmdResult {
+    let (_, plan, data) = prepare(rule, dir, params, catalog, sources)?;
+    let rows = eval::run(
+        &plan,
+        &data,
+        &Ctx {
+            now: now_ticks(&now)?,
+        },
+    )
+    .map_err(|d| vec![d.with_file(rule)])?;
+    let cols: Vec<&str> = plan.schema.iter().map(|c| c.name.as_str()).collect();
+    let mut out = String::new();
+    match format {
+        Format::Jsonl => {
+            for r in &rows {
+                out.push('{');
+                for (i, (c, v)) in cols.iter().zip(r).enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::to_string(c).unwrap());
+                    out.push(':');
+                    out.push_str(&serde_json::to_string(&v.to_json()).unwrap());
+                }
+                out.push_str("}\n");
+            }
+        }
+        Format::Csv => {
+            out.push_str(
+                &cols
+                    .iter()
+                    .map(|c| csv_cell(c))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            out.push('\n');
+            for r in &rows {
+                out.push_str(
+                    &r.iter()
+                        .map(|v| csv_cell(&cell_text(v)))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                );
+                out.push('\n');
+            }
+        }
+        Format::Table => out = table(&cols, &rows),
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(out.as_bytes());
+    eprintln!("{} row(s)", rows.len());
+    Ok(0)
+}
+
+fn cell_text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Dynamic(d) => d.to_string(),
+        other => other.to_kql_string(),
+    }
+}
+
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// A text table of the columns that have at least one non-empty value.
+fn table(cols: &[&str], rows: &[Vec<Value>]) -> String {
+    let keep: Vec<usize> = (0..cols.len())
+        .filter(|&i| rows.iter().any(|r| !cell_text(&r[i]).is_empty()))
+        .collect();
+    let keep = if keep.is_empty() {
+        (0..cols.len().min(8)).collect()
+    } else {
+        keep
+    };
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            keep.iter()
+                .map(|&i| cell_text(&r[i]).replace('\n', " "))
+                .collect()
+        })
+        .collect();
+    let widths: Vec<usize> = keep
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| {
+            cells
+                .iter()
+                .map(|r| r[k].chars().count())
+                .chain([cols[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+                .min(60)
+        })
+        .collect();
+    let fmt_row = |vals: Vec<String>| {
+        vals.iter()
+            .zip(&widths)
+            .map(|(v, w)| {
+                let v: String = v.chars().take(*w).collect();
+                format!("{v:<w$}", w = *w)
+            })
+            .collect::<Vec<_>>()
+            .join(" | ")
+            .trim_end()
+            .to_string()
+    };
+    let mut out = fmt_row(keep.iter().map(|&i| cols[i].to_string()).collect()) + "\n";
+    out.push_str(
+        &widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("-+-"),
+    );
+    out.push('\n');
+    for r in cells {
+        out.push_str(&fmt_row(r));
+        out.push('\n');
+    }
+    let hidden = cols.len() - keep.len();
+    if hidden > 0 {
+        out.push_str(&format!(
+            "({hidden} column(s) empty in every row are not shown; --format jsonl shows all)\n"
+        ));
+    }
+    out
+}
+
+fn test(paths: &[PathBuf], catalog: &Catalog, sources: &mut Sources) -> CmdResult {
+    let files = collect(paths);
+    let (mut passed, mut failed, mut errors) = (0, 0, 0);
+    for p in &files {
+        if !detc::testing::tests_path(p).exists() {
+            continue;
+        }
+        let src = load(p, sources);
+        match detc::testing::run_tests(p, &src, catalog) {
+            Ok(outcomes) => {
+                for o in outcomes {
+                    match o.failure {
+                        None => {
+                            passed += 1;
+                            println!("PASS {} :: {}", p.display(), o.name);
+                        }
+                        Some(msg) => {
+                            failed += 1;
+                            println!("FAIL {} :: {}\n{msg}", p.display(), o.name);
+                        }
+                    }
+                }
+            }
+            Err(diags) => {
+                errors += 1;
+                print_diags(sources, &diags, DiagFormat::Full);
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed > 0 || errors > 0 { 1 } else { 0 })
+}
+
+/// Writes a file atomically: a temporary file in the same folder, then a rename.
+fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!(
+        "{}.detc-tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
+fn build(
+    paths: &[PathBuf],
+    out: &Path,
+    targets: &[String],
+    params: &[String],
+    catalog: &Catalog,
+    sources: &mut Sources,
+) -> CmdResult {
+    let targets: Vec<Target> = if targets.is_empty() {
+        Target::all()
+    } else {
+        let mut v = Vec::new();
+        for t in targets {
+            match Target::parse(t) {
+                Some(t) => v.push(t),
+                None => {
+                    eprintln!("detc build: unknown target `{t}` (kql, sigma, sql:duckdb, sql:postgres, sql:sqlite)");
+                    return Ok(2);
+                }
+            }
+        }
+        v
+    };
+    let params = parse_params(params)?;
+    std::fs::create_dir_all(out).map_err(|e| {
+        vec![Diagnostic::error(
+            codes::IO,
+            format!("cannot create {}: {e}", out.display()),
+        )]
+    })?;
+    let mut diags = Vec::new();
+    let mut outputs: Vec<(PathBuf, String)> = Vec::new();
+    for p in collect(paths) {
+        let src = load(&p, sources);
+        let (plan, d) = pipeline::compile(
+            &src,
+            &Tables {
+                catalog,
+                present: None,
+            },
+        );
+        diags.extend(d.into_iter().filter(|d| d.is_error()));
+        let Some(mut plan) = plan else { continue };
+        if !params.is_empty() {
+            match detc::bind::bind(&plan, &params) {
+                Ok(b) => plan = b,
+                Err(d) => {
+                    diags.push(d.with_file(&p));
+                    continue;
+                }
+            }
+        }
+        let stem = p
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("rule")
+            .to_string();
+        for t in &targets {
+            match render(*t, &plan, src.rule.as_ref(), &p.display().to_string()) {
+                Ok(text) => outputs.push((out.join(format!("{stem}.{}", t.extension())), text)),
+                Err(u) => diags.push(
+                    Diagnostic::error(codes::TARGET_UNSUPPORTED, format!("{}: {u}", t.name()))
+                        .with_file(&p),
+                ),
+            }
+        }
+    }
+    // Nothing is written when any rule fails: no half-built output folder.
+    if diags.iter().any(|d| d.is_error()) {
+        return Err(diags);
+    }
+    for (path, text) in &outputs {
+        write_atomic(path, text).map_err(|e| {
+            vec![Diagnostic::error(
+                codes::IO,
+                format!("cannot write {}: {e}", path.display()),
+            )]
+        })?;
+    }
+    eprintln!("{} file(s) written to {}", outputs.len(), out.display());
+    Ok(0)
+}
+
+fn explain(rule: &Path, catalog: &Catalog, sources: &mut Sources) -> CmdResult {
+    let src = load(rule, sources);
+    let (plan, diags) = pipeline::compile(
+        &src,
+        &Tables {
+            catalog,
+            present: None,
+        },
+    );
+    let Some(plan) = plan else {
+        return Err(diags.into_iter().filter(|d| d.is_error()).collect());
+    };
+    println!("{}", detc::explain::explain(&plan));
+    Ok(0)
+}
+
+fn verify(
+    rule: &Path,
+    dir: &Path,
+    params: &[String],
+    engines: &str,
+    now: Option<String>,
+    catalog: &Catalog,
+    sources: &mut Sources,
+) -> CmdResult {
+    let (_, plan, data) = prepare(rule, dir, params, catalog, sources)?;
+    let rows = eval::run(
+        &plan,
+        &data,
+        &Ctx {
+            now: now_ticks(&now)?,
+        },
+    )
+    .map_err(|d| vec![d.with_file(rule)])?;
+    let mut failures = 0;
+    for name in engines.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let Some(engine) = detc::engines::Engine::parse(name) else {
+            eprintln!("detc verify: unknown engine `{name}` (duckdb, sqlite, postgres)");
+            return Ok(2);
+        };
+        match detc::verify::check(&plan, &data, &rows, engine) {
+            Ok(n) => println!("{name}: agree ({n} row(s))"),
+            Err(msg) => {
+                failures += 1;
+                println!("{name}: DISAGREE\n{msg}");
+            }
+        }
+    }
+    Ok(if failures > 0 { 1 } else { 0 })
+}

@@ -1,0 +1,365 @@
+//! Canonical KQL. Parsing the output and lowering it again gives the same IR.
+
+use crate::ir::{BinOp, Expr, ExprKind, Func, Node, Op};
+use crate::types::Type;
+use crate::value::{format_datetime, Value};
+use std::fmt::Write;
+
+const KEYWORDS: &[&str] = &[
+    "and",
+    "or",
+    "by",
+    "on",
+    "in",
+    "has",
+    "contains",
+    "between",
+    "let",
+    "true",
+    "false",
+    "null",
+    "union",
+    "join",
+    "where",
+    "project",
+    "extend",
+    "kind",
+    "to",
+    "typeof",
+    "asc",
+    "desc",
+    "not",
+    "matches",
+    "regex",
+    "startswith",
+    "endswith",
+    "hasprefix",
+    "hassuffix",
+    "has_any",
+    "has_all",
+    "datetime",
+    "timespan",
+    "dynamic",
+    "guid",
+    "limit",
+    "table",
+    "view",
+    "with",
+    "isfuzzy",
+    "withsource",
+    "nulls",
+    "first",
+    "last",
+    "like",
+    "set",
+    "declare",
+    "alias",
+    "pattern",
+    "restrict",
+];
+
+/// A name as KQL needs it written: bare if it is a plain identifier, else `['...']`.
+pub fn ident(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !KEYWORDS.contains(&name);
+    if plain {
+        name.to_string()
+    } else {
+        format!("[{}]", string_lit(name))
+    }
+}
+
+/// A double-quoted KQL string literal.
+pub fn string_lit(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => write!(out, "\\u{:04x}", c as u32).unwrap(),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+pub fn timespan_lit(ticks: i64) -> String {
+    const UNITS: &[(i64, &str)] = &[
+        (864_000_000_000, "d"),
+        (36_000_000_000, "h"),
+        (600_000_000, "m"),
+        (10_000_000, "s"),
+        (10_000, "ms"),
+        (10, "microsecond"),
+        (1, "tick"),
+    ];
+    if ticks == 0 {
+        return "0s".into();
+    }
+    let (sign, t) = if ticks < 0 {
+        ("-", -(ticks as i128))
+    } else {
+        ("", ticks as i128)
+    };
+    let (n, u) = UNITS.iter().find(|(n, _)| t % (*n as i128) == 0).unwrap();
+    format!("{sign}{}{u}", t / (*n as i128))
+}
+
+pub fn literal(v: &Value, ty: Type) -> String {
+    match v {
+        Value::Null => match ty {
+            Type::String => "\"\"".into(),
+            t => format!("{t}(null)"),
+        },
+        Value::Bool(b) => b.to_string(),
+        Value::Long(n) if ty == Type::Int => format!("int({n})"),
+        Value::Long(n) => n.to_string(),
+        Value::Real(x) if x.is_finite() => {
+            let s = format!("{x:?}");
+            if s.contains(['.', 'e', 'E']) {
+                s
+            } else {
+                format!("{s}.0")
+            }
+        }
+        Value::Real(x) => format!("real({})", crate::value::format_real(*x)),
+        Value::String(s) if ty == Type::Guid => format!("guid({s})"),
+        Value::String(s) => string_lit(s),
+        Value::DateTime(t) => format!("datetime({})", format_datetime(*t)),
+        Value::Timespan(t) => timespan_lit(*t),
+        Value::Dynamic(j) => format!("dynamic({j})"),
+    }
+}
+
+fn prec(e: &Expr) -> u8 {
+    match &e.kind {
+        ExprKind::Binary { op, .. } => match op {
+            BinOp::Or => 1,
+            BinOp::And => 2,
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => 3,
+            BinOp::Add | BinOp::Sub => 4,
+            BinOp::Mul | BinOp::Div | BinOp::Mod => 5,
+        },
+        ExprKind::Str { .. }
+        | ExprKind::In { .. }
+        | ExprKind::HasAny { .. }
+        | ExprKind::Between { .. } => 3,
+        ExprKind::Neg(_) => 6,
+        ExprKind::Literal(Value::Long(n)) if *n < 0 => 6,
+        ExprKind::Literal(Value::Real(x)) if *x < 0.0 => 6,
+        _ => 7,
+    }
+}
+
+fn child(e: &Expr, min: u8) -> String {
+    let s = expr_text(e);
+    if prec(e) < min {
+        format!("({s})")
+    } else {
+        s
+    }
+}
+
+/// An IR expression as KQL text.
+pub fn expr_text(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Column { name, .. } => ident(name),
+        ExprKind::Literal(v) => literal(v, e.ty),
+        ExprKind::Param(name) => {
+            let p = string_lit(&format!("{{{{{name}}}}}"));
+            match e.ty {
+                Type::String => p,
+                Type::DateTime => format!("todatetime({p})"),
+                Type::Long => format!("tolong({p})"),
+                Type::Int => format!("toint({p})"),
+                Type::Real => format!("toreal({p})"),
+                Type::Bool => format!("tobool({p})"),
+                Type::Dynamic => format!("todynamic({p})"),
+                _ => format!("{{{{{name}}}}}"),
+            }
+        }
+        ExprKind::Template(t) => string_lit(t),
+        ExprKind::Neg(x) => format!("-{}", child(x, 7)),
+        ExprKind::Binary { op, lhs, rhs } => {
+            let p = prec(e);
+            format!("{} {} {}", child(lhs, p), op.kql(), child(rhs, p + 1))
+        }
+        ExprKind::Str {
+            op,
+            cs,
+            negated,
+            lhs,
+            rhs,
+        } => {
+            format!(
+                "{} {} {}",
+                child(lhs, 4),
+                op.kql(*cs, *negated),
+                child(rhs, 4)
+            )
+        }
+        ExprKind::In {
+            lhs,
+            items,
+            cs,
+            negated,
+        } => {
+            let op = match (cs, negated) {
+                (true, false) => "in",
+                (true, true) => "!in",
+                (false, false) => "in~",
+                (false, true) => "!in~",
+            };
+            let items: Vec<String> = items.iter().map(expr_text).collect();
+            format!("{} {op} ({})", child(lhs, 4), items.join(", "))
+        }
+        ExprKind::HasAny {
+            lhs,
+            terms,
+            all,
+            cs,
+        } => {
+            let op = format!(
+                "{}{}",
+                if *all { "has_all" } else { "has_any" },
+                if *cs { "_cs" } else { "" }
+            );
+            let items: Vec<String> = terms.iter().map(expr_text).collect();
+            format!("{} {op} ({})", child(lhs, 4), items.join(", "))
+        }
+        ExprKind::Between {
+            expr,
+            lo,
+            hi,
+            negated,
+        } => format!(
+            "{} {}between ({} .. {})",
+            child(expr, 4),
+            if *negated { "!" } else { "" },
+            expr_text(lo),
+            expr_text(hi)
+        ),
+        ExprKind::Call { func, args } => {
+            let a: Vec<String> = args.iter().map(expr_text).collect();
+            let name = if *func == Func::ToReal {
+                "toreal"
+            } else {
+                func.kql()
+            };
+            format!("{name}({})", a.join(", "))
+        }
+    }
+}
+
+/// The whole plan as one KQL query.
+pub fn plan_text(node: &Node) -> String {
+    let mut out = String::new();
+    write_node(node, 0, &mut out);
+    out.push('\n');
+    out
+}
+
+fn write_node(node: &Node, indent: usize, out: &mut String) {
+    let pad = "    ".repeat(indent);
+    let pipe = |out: &mut String, text: String| {
+        write!(out, "\n{pad}| {text}").unwrap();
+    };
+    match &node.op {
+        Op::Scan { table } => out.push_str(&ident(table)),
+        Op::Filter { input, predicate } => {
+            write_node(input, indent, out);
+            pipe(out, format!("where {}", expr_text(predicate)));
+        }
+        Op::Extend { input, items } => {
+            write_node(input, indent, out);
+            let s: Vec<String> = items
+                .iter()
+                .map(|(n, _, e)| format!("{} = {}", ident(n), expr_text(e)))
+                .collect();
+            pipe(out, format!("extend {}", s.join(", ")));
+        }
+        Op::Project { input, items } => {
+            write_node(input, indent, out);
+            let s: Vec<String> = items
+                .iter()
+                .map(|(n, e)| match &e.kind {
+                    ExprKind::Column { name, .. } if name == n => ident(n),
+                    _ => format!("{} = {}", ident(n), expr_text(e)),
+                })
+                .collect();
+            pipe(out, format!("project {}", s.join(", ")));
+        }
+        Op::MvExpand {
+            input,
+            column,
+            to_type,
+        } => {
+            write_node(input, indent, out);
+            let t = to_type
+                .map(|t| format!(" to typeof({t})"))
+                .unwrap_or_default();
+            pipe(
+                out,
+                format!("mv-expand {}{t}", ident(&input.schema[*column].name)),
+            );
+        }
+        Op::Distinct { input } => {
+            // `project` + `distinct *` re-lowers to the same nodes as `distinct a, b`.
+            write_node(input, indent, out);
+            pipe(out, "distinct *".into());
+        }
+        Op::Join {
+            kind,
+            left,
+            right,
+            keys,
+        } => {
+            write_node(left, indent, out);
+            let mut r = String::new();
+            write_node(right, indent + 1, &mut r);
+            let k: Vec<String> = keys
+                .iter()
+                .map(|(l, rr)| {
+                    format!(
+                        "$left.{} == $right.{}",
+                        ident(&left.schema[*l].name),
+                        ident(&right.schema[*rr].name)
+                    )
+                })
+                .collect();
+            pipe(
+                out,
+                format!(
+                    "join kind={} (\n{pad}    {r}\n{pad}    ) on {}",
+                    kind.kql(),
+                    k.join(", ")
+                ),
+            );
+        }
+        Op::Union { legs } => {
+            out.push_str("union\n");
+            let parts: Vec<String> = legs
+                .iter()
+                .map(|(leg, _)| {
+                    let mut s = String::new();
+                    write_node(leg, indent + 1, &mut s);
+                    format!("{pad}    ({s})")
+                })
+                .collect();
+            out.push_str(&parts.join(",\n"));
+        }
+        Op::Take { input, count } => {
+            write_node(input, indent, out);
+            pipe(out, format!("take {count}"));
+        }
+    }
+}

@@ -1,0 +1,840 @@
+//! SQL through one dialect abstraction. Each plan node becomes a CTE with an explicit column
+//! list, so names, order and types are exactly the IR's. Dialect differences are data
+//! ([`Dialect`]) plus a few per-dialect spellings for JSON and array expansion.
+//!
+//! Storage conventions (shared with `engines`): strings are never NULL (`''`), datetimes are
+//! TIMESTAMP (SQLite: ISO text with 7 fraction digits), timespans are 100 ns ticks, dynamic
+//! values are JSON (SQLite: JSON text).
+
+use super::{Approximation, Emitted, Unsupported};
+use crate::ir::{BinOp, Expr, ExprKind, Func, JoinKind, Node, Op, StrOp};
+use crate::types::Type;
+use crate::value::Value;
+use std::fmt::Write;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DialectKind {
+    DuckDb,
+    Postgres,
+    Sqlite,
+}
+
+/// What differs between SQL dialects, as data.
+pub struct Dialect {
+    pub kind: DialectKind,
+    pub name: &'static str,
+    /// SQL type per KQL type, in this order: bool, integer, real, string, datetime, dynamic.
+    types: [&'static str; 6],
+    /// `{a}` matches the regex `{p}`.
+    regex_match: &'static str,
+    /// Position of `{b}` in `{a}` (1-based, 0 when absent).
+    position: &'static str,
+    /// `a` differs from `b`, treating NULL as a value.
+    distinct_from: &'static str,
+    /// Integer division.
+    int_div: &'static str,
+    /// Text of a JSON value (`tostring`): bare for JSON strings, '' for null.
+    json_to_string: &'static str,
+    /// Compact JSON text of a JSON value (what string operators see on dynamic values).
+    json_text: &'static str,
+    true_lit: &'static str,
+    false_lit: &'static str,
+    /// Named parameter placeholder, `{name}` substituted; `None` = positional `$n`.
+    param: Option<&'static str>,
+}
+
+pub const DUCKDB: Dialect = Dialect {
+    kind: DialectKind::DuckDb,
+    name: "duckdb",
+    types: ["BOOLEAN", "BIGINT", "DOUBLE", "VARCHAR", "TIMESTAMP", "JSON"],
+    regex_match: "regexp_matches({a}, {p})",
+    position: "strpos({a}, {b})",
+    distinct_from: "{a} IS DISTINCT FROM {b}",
+    int_div: "{a} // {b}",
+    json_to_string: "COALESCE(CASE WHEN json_type({a}) = 'VARCHAR' THEN json_extract_string({a}, '$') WHEN json_type({a}) = 'NULL' THEN '' ELSE CAST({a} AS VARCHAR) END, '')",
+    json_text: "COALESCE(CAST({a} AS VARCHAR), '')",
+    true_lit: "TRUE",
+    false_lit: "FALSE",
+    param: Some("${name}"),
+};
+
+pub const POSTGRES: Dialect = Dialect {
+    kind: DialectKind::Postgres,
+    name: "postgres",
+    types: ["BOOLEAN", "BIGINT", "DOUBLE PRECISION", "TEXT", "TIMESTAMP", "JSONB"],
+    regex_match: "({a} ~ {p})",
+    position: "strpos({a}, {b})",
+    distinct_from: "{a} IS DISTINCT FROM {b}",
+    int_div: "{a} / {b}",
+    json_to_string: "COALESCE(CASE WHEN jsonb_typeof({a}) = 'string' THEN {a} #>> '{}' WHEN jsonb_typeof({a}) = 'null' THEN '' ELSE {a}::text END, '')",
+    json_text: "COALESCE({a}::text, '')",
+    true_lit: "TRUE",
+    false_lit: "FALSE",
+    param: None,
+};
+
+pub const SQLITE: Dialect = Dialect {
+    kind: DialectKind::Sqlite,
+    name: "sqlite",
+    types: ["INTEGER", "INTEGER", "REAL", "TEXT", "TEXT", "TEXT"],
+    regex_match: "({a} REGEXP {p})",
+    position: "instr({a}, {b})",
+    distinct_from: "{a} IS NOT {b}",
+    int_div: "{a} / {b}",
+    json_to_string: "COALESCE(CASE json_type({a}) WHEN 'text' THEN json_extract({a}, '$') WHEN 'null' THEN '' ELSE {a} END, '')",
+    json_text: "COALESCE({a}, '')",
+    true_lit: "1",
+    false_lit: "0",
+    param: Some(":{name}"),
+};
+
+pub fn dialect(name: &str) -> Option<&'static Dialect> {
+    match name {
+        "duckdb" => Some(&DUCKDB),
+        "postgres" | "postgresql" => Some(&POSTGRES),
+        "sqlite" => Some(&SQLITE),
+        _ => None,
+    }
+}
+
+fn fill(tpl: &str, pairs: &[(&str, &str)]) -> String {
+    let mut s = tpl.to_string();
+    for (k, v) in pairs {
+        s = s.replace(&format!("{{{k}}}"), v);
+    }
+    s
+}
+
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+pub fn string_lit(s: &str) -> Result<String, Unsupported> {
+    if s.contains('\0') {
+        return Err(Unsupported {
+            construct: "string literal".into(),
+            reason: "SQL text cannot hold a NUL character".into(),
+        });
+    }
+    Ok(format!("'{}'", s.replace('\'', "''")))
+}
+
+/// Regex-escapes a term for every supported engine (RE2, PostgreSQL ARE, Rust regex).
+fn regex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_punctuation() || c == ' ' && false {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The pattern for "`term` is a whole term": the boundary rule of docs/semantics.md, with
+/// ASCII letters and digits as term characters (a declared approximation).
+fn term_pattern(term: &str, prefix_only: bool, suffix_only: bool) -> String {
+    const NOT_TERM: &str = "[^0-9a-z]";
+    let first = term.chars().next().is_some_and(|c| c.is_alphanumeric());
+    let last = term
+        .chars()
+        .next_back()
+        .is_some_and(|c| c.is_alphanumeric());
+    let mut p = String::new();
+    if first && !suffix_only {
+        write!(p, "(^|{NOT_TERM})").unwrap();
+    }
+    if suffix_only {
+        p.push_str("[0-9a-z]*");
+    }
+    p.push_str(&regex_escape(term));
+    if prefix_only {
+        p.push_str("[0-9a-z]*");
+    }
+    if last && !prefix_only {
+        write!(p, "($|{NOT_TERM})").unwrap();
+    }
+    p
+}
+
+struct Ctx<'d> {
+    d: &'d Dialect,
+    ctes: Vec<String>,
+    approximations: Vec<Approximation>,
+    params: Vec<(String, Type)>,
+}
+
+impl Ctx<'_> {
+    fn approx(&mut self, construct: &str, how: &str) {
+        let a = Approximation {
+            construct: construct.into(),
+            how: how.into(),
+        };
+        if !self.approximations.contains(&a) {
+            self.approximations.push(a);
+        }
+    }
+
+    fn sql_type(&self, t: Type) -> &'static str {
+        let i = match t {
+            Type::Bool => 0,
+            Type::Int | Type::Long | Type::Timespan => 1,
+            Type::Real | Type::Decimal => 2,
+            Type::String | Type::Guid => 3,
+            Type::DateTime => 4,
+            Type::Dynamic => 5,
+        };
+        self.d.types[i]
+    }
+
+    fn null_of(&self, t: Type) -> String {
+        match t {
+            Type::String | Type::Guid => "''".into(),
+            t => format!("CAST(NULL AS {})", self.sql_type(t)),
+        }
+    }
+
+    fn push(&mut self, body: String) -> String {
+        let name = format!("q{}", self.ctes.len() + 1);
+        self.ctes.push(format!(
+            "{} AS (\n  {}\n)",
+            name,
+            body.replace('\n', "\n  ")
+        ));
+        name
+    }
+
+    fn datetime_lit(&self, ticks: i64) -> String {
+        let iso = crate::value::format_datetime(ticks);
+        match self.d.kind {
+            DialectKind::Sqlite => format!("'{iso}'"),
+            _ => {
+                // TIMESTAMP keeps microseconds: the 7th fraction digit is dropped.
+                let s = iso.trim_end_matches('Z').replace('T', " ");
+                format!("TIMESTAMP '{}'", &s[..s.len() - 1])
+            }
+        }
+    }
+
+    fn literal(&mut self, v: &Value, ty: Type) -> Result<String, Unsupported> {
+        Ok(match v {
+            Value::Null => self.null_of(ty),
+            Value::Bool(b) => if *b {
+                self.d.true_lit
+            } else {
+                self.d.false_lit
+            }
+            .to_string(),
+            Value::Long(n) => n.to_string(),
+            Value::Real(x) if x.is_finite() => {
+                format!("CAST({x:?} AS {})", self.sql_type(Type::Real))
+            }
+            Value::Real(_) => {
+                return Err(unsupported(
+                    "non-finite real literal",
+                    "no portable SQL spelling",
+                ))
+            }
+            Value::String(s) => string_lit(s)?,
+            Value::DateTime(t) => {
+                if t % 10 != 0 && self.d.kind != DialectKind::Sqlite {
+                    self.approx(
+                        "datetime precision",
+                        "TIMESTAMP keeps microseconds; the 7th fraction digit is dropped",
+                    );
+                }
+                self.datetime_lit(*t)
+            }
+            Value::Timespan(t) => t.to_string(),
+            Value::Dynamic(j) => {
+                let text = string_lit(&j.to_string())?;
+                match self.d.kind {
+                    DialectKind::Sqlite => text,
+                    _ => format!("CAST({text} AS {})", self.sql_type(Type::Dynamic)),
+                }
+            }
+        })
+    }
+
+    fn param(&mut self, name: &str, ty: Type) -> String {
+        if !self.params.iter().any(|(n, _)| n == name) {
+            self.params.push((name.to_string(), ty));
+        }
+        let raw = match self.d.param {
+            Some(tpl) => tpl.replace("{name}", name),
+            None => format!(
+                "${}",
+                self.params.iter().position(|(n, _)| n == name).unwrap() + 1
+            ),
+        };
+        match (self.d.kind, ty) {
+            (DialectKind::Sqlite, _) => raw,
+            (_, Type::String) => raw,
+            _ => format!("CAST({raw} AS {})", self.sql_type(ty)),
+        }
+    }
+
+    /// Text a string operator reads from `e`: strings as they are, dynamic values as JSON text.
+    fn text_of(&mut self, e: &Expr) -> Result<String, Unsupported> {
+        let s = self.expr(e)?;
+        Ok(match e.ty {
+            Type::Dynamic => {
+                if self.d.kind == DialectKind::Postgres {
+                    self.approx(
+                        "string operator on dynamic",
+                        "PostgreSQL's jsonb text puts a space after `,` and `:`",
+                    );
+                }
+                fill(self.d.json_text, &[("a", &s)])
+            }
+            Type::String | Type::Guid => s,
+            t => {
+                return Err(unsupported(
+                    "string operator",
+                    &format!("left side of type {t}"),
+                ))
+            }
+        })
+    }
+
+    fn lower_if(&self, s: String, ci: bool) -> String {
+        if ci {
+            format!("lower({s})")
+        } else {
+            s
+        }
+    }
+
+    fn literal_text(e: &Expr) -> Option<String> {
+        match &e.kind {
+            ExprKind::Literal(Value::String(s)) => Some(s.to_string()),
+            _ => None,
+        }
+    }
+
+    fn expr(&mut self, e: &Expr) -> Result<String, Unsupported> {
+        Ok(match &e.kind {
+            ExprKind::Column { name, .. } => quote_ident(name),
+            ExprKind::Literal(v) => self.literal(v, e.ty)?,
+            ExprKind::Param(name) => self.param(name, e.ty),
+            ExprKind::Template(t) => {
+                return Err(unsupported(
+                    "template string",
+                    &format!("{t:?} needs --param values to become a literal"),
+                ))
+            }
+            ExprKind::Neg(x) => format!("(-{})", self.expr(x)?),
+            ExprKind::Binary { op, lhs, rhs } => {
+                if matches!(lhs.ty, Type::DateTime | Type::Timespan)
+                    && matches!(
+                        op,
+                        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod
+                    )
+                {
+                    return Err(unsupported("datetime arithmetic", "not emitted to SQL yet"));
+                }
+                let (a, b) = (self.expr(lhs)?, self.expr(rhs)?);
+                match op {
+                    BinOp::Ne => {
+                        // KQL: null != x is true (docs/semantics.md).
+                        fill(self.d.distinct_from, &[("a", &a), ("b", &b)])
+                    }
+                    BinOp::Div if lhs.ty.is_integer() && rhs.ty.is_integer() => {
+                        format!("({})", fill(self.d.int_div, &[("a", &a), ("b", &b)]))
+                    }
+                    _ => {
+                        let sop = match op {
+                            BinOp::And => "AND",
+                            BinOp::Or => "OR",
+                            BinOp::Eq => "=",
+                            BinOp::Lt => "<",
+                            BinOp::Le => "<=",
+                            BinOp::Gt => ">",
+                            BinOp::Ge => ">=",
+                            BinOp::Add => "+",
+                            BinOp::Sub => "-",
+                            BinOp::Mul => "*",
+                            BinOp::Div => "/",
+                            BinOp::Mod => "%",
+                            BinOp::Ne => unreachable!(),
+                        };
+                        format!("({a} {sop} {b})")
+                    }
+                }
+            }
+            ExprKind::Str {
+                op,
+                cs,
+                negated,
+                lhs,
+                rhs,
+            } => {
+                let ci = !*cs;
+                let a = self.text_of(lhs)?;
+                let a = self.lower_if(a, ci);
+                let inner = match op {
+                    StrOp::Has | StrOp::HasPrefix | StrOp::HasSuffix => {
+                        let Some(term) = Self::literal_text(rhs) else {
+                            return Err(unsupported(
+                                "has with a non-constant term",
+                                "the term is compiled into a regular expression",
+                            ));
+                        };
+                        let term = if ci { term.to_lowercase() } else { term };
+                        self.term_approx(&term);
+                        let pat =
+                            term_pattern(&term, *op == StrOp::HasPrefix, *op == StrOp::HasSuffix);
+                        fill(self.d.regex_match, &[("a", &a), ("p", &string_lit(&pat)?)])
+                    }
+                    _ => {
+                        let b = self.text_of(rhs)?;
+                        let b = self.lower_if(b, ci);
+                        match op {
+                            StrOp::Equals => format!("({a} = {b})"),
+                            StrOp::Contains => format!("({} > 0)", fill(self.d.position, &[("a", &a), ("b", &b)])),
+                            StrOp::StartsWith => format!("(substr({a}, 1, length({b})) = {b})"),
+                            StrOp::EndsWith => format!("(length({a}) >= length({b}) AND substr({a}, length({a}) - length({b}) + 1) = {b})"),
+                            _ => unreachable!(),
+                        }
+                    }
+                };
+                if ci {
+                    self.approx(
+                        "case-insensitive comparison",
+                        "lower() of the engine; KQL folds case the same way for ASCII text",
+                    );
+                }
+                if *negated {
+                    format!("(NOT {inner})")
+                } else {
+                    inner
+                }
+            }
+            ExprKind::In {
+                lhs,
+                items,
+                cs,
+                negated,
+            } => {
+                let stringy = matches!(lhs.ty, Type::String | Type::Guid);
+                let a = self.expr(lhs)?;
+                let a = self.lower_if(a, !*cs);
+                let mut list = Vec::new();
+                for i in items {
+                    let s = self.expr(i)?;
+                    list.push(self.lower_if(s, !*cs));
+                }
+                if list.is_empty() {
+                    return Ok(if *negated {
+                        self.d.true_lit
+                    } else {
+                        self.d.false_lit
+                    }
+                    .to_string());
+                }
+                let l = list.join(", ");
+                match (stringy, negated) {
+                    (true, false) => format!("({a} IN ({l}))"),
+                    (true, true) => format!("({a} NOT IN ({l}))"),
+                    // KQL: null in (...) is false, null !in (...) is true.
+                    (false, false) => format!("COALESCE({a} IN ({l}), {})", self.d.false_lit),
+                    (false, true) => format!("({a} IS NULL OR {a} NOT IN ({l}))"),
+                }
+            }
+            ExprKind::HasAny {
+                lhs,
+                terms,
+                all,
+                cs,
+            } => {
+                let ci = !*cs;
+                let a = self.text_of(lhs)?;
+                let a = self.lower_if(a, ci);
+                let mut pats = Vec::new();
+                for t in terms {
+                    let Some(term) = Self::literal_text(t) else {
+                        return Err(unsupported(
+                            "has_any with non-constant terms",
+                            "terms are compiled into a regular expression",
+                        ));
+                    };
+                    let term = if ci { term.to_lowercase() } else { term };
+                    self.term_approx(&term);
+                    let p = term_pattern(&term, false, false);
+                    if !pats.contains(&p) {
+                        pats.push(p);
+                    }
+                }
+                if ci {
+                    self.approx(
+                        "case-insensitive comparison",
+                        "lower() of the engine; KQL folds case the same way for ASCII text",
+                    );
+                }
+                if pats.is_empty() {
+                    return Ok(if *all {
+                        self.d.true_lit
+                    } else {
+                        self.d.false_lit
+                    }
+                    .to_string());
+                }
+                if *all {
+                    let parts: Result<Vec<String>, Unsupported> = pats
+                        .iter()
+                        .map(|p| {
+                            Ok(fill(
+                                self.d.regex_match,
+                                &[("a", &a), ("p", &string_lit(p)?)],
+                            ))
+                        })
+                        .collect();
+                    format!("({})", parts?.join(" AND "))
+                } else {
+                    let alt = pats
+                        .iter()
+                        .map(|p| format!("(?:{p})"))
+                        .collect::<Vec<_>>()
+                        .join("|");
+                    fill(self.d.regex_match, &[("a", &a), ("p", &string_lit(&alt)?)])
+                }
+            }
+            ExprKind::Between {
+                expr,
+                lo,
+                hi,
+                negated,
+            } => {
+                let (x, l, h) = (self.expr(expr)?, self.expr(lo)?, self.expr(hi)?);
+                format!(
+                    "({x} {}BETWEEN {l} AND {h})",
+                    if *negated { "NOT " } else { "" }
+                )
+            }
+            ExprKind::Call { func, args } => self.call(*func, args)?,
+        })
+    }
+
+    fn term_approx(&mut self, term: &str) {
+        self.approx(
+            "has / has_any term boundaries",
+            "only ASCII letters and digits count as term characters",
+        );
+        if !term.is_ascii() {
+            self.approx(
+                "non-ASCII has term",
+                "case folding and term boundaries of non-ASCII text follow the engine, not KQL",
+            );
+        }
+    }
+
+    fn call(&mut self, func: Func, args: &[Expr]) -> Result<String, Unsupported> {
+        let a: Vec<String> = args
+            .iter()
+            .map(|x| self.expr(x))
+            .collect::<Result<_, _>>()?;
+        let arg_ty = args.first().map(|x| x.ty);
+        Ok(match func {
+            Func::ToLower if arg_ty == Some(Type::String) => format!("lower({})", a[0]),
+            Func::ToUpper if arg_ty == Some(Type::String) => format!("upper({})", a[0]),
+            Func::ToString => match arg_ty {
+                Some(Type::String) => a[0].clone(),
+                Some(Type::Dynamic) => fill(self.d.json_to_string, &[("a", &a[0])]),
+                Some(Type::Long | Type::Int) => format!(
+                    "COALESCE(CAST({} AS {}), '')",
+                    a[0],
+                    self.sql_type(Type::String)
+                ),
+                Some(t) => {
+                    return Err(unsupported(
+                        "tostring",
+                        &format!("of {t} is not emitted to SQL yet"),
+                    ))
+                }
+                None => unreachable!(),
+            },
+            Func::IsEmpty | Func::IsNotEmpty => {
+                let test = match arg_ty {
+                    Some(Type::String) => format!("({} = '')", a[0]),
+                    _ => format!("({} IS NULL)", a[0]),
+                };
+                if func == Func::IsEmpty {
+                    test
+                } else {
+                    format!("(NOT {test})")
+                }
+            }
+            Func::IsNull => format!("({} IS NULL)", a[0]),
+            Func::IsNotNull => format!("({} IS NOT NULL)", a[0]),
+            Func::Not => format!("(NOT {})", a[0]),
+            Func::Iff => format!("(CASE WHEN {} THEN {} ELSE {} END)", a[0], a[1], a[2]),
+            Func::Strlen if arg_ty == Some(Type::String) => format!("length({})", a[0]),
+            Func::Strcat => format!(
+                "({})",
+                a.iter()
+                    .map(|x| format!("COALESCE(CAST({x} AS {}), '')", self.sql_type(Type::String)))
+                    .collect::<Vec<_>>()
+                    .join(" || ")
+            ),
+            f => return Err(unsupported(f.kql(), "not emitted to SQL yet")),
+        })
+    }
+
+    fn cols(node: &Node) -> String {
+        node.schema
+            .iter()
+            .map(|c| quote_ident(&c.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn node(&mut self, node: &Node) -> Result<String, Unsupported> {
+        let body = match &node.op {
+            Op::Scan { table } => {
+                format!("SELECT {} FROM {}", Self::cols(node), quote_ident(table))
+            }
+            Op::Filter { input, predicate } => {
+                let q = self.node(input)?;
+                format!(
+                    "SELECT {} FROM {q} WHERE {}",
+                    Self::cols(node),
+                    self.expr(predicate)?
+                )
+            }
+            Op::Extend { input, items } => {
+                let q = self.node(input)?;
+                let mut sel: Vec<String> =
+                    input.schema.iter().map(|c| quote_ident(&c.name)).collect();
+                for (name, slot, e) in items {
+                    let s = format!("{} AS {}", self.expr(e)?, quote_ident(name));
+                    match slot {
+                        Some(i) => sel[*i] = s,
+                        None => sel.push(s),
+                    }
+                }
+                format!("SELECT {} FROM {q}", sel.join(", "))
+            }
+            Op::Project { input, items } => {
+                let q = self.node(input)?;
+                let sel: Result<Vec<String>, Unsupported> = items
+                    .iter()
+                    .map(|(n, e)| Ok(format!("{} AS {}", self.expr(e)?, quote_ident(n))))
+                    .collect();
+                format!("SELECT {} FROM {q}", sel?.join(", "))
+            }
+            Op::Distinct { input } => {
+                let q = self.node(input)?;
+                format!("SELECT DISTINCT {} FROM {q}", Self::cols(node))
+            }
+            Op::Take { input, count } => {
+                let q = self.node(input)?;
+                format!("SELECT {} FROM {q} LIMIT {count}", Self::cols(node))
+            }
+            Op::MvExpand {
+                input,
+                column,
+                to_type,
+            } => {
+                if to_type.is_some() {
+                    return Err(unsupported(
+                        "mv-expand to typeof()",
+                        "not emitted to SQL yet",
+                    ));
+                }
+                self.approx("mv-expand of a property bag", "SQL expands arrays only: a bag stays one row, where KQL gives one row per property");
+                let q = self.node(input)?;
+                let c = format!("t.{}", quote_ident(&input.schema[*column].name));
+                let (from, value) = match self.d.kind {
+                    DialectKind::DuckDb => (
+                        format!("{q} AS t, LATERAL (SELECT unnest(CASE WHEN {c} IS NULL THEN [NULL::JSON] WHEN json_type({c}) = 'ARRAY' THEN CAST(json_extract({c}, '$[*]') AS JSON[]) ELSE [{c}] END) AS v) AS e"),
+                        "e.v".to_string(),
+                    ),
+                    DialectKind::Postgres => (
+                        format!("{q} AS t CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN {c} IS NULL THEN '[null]'::jsonb WHEN jsonb_typeof({c}) = 'array' THEN {c} ELSE jsonb_build_array({c}) END) AS e(v)"),
+                        "e.v".to_string(),
+                    ),
+                    DialectKind::Sqlite => (
+                        format!("{q} AS t, json_each(CASE WHEN {c} IS NULL THEN '[null]' WHEN json_type({c}) = 'array' THEN {c} ELSE json_array(json({c})) END) AS e"),
+                        "CASE e.type WHEN 'text' THEN json_quote(e.value) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null' ELSE e.value END".to_string(),
+                    ),
+                };
+                let sel: Vec<String> = input
+                    .schema
+                    .iter()
+                    .enumerate()
+                    .map(|(i, col)| {
+                        if i == *column {
+                            format!("{value} AS {}", quote_ident(&col.name))
+                        } else {
+                            format!("t.{}", quote_ident(&col.name))
+                        }
+                    })
+                    .collect();
+                format!("SELECT {} FROM {from}", sel.join(", "))
+            }
+            Op::Join {
+                kind,
+                left,
+                right,
+                keys,
+            } => self.join(node, *kind, left, right, keys)?,
+            Op::Union { legs } => {
+                let mut parts = Vec::new();
+                for (leg, map) in legs {
+                    let q = self.node(leg)?;
+                    let sel: Vec<String> = map
+                        .iter()
+                        .zip(&node.schema)
+                        .map(|(m, c)| match m {
+                            Some(i) => format!(
+                                "{} AS {}",
+                                quote_ident(&leg.schema[*i].name),
+                                quote_ident(&c.name)
+                            ),
+                            None => format!("{} AS {}", self.null_of(c.ty), quote_ident(&c.name)),
+                        })
+                        .collect();
+                    parts.push(format!("SELECT {} FROM {q}", sel.join(", ")));
+                }
+                parts.join("\nUNION ALL\n")
+            }
+        };
+        Ok(self.push(body))
+    }
+
+    fn join(
+        &mut self,
+        node: &Node,
+        kind: JoinKind,
+        left: &Node,
+        right: &Node,
+        keys: &[(usize, usize)],
+    ) -> Result<String, Unsupported> {
+        let mut lq = self.node(left)?;
+        let rq = self.node(right)?;
+        if kind == JoinKind::InnerUnique {
+            // Kusto keeps one left row per key; which one is unspecified.
+            let part = keys
+                .iter()
+                .map(|(l, _)| quote_ident(&left.schema[*l].name))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let inner = format!(
+                "SELECT {}, ROW_NUMBER() OVER (PARTITION BY {part}) AS \"__detc_rn\" FROM {lq}",
+                Self::cols(left)
+            );
+            lq = self.push(format!(
+                "SELECT {} FROM (\n  {inner}\n) AS u WHERE \"__detc_rn\" = 1",
+                Self::cols(left)
+            ));
+        }
+        let on = keys
+            .iter()
+            .map(|(l, r)| {
+                format!(
+                    "l.{} = r.{}",
+                    quote_ident(&left.schema[*l].name),
+                    quote_ident(&right.schema[*r].name)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let outer_fill = |side: &str, c: &crate::ir::Column, out: &str, nullable: bool| {
+            if nullable && matches!(c.ty, Type::String | Type::Guid) {
+                format!(
+                    "COALESCE({side}.{}, '') AS {}",
+                    quote_ident(&c.name),
+                    quote_ident(out)
+                )
+            } else {
+                format!("{side}.{} AS {}", quote_ident(&c.name), quote_ident(out))
+            }
+        };
+        Ok(match kind {
+            JoinKind::LeftSemi | JoinKind::LeftAnti => {
+                let not = if kind == JoinKind::LeftAnti {
+                    "NOT "
+                } else {
+                    ""
+                };
+                format!("SELECT {} FROM {lq} AS l WHERE {not}EXISTS (SELECT 1 FROM {rq} AS r WHERE {on})", Self::prefixed("l", left))
+            }
+            JoinKind::RightSemi | JoinKind::RightAnti => {
+                let not = if kind == JoinKind::RightAnti {
+                    "NOT "
+                } else {
+                    ""
+                };
+                format!("SELECT {} FROM {rq} AS r WHERE {not}EXISTS (SELECT 1 FROM {lq} AS l WHERE {on})", Self::prefixed("r", right))
+            }
+            _ => {
+                let (jk, lnull, rnull) = match kind {
+                    JoinKind::LeftOuter => ("LEFT JOIN", false, true),
+                    JoinKind::RightOuter => ("RIGHT JOIN", true, false),
+                    JoinKind::FullOuter => ("FULL JOIN", true, true),
+                    _ => ("JOIN", false, false),
+                };
+                let n = left.schema.len();
+                let mut sel = Vec::new();
+                for (i, c) in left.schema.iter().enumerate() {
+                    sel.push(outer_fill("l", c, &node.schema[i].name, lnull));
+                }
+                for (i, c) in right.schema.iter().enumerate() {
+                    sel.push(outer_fill("r", c, &node.schema[n + i].name, rnull));
+                }
+                format!(
+                    "SELECT {} FROM {lq} AS l {jk} {rq} AS r ON {on}",
+                    sel.join(", ")
+                )
+            }
+        })
+    }
+
+    fn prefixed(p: &str, node: &Node) -> String {
+        node.schema
+            .iter()
+            .map(|c| format!("{p}.{}", quote_ident(&c.name)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn unsupported(construct: &str, reason: &str) -> Unsupported {
+    Unsupported {
+        construct: construct.into(),
+        reason: reason.into(),
+    }
+}
+
+/// The SQL of a plan in one dialect, plus its declared approximations and parameters.
+pub struct SqlOutput {
+    pub emitted: Emitted,
+    /// Unbound parameters in placeholder order (PostgreSQL: `$1`, `$2`, ...).
+    pub params: Vec<(String, Type)>,
+}
+
+pub fn emit(plan: &Node, d: &Dialect) -> Result<SqlOutput, Unsupported> {
+    let mut cx = Ctx {
+        d,
+        ctes: Vec::new(),
+        approximations: Vec::new(),
+        params: Vec::new(),
+    };
+    let last = cx.node(plan)?;
+    let mut text = String::from("WITH\n");
+    text.push_str(&cx.ctes.join(",\n"));
+    write!(text, "\nSELECT {} FROM {last}", Ctx::cols(plan)).unwrap();
+    if d.kind == DialectKind::Sqlite && text.contains(" REGEXP ") {
+        cx.approx(
+            "regular expressions in SQLite",
+            "REGEXP needs a regexp() function (the sqlite3 shell and detc provide one)",
+        );
+    }
+    Ok(SqlOutput {
+        emitted: Emitted {
+            text,
+            approximations: cx.approximations,
+        },
+        params: cx.params,
+    })
+}

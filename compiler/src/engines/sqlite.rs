@@ -1,0 +1,81 @@
+//! SQLite in-process through rusqlite (bundled SQLite, JSON functions built in).
+//! One in-memory database per run, with double-quoted string literals turned off (a quoted
+//! name is always a name).
+
+use super::{json, Engine, EngineError, EngineRows, ErrorKind};
+use rusqlite::config::DbConfig;
+use rusqlite::types::ValueRef;
+use rusqlite::Connection;
+
+const ENGINE: Engine = Engine::Sqlite;
+
+pub fn run(load: &str, query: &str) -> Result<EngineRows, EngineError> {
+    let err =
+        |kind: ErrorKind| move |e: rusqlite::Error| EngineError::new(ENGINE, kind, message(e));
+    let conn = Connection::open_in_memory().map_err(err(ErrorKind::Internal))?;
+    // Without this SQLite reads a double-quoted name that matches no column as a string
+    // literal, so a misspelt `"Column"` would silently be the text 'Column'.
+    for config in [
+        DbConfig::SQLITE_DBCONFIG_DQS_DML,
+        DbConfig::SQLITE_DBCONFIG_DQS_DDL,
+    ] {
+        conn.set_db_config(config, false)
+            .map_err(err(ErrorKind::Internal))?;
+    }
+    conn.execute_batch(load).map_err(err(ErrorKind::Load))?;
+    let mut stmt = conn.prepare(query).map_err(err(ErrorKind::Query))?;
+    let columns: Vec<String> = stmt
+        .column_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let n = columns.len();
+    let mut rows = Vec::new();
+    let mut result = stmt.query([]).map_err(err(ErrorKind::Query))?;
+    while let Some(row) = result.next().map_err(err(ErrorKind::Query))? {
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let v = row.get_ref(i).map_err(err(ErrorKind::Internal))?;
+            out.push(match v {
+                ValueRef::Null => serde_json::Value::Null,
+                ValueRef::Integer(n) => serde_json::Value::from(n),
+                ValueRef::Real(x) => json::float(x),
+                ValueRef::Text(t) | ValueRef::Blob(t) => {
+                    serde_json::Value::String(String::from_utf8_lossy(t).into_owned())
+                }
+            });
+        }
+        rows.push(out);
+    }
+    Ok(EngineRows {
+        types: vec![String::new(); n],
+        columns,
+        rows,
+    })
+}
+
+/// SQLite's own message (rusqlite wraps it as `SqliteFailure(.., Some(msg))`).
+fn message(e: rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(code, Some(msg)) => {
+            let _ = code;
+            msg
+        }
+        rusqlite::Error::SqlInputError {
+            msg, sql, offset, ..
+        } => {
+            let near: String = sql
+                .get(offset.max(0) as usize..)
+                .unwrap_or("")
+                .chars()
+                .take(40)
+                .collect();
+            if near.is_empty() {
+                msg
+            } else {
+                format!("{msg} (near {near:?})")
+            }
+        }
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,538 @@
+//! IR expressions compiled once into closures over a row.
+
+use super::strings::{fold, has_prefix, has_suffix, has_term};
+use crate::diagnostics::{codes, Diagnostic};
+use crate::ir::{BinOp, Expr, ExprKind, Func, StrOp};
+use crate::types::Type;
+use crate::value::{parse_datetime, Value};
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+pub type Compiled = Box<dyn Fn(&[Value]) -> Value + Send + Sync>;
+
+/// What an expression may read besides the row: the pinned `now()`.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    /// Ticks since the Unix epoch; `now()` and `ago()` read it, fixed for the whole query.
+    pub now: i64,
+}
+
+fn b(v: Option<bool>) -> Value {
+    v.map(Value::Bool).unwrap_or(Value::Null)
+}
+
+/// Text a string operator sees: strings as they are, dynamic values as `tostring` gives them.
+fn text(v: &Value) -> Option<std::borrow::Cow<'_, str>> {
+    match v {
+        Value::String(s) => Some(std::borrow::Cow::Borrowed(s)),
+        Value::Null => None,
+        other => Some(std::borrow::Cow::Owned(other.to_kql_string())),
+    }
+}
+
+pub fn compile(e: &Expr, ctx: &Ctx) -> Result<Compiled, Diagnostic> {
+    let unbound = |what: &str| {
+        Diagnostic::error(
+            codes::PARAM,
+            format!("{what} has no value; pass it with --param"),
+        )
+    };
+    Ok(match &e.kind {
+        ExprKind::Column { index, .. } => {
+            let i = *index;
+            Box::new(move |r| r[i].clone())
+        }
+        ExprKind::Literal(v) => {
+            let v = v.clone();
+            Box::new(move |_| v.clone())
+        }
+        ExprKind::Param(n) => return Err(unbound(&format!("parameter `{n}`"))),
+        ExprKind::Template(t) => return Err(unbound(&format!("template string {t:?}"))),
+        ExprKind::Neg(x) => {
+            let x = compile(x, ctx)?;
+            Box::new(move |r| match x(r) {
+                Value::Long(n) => Value::Long(n.wrapping_neg()),
+                Value::Real(f) => Value::Real(-f),
+                Value::Timespan(t) => Value::Timespan(-t),
+                _ => Value::Null,
+            })
+        }
+        ExprKind::Binary { op, lhs, rhs } => binary(*op, compile(lhs, ctx)?, compile(rhs, ctx)?),
+        ExprKind::Str {
+            op,
+            cs,
+            negated,
+            lhs,
+            rhs,
+        } => {
+            let (l, r) = (compile(lhs, ctx)?, compile(rhs, ctx)?);
+            // A literal right side is folded once, not per row.
+            let lit = match &rhs.kind {
+                ExprKind::Literal(v) => Some(if *cs {
+                    v.to_kql_string()
+                } else {
+                    fold(&v.to_kql_string())
+                }),
+                _ => None,
+            };
+            let (op, cs, negated) = (*op, *cs, *negated);
+            Box::new(move |row| {
+                let lv = l(row);
+                let Some(hay) = text(&lv) else {
+                    return Value::Bool(negated);
+                };
+                let needle_owned;
+                let needle: &str = match &lit {
+                    Some(s) => s,
+                    None => {
+                        let rv = r(row);
+                        needle_owned = if cs {
+                            rv.to_kql_string()
+                        } else {
+                            fold(&rv.to_kql_string())
+                        };
+                        &needle_owned
+                    }
+                };
+                let hay_folded;
+                let hay: &str = if cs {
+                    &hay
+                } else {
+                    hay_folded = fold(&hay);
+                    &hay_folded
+                };
+                let m = match op {
+                    StrOp::Equals => hay == needle,
+                    StrOp::Has => has_term(hay, needle),
+                    StrOp::HasPrefix => has_prefix(hay, needle),
+                    StrOp::HasSuffix => has_suffix(hay, needle),
+                    StrOp::Contains => hay.contains(needle),
+                    StrOp::StartsWith => hay.starts_with(needle),
+                    StrOp::EndsWith => hay.ends_with(needle),
+                };
+                Value::Bool(m != negated)
+            })
+        }
+        ExprKind::In {
+            lhs,
+            items,
+            cs,
+            negated,
+        } => {
+            let l = compile(lhs, ctx)?;
+            let items: Vec<Compiled> = items
+                .iter()
+                .map(|i| compile(i, ctx))
+                .collect::<Result<_, _>>()?;
+            let (cs, negated) = (*cs, *negated);
+            let stringy = matches!(lhs.ty, Type::String | Type::Guid);
+            Box::new(move |row| {
+                let lv = l(row);
+                let mut any = false;
+                for it in &items {
+                    let iv = it(row);
+                    let eq = if stringy {
+                        let (a, b) = (lv.to_kql_string(), iv.to_kql_string());
+                        if cs {
+                            a == b
+                        } else {
+                            fold(&a) == fold(&b)
+                        }
+                    } else {
+                        !lv.is_null() && !iv.is_null() && lv.total_cmp(&iv) == Ordering::Equal
+                    };
+                    if eq {
+                        any = true;
+                        break;
+                    }
+                }
+                Value::Bool(any != negated)
+            })
+        }
+        ExprKind::HasAny {
+            lhs,
+            terms,
+            all,
+            cs,
+        } => {
+            let l = compile(lhs, ctx)?;
+            let (all, cs) = (*all, *cs);
+            let folded: Option<Vec<String>> = terms
+                .iter()
+                .map(|t| match &t.kind {
+                    ExprKind::Literal(v) => Some(if cs {
+                        v.to_kql_string()
+                    } else {
+                        fold(&v.to_kql_string())
+                    }),
+                    _ => None,
+                })
+                .collect();
+            let Some(needles) = folded else {
+                return Err(Diagnostic::error(
+                    codes::UNSUPPORTED,
+                    "has_any/has_all with non-constant terms is not supported yet",
+                ));
+            };
+            Box::new(move |row| {
+                let lv = l(row);
+                let Some(hay) = text(&lv) else {
+                    return Value::Bool(false);
+                };
+                let hay = if cs { hay.into_owned() } else { fold(&hay) };
+                let m = if all {
+                    needles.iter().all(|n| has_term(&hay, n))
+                } else {
+                    needles.iter().any(|n| has_term(&hay, n))
+                };
+                Value::Bool(m)
+            })
+        }
+        ExprKind::Between {
+            expr,
+            lo,
+            hi,
+            negated,
+        } => {
+            let (x, lo, hi) = (compile(expr, ctx)?, compile(lo, ctx)?, compile(hi, ctx)?);
+            let negated = *negated;
+            Box::new(move |r| {
+                let (v, a, z) = (x(r), lo(r), hi(r));
+                if v.is_null() || a.is_null() || z.is_null() {
+                    return Value::Null;
+                }
+                let inside =
+                    v.total_cmp(&a) != Ordering::Less && v.total_cmp(&z) != Ordering::Greater;
+                Value::Bool(inside != negated)
+            })
+        }
+        ExprKind::Call { func, args } => call(*func, args, ctx)?,
+    })
+}
+
+fn num(v: &Value) -> Option<f64> {
+    match v {
+        Value::Long(n) => Some(*n as f64),
+        Value::Real(x) => Some(*x),
+        _ => None,
+    }
+}
+
+fn binary(op: BinOp, l: Compiled, r: Compiled) -> Compiled {
+    match op {
+        BinOp::And => Box::new(move |row| match l(row).as_bool() {
+            Some(false) => Value::Bool(false),
+            a => match (a, r(row).as_bool()) {
+                (_, Some(false)) => Value::Bool(false),
+                (Some(true), Some(true)) => Value::Bool(true),
+                _ => Value::Null,
+            },
+        }),
+        BinOp::Or => Box::new(move |row| match l(row).as_bool() {
+            Some(true) => Value::Bool(true),
+            a => match (a, r(row).as_bool()) {
+                (_, Some(true)) => Value::Bool(true),
+                (Some(false), Some(false)) => Value::Bool(false),
+                _ => Value::Null,
+            },
+        }),
+        BinOp::Eq | BinOp::Ne => Box::new(move |row| {
+            let (a, c) = (l(row), r(row));
+            let ne = op == BinOp::Ne;
+            match (a.is_null(), c.is_null()) {
+                (true, true) => Value::Null,
+                (true, false) | (false, true) => Value::Bool(ne),
+                _ => Value::Bool((a.total_cmp(&c) == Ordering::Equal) != ne),
+            }
+        }),
+        BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => Box::new(move |row| {
+            let (a, c) = (l(row), r(row));
+            if a.is_null() || c.is_null() {
+                return Value::Null;
+            }
+            let o = a.total_cmp(&c);
+            b(Some(match op {
+                BinOp::Lt => o == Ordering::Less,
+                BinOp::Le => o != Ordering::Greater,
+                BinOp::Gt => o == Ordering::Greater,
+                _ => o != Ordering::Less,
+            }))
+        }),
+        _ => Box::new(move |row| arith(op, &l(row), &r(row))),
+    }
+}
+
+fn arith(op: BinOp, a: &Value, c: &Value) -> Value {
+    use Value::*;
+    match (a, c) {
+        (Long(x), Long(y)) => match op {
+            BinOp::Add => Long(x.wrapping_add(*y)),
+            BinOp::Sub => Long(x.wrapping_sub(*y)),
+            BinOp::Mul => Long(x.wrapping_mul(*y)),
+            BinOp::Div => {
+                if *y == 0 {
+                    Null
+                } else {
+                    Long(x.wrapping_div(*y))
+                }
+            }
+            _ => {
+                if *y == 0 {
+                    Null
+                } else {
+                    Long(x.wrapping_rem(*y))
+                }
+            }
+        },
+        (DateTime(x), DateTime(y)) if op == BinOp::Sub => Timespan(x - y),
+        (DateTime(x), Timespan(y)) => match op {
+            BinOp::Add => DateTime(x + y),
+            BinOp::Sub => DateTime(x - y),
+            _ => Null,
+        },
+        (Timespan(x), DateTime(y)) if op == BinOp::Add => DateTime(x + y),
+        (Timespan(x), Timespan(y)) => match op {
+            BinOp::Add => Timespan(x + y),
+            BinOp::Sub => Timespan(x - y),
+            BinOp::Div if *y != 0 => Real(*x as f64 / *y as f64),
+            _ => Null,
+        },
+        (Timespan(x), n) if matches!(op, BinOp::Mul | BinOp::Div) => match num(n) {
+            Some(f) if op == BinOp::Mul => Timespan((*x as f64 * f) as i64),
+            Some(f) if f != 0.0 => Timespan((*x as f64 / f) as i64),
+            _ => Null,
+        },
+        _ => match (num(a), num(c)) {
+            (Some(x), Some(y)) => Real(match op {
+                BinOp::Add => x + y,
+                BinOp::Sub => x - y,
+                BinOp::Mul => x * y,
+                BinOp::Div => x / y,
+                _ => x % y,
+            }),
+            _ => Null,
+        },
+    }
+}
+
+/// `mv-expand ... to typeof(T)`: a cast only; elements of another kind become null.
+pub fn cast_dynamic(v: &Value, ty: Type) -> Value {
+    let Value::Dynamic(d) = v else {
+        return v.clone();
+    };
+    use serde_json::Value as J;
+    match (ty, &**d) {
+        (Type::String, J::String(s)) => Value::str(s),
+        (Type::String, _) => Value::empty_string(),
+        (Type::Long | Type::Int, J::Number(n)) => {
+            n.as_i64().map(Value::Long).unwrap_or(Value::Null)
+        }
+        (Type::Real | Type::Decimal, J::Number(n)) => {
+            n.as_f64().map(Value::Real).unwrap_or(Value::Null)
+        }
+        (Type::Bool, J::Bool(x)) => Value::Bool(*x),
+        (Type::DateTime, J::String(s)) => parse_datetime(s)
+            .map(Value::DateTime)
+            .unwrap_or(Value::Null),
+        (Type::Dynamic, _) => v.clone(),
+        _ => Value::Null,
+    }
+}
+
+fn to_long(v: &Value) -> Value {
+    match v {
+        Value::Long(n) => Value::Long(*n),
+        Value::Real(x) if x.is_finite() => Value::Long(x.trunc() as i64),
+        Value::Bool(x) => Value::Long(i64::from(*x)),
+        Value::DateTime(t) | Value::Timespan(t) => Value::Long(*t),
+        Value::String(_) | Value::Dynamic(_) => {
+            let s = v.to_kql_string();
+            let s = s.trim();
+            s.parse::<i64>()
+                .map(Value::Long)
+                .or_else(|_| {
+                    s.parse::<f64>().map(|x| {
+                        if x.is_finite() {
+                            Value::Long(x.trunc() as i64)
+                        } else {
+                            Value::Null
+                        }
+                    })
+                })
+                .unwrap_or(Value::Null)
+        }
+        _ => Value::Null,
+    }
+}
+
+fn to_real(v: &Value) -> Value {
+    match v {
+        Value::Long(n) => Value::Real(*n as f64),
+        Value::Real(x) => Value::Real(*x),
+        Value::Bool(x) => Value::Real(f64::from(u8::from(*x))),
+        Value::String(_) | Value::Dynamic(_) => v
+            .to_kql_string()
+            .trim()
+            .parse::<f64>()
+            .map(Value::Real)
+            .unwrap_or(Value::Null),
+        _ => Value::Null,
+    }
+}
+
+fn call(func: Func, args: &[Expr], ctx: &Ctx) -> Result<Compiled, Diagnostic> {
+    let mut a: Vec<Compiled> = args
+        .iter()
+        .map(|x| compile(x, ctx))
+        .collect::<Result<_, _>>()?;
+    let now = ctx.now;
+    let one = |a: &mut Vec<Compiled>| a.remove(0);
+    Ok(match func {
+        Func::ToLower => {
+            let x = one(&mut a);
+            Box::new(move |r| Value::str(&fold(&x(r).to_kql_string())))
+        }
+        Func::ToUpper => {
+            let x = one(&mut a);
+            Box::new(move |r| Value::str(&x(r).to_kql_string().to_uppercase()))
+        }
+        Func::ToString => {
+            let x = one(&mut a);
+            Box::new(move |r| match x(r) {
+                s @ Value::String(_) => s,
+                v => Value::str(&v.to_kql_string()),
+            })
+        }
+        Func::ToDateTime => {
+            let x = one(&mut a);
+            Box::new(move |r| match x(r) {
+                d @ Value::DateTime(_) => d,
+                Value::Null => Value::Null,
+                v => parse_datetime(&v.to_kql_string())
+                    .map(Value::DateTime)
+                    .unwrap_or(Value::Null),
+            })
+        }
+        Func::ToLong | Func::ToInt => {
+            let x = one(&mut a);
+            Box::new(move |r| to_long(&x(r)))
+        }
+        Func::ToReal => {
+            let x = one(&mut a);
+            Box::new(move |r| to_real(&x(r)))
+        }
+        Func::ToBool => {
+            let x = one(&mut a);
+            Box::new(move |r| match x(r) {
+                Value::Bool(v) => Value::Bool(v),
+                Value::Long(n) => Value::Bool(n != 0),
+                Value::Null => Value::Null,
+                v => match v.to_kql_string().trim().to_ascii_lowercase().as_str() {
+                    "true" => Value::Bool(true),
+                    "false" => Value::Bool(false),
+                    _ => Value::Null,
+                },
+            })
+        }
+        Func::ToDynamic => {
+            let x = one(&mut a);
+            Box::new(move |r| match x(r) {
+                d @ Value::Dynamic(_) => d,
+                Value::Null => Value::Null,
+                Value::String(s) => match serde_json::from_str::<serde_json::Value>(&s) {
+                    Ok(j) => Value::Dynamic(Arc::new(j)),
+                    Err(_) => Value::Dynamic(Arc::new(serde_json::Value::String(s.to_string()))),
+                },
+                v => Value::Dynamic(Arc::new(v.to_json())),
+            })
+        }
+        Func::Strlen => {
+            let x = one(&mut a);
+            Box::new(move |r| Value::Long(x(r).to_kql_string().chars().count() as i64))
+        }
+        Func::Strcat => Box::new(move |r| {
+            let mut s = String::new();
+            for f in &a {
+                s.push_str(&f(r).to_kql_string());
+            }
+            Value::str(&s)
+        }),
+        Func::IsEmpty | Func::IsNotEmpty => {
+            let x = one(&mut a);
+            let want = func == Func::IsEmpty;
+            Box::new(move |r| {
+                let empty = match x(r) {
+                    Value::Null => true,
+                    Value::String(s) => s.is_empty(),
+                    Value::Dynamic(d) => {
+                        matches!(&*d, serde_json::Value::Null)
+                            || matches!(&*d, serde_json::Value::String(s) if s.is_empty())
+                    }
+                    _ => false,
+                };
+                Value::Bool(empty == want)
+            })
+        }
+        Func::IsNull | Func::IsNotNull => {
+            let x = one(&mut a);
+            let want = func == Func::IsNull;
+            Box::new(move |r| {
+                let null = match x(r) {
+                    Value::Null => true,
+                    Value::Dynamic(d) => matches!(&*d, serde_json::Value::Null),
+                    _ => false,
+                };
+                Value::Bool(null == want)
+            })
+        }
+        Func::Iff => {
+            let (c, t, f) = (a.remove(0), a.remove(0), a.remove(0));
+            Box::new(move |r| {
+                if matches!(c(r), Value::Bool(true)) {
+                    t(r)
+                } else {
+                    f(r)
+                }
+            })
+        }
+        Func::Coalesce => Box::new(move |r| {
+            for f in &a {
+                let v = f(r);
+                let empty = match &v {
+                    Value::Null => true,
+                    Value::String(s) => s.is_empty(),
+                    _ => false,
+                };
+                if !empty {
+                    return v;
+                }
+            }
+            a.last().map(|f| f(r)).unwrap_or(Value::Null)
+        }),
+        Func::Not => {
+            let x = one(&mut a);
+            Box::new(move |r| match x(r) {
+                Value::Bool(v) => Value::Bool(!v),
+                _ => Value::Null,
+            })
+        }
+        Func::Now => Box::new(move |_| Value::DateTime(now)),
+        Func::Ago => {
+            let x = one(&mut a);
+            Box::new(move |r| match x(r) {
+                Value::Timespan(t) => Value::DateTime(now - t),
+                _ => Value::Null,
+            })
+        }
+        Func::ArrayLength => {
+            let x = one(&mut a);
+            Box::new(move |r| match x(r) {
+                Value::Dynamic(d) => match &*d {
+                    serde_json::Value::Array(v) => Value::Long(v.len() as i64),
+                    _ => Value::Null,
+                },
+                _ => Value::Null,
+            })
+        }
+    })
+}

@@ -1,0 +1,284 @@
+//! Stage 4: native evaluation of the IR with KQL's semantics (see docs/semantics.md).
+//!
+//! Expressions are compiled once into closures ([`compile`]); operators then run over rows.
+//! This first version materialises each operator's output; predicates sit below joins as the
+//! rule writes them. Streaming and parallel scans are the performance issue's work.
+
+pub mod compile;
+pub mod data;
+pub mod strings;
+
+use crate::diagnostics::{codes, Diagnostic};
+use crate::ir::{JoinKind, Node, Op};
+use crate::types::Type;
+use crate::value::Value;
+use compile::{compile, Ctx};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+pub type Row = Vec<Value>;
+
+/// The input tables, by name, each with rows in its schema's column order.
+#[derive(Default, Debug, Clone)]
+pub struct Data {
+    pub tables: HashMap<String, Arc<Vec<Row>>>,
+}
+
+/// Runs a plan whose parameters are bound.
+pub fn run(plan: &Node, data: &Data, ctx: &Ctx) -> Result<Vec<Row>, Diagnostic> {
+    eval(plan, data, ctx)
+}
+
+fn eval(node: &Node, data: &Data, ctx: &Ctx) -> Result<Vec<Row>, Diagnostic> {
+    Ok(match &node.op {
+        Op::Scan { table } => match data.tables.get(table) {
+            Some(rows) => rows.as_ref().clone(),
+            None => {
+                return Err(Diagnostic::error(
+                    codes::MISSING_TABLE,
+                    format!("no data for table `{table}`"),
+                ))
+            }
+        },
+        Op::Filter { input, predicate } => {
+            let p = compile(predicate, ctx)?;
+            let mut rows = eval(input, data, ctx)?;
+            rows.retain(|r| matches!(p(r), Value::Bool(true)));
+            rows
+        }
+        Op::Extend { input, items } => {
+            let compiled: Vec<_> = items
+                .iter()
+                .map(|(_, slot, e)| compile(e, ctx).map(|f| (*slot, f)))
+                .collect::<Result<_, _>>()?;
+            let rows = eval(input, data, ctx)?;
+            rows.into_iter()
+                .map(|mut r| {
+                    let vals: Vec<Value> = compiled.iter().map(|(_, f)| f(&r)).collect();
+                    for ((slot, _), v) in compiled.iter().zip(vals) {
+                        match slot {
+                            Some(i) => r[*i] = v,
+                            None => r.push(v),
+                        }
+                    }
+                    r
+                })
+                .collect()
+        }
+        Op::Project { input, items } => {
+            let compiled: Vec<_> = items
+                .iter()
+                .map(|(_, e)| compile(e, ctx))
+                .collect::<Result<_, _>>()?;
+            let rows = eval(input, data, ctx)?;
+            rows.iter()
+                .map(|r| compiled.iter().map(|f| f(r)).collect())
+                .collect()
+        }
+        Op::MvExpand {
+            input,
+            column,
+            to_type,
+        } => {
+            let rows = eval(input, data, ctx)?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let items: Vec<Value> = match &r[*column] {
+                    Value::Dynamic(d) => match &**d {
+                        serde_json::Value::Array(a) => a
+                            .iter()
+                            .map(|x| Value::Dynamic(Arc::new(x.clone())))
+                            .collect(),
+                        serde_json::Value::Object(m) => m
+                            .iter()
+                            .map(|(k, v)| {
+                                let mut one = serde_json::Map::new();
+                                one.insert(k.clone(), v.clone());
+                                Value::Dynamic(Arc::new(serde_json::Value::Object(one)))
+                            })
+                            .collect(),
+                        // A scalar dynamic value expands to itself (docs/semantics.md).
+                        _ => vec![Value::Dynamic(d.clone())],
+                    },
+                    other => vec![other.clone()],
+                };
+                for it in items {
+                    let mut nr = r.clone();
+                    nr[*column] = match to_type {
+                        Some(t) => compile::cast_dynamic(&it, *t),
+                        None => it,
+                    };
+                    out.push(nr);
+                }
+            }
+            out
+        }
+        Op::Distinct { input } => {
+            let rows = eval(input, data, ctx)?;
+            let mut seen = HashSet::new();
+            rows.into_iter()
+                .filter(|r| seen.insert(key_of(r, &(0..r.len()).collect::<Vec<_>>())))
+                .collect()
+        }
+        Op::Join {
+            kind,
+            left,
+            right,
+            keys,
+        } => {
+            let l = eval(left, data, ctx)?;
+            let r = eval(right, data, ctx)?;
+            join(
+                *kind,
+                l,
+                r,
+                keys,
+                left.schema.iter().map(|c| c.ty).collect(),
+                right.schema.iter().map(|c| c.ty).collect(),
+            )
+        }
+        Op::Union { legs } => {
+            let mut out = Vec::new();
+            for (leg, map) in legs {
+                for r in eval(leg, data, ctx)? {
+                    out.push(
+                        map.iter()
+                            .zip(&node.schema)
+                            .map(|(m, c)| match m {
+                                Some(i) => r[*i].clone(),
+                                None => Value::missing(c.ty),
+                            })
+                            .collect(),
+                    );
+                }
+            }
+            out
+        }
+        Op::Take { input, count } => {
+            let mut rows = eval(input, data, ctx)?;
+            rows.truncate(*count as usize);
+            rows
+        }
+    })
+}
+
+/// A hashable form of some cells. Numbers compare by value across long and real.
+#[derive(Hash, PartialEq, Eq, Debug, Clone)]
+pub enum KeyCell {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Real(u64),
+    Str(Arc<str>),
+    Time(i64),
+    Json(String),
+}
+
+fn key_cell(v: &Value) -> KeyCell {
+    match v {
+        Value::Null => KeyCell::Null,
+        Value::Bool(b) => KeyCell::Bool(*b),
+        Value::Long(n) => KeyCell::Int(*n),
+        Value::Real(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => KeyCell::Int(*x as i64),
+        Value::Real(x) => KeyCell::Real(x.to_bits()),
+        Value::String(s) => KeyCell::Str(s.clone()),
+        Value::DateTime(t) | Value::Timespan(t) => KeyCell::Time(*t),
+        Value::Dynamic(d) => KeyCell::Json(d.to_string()),
+    }
+}
+
+fn key_of(r: &[Value], cols: &[usize]) -> Vec<KeyCell> {
+    cols.iter().map(|&i| key_cell(&r[i])).collect()
+}
+
+fn join(
+    kind: JoinKind,
+    left: Vec<Row>,
+    right: Vec<Row>,
+    keys: &[(usize, usize)],
+    lt: Vec<Type>,
+    rt: Vec<Type>,
+) -> Vec<Row> {
+    let lk: Vec<usize> = keys.iter().map(|k| k.0).collect();
+    let rk: Vec<usize> = keys.iter().map(|k| k.1).collect();
+    // Null keys never match (docs/semantics.md); strings are never null, so "" matches "".
+    let has_null = |k: &[KeyCell]| k.iter().any(|c| *c == KeyCell::Null);
+    let left = if kind == JoinKind::InnerUnique {
+        let mut seen = HashSet::new();
+        left.into_iter()
+            .filter(|r| seen.insert(key_of(r, &lk)))
+            .collect()
+    } else {
+        left
+    };
+    let mut index: HashMap<Vec<KeyCell>, Vec<usize>> = HashMap::new();
+    for (i, r) in right.iter().enumerate() {
+        let k = key_of(r, &rk);
+        if !has_null(&k) {
+            index.entry(k).or_default().push(i);
+        }
+    }
+    let null_right: Row = rt.iter().map(|t| Value::missing(*t)).collect();
+    let null_left: Row = lt.iter().map(|t| Value::missing(*t)).collect();
+    let mut out = Vec::new();
+    let mut right_matched = vec![false; right.len()];
+    for l in &left {
+        let k = key_of(l, &lk);
+        let matches: &[usize] = if has_null(&k) {
+            &[]
+        } else {
+            index.get(&k).map(|v| v.as_slice()).unwrap_or(&[])
+        };
+        for &m in matches {
+            right_matched[m] = true;
+        }
+        match kind {
+            JoinKind::InnerUnique
+            | JoinKind::Inner
+            | JoinKind::LeftOuter
+            | JoinKind::FullOuter
+            | JoinKind::RightOuter => {
+                for &m in matches {
+                    let mut row = l.clone();
+                    row.extend(right[m].iter().cloned());
+                    out.push(row);
+                }
+                if matches.is_empty() && matches!(kind, JoinKind::LeftOuter | JoinKind::FullOuter) {
+                    let mut row = l.clone();
+                    row.extend(null_right.iter().cloned());
+                    out.push(row);
+                }
+            }
+            JoinKind::LeftSemi if !matches.is_empty() => out.push(l.clone()),
+            JoinKind::LeftAnti if matches.is_empty() => out.push(l.clone()),
+            _ => {}
+        }
+    }
+    match kind {
+        JoinKind::RightOuter | JoinKind::FullOuter => {
+            for (i, r) in right.iter().enumerate() {
+                if !right_matched[i] {
+                    let mut row = null_left.clone();
+                    row.extend(r.iter().cloned());
+                    out.push(row);
+                }
+            }
+        }
+        JoinKind::RightSemi => out.extend(
+            right
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| right_matched[*i])
+                .map(|(_, r)| r.clone()),
+        ),
+        JoinKind::RightAnti => out.extend(
+            right
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !right_matched[*i])
+                .map(|(_, r)| r.clone()),
+        ),
+        _ => {}
+    }
+    out
+}

@@ -1,0 +1,434 @@
+//! Stage 3's output: the typed relational plan every consumer reads (the native evaluator, the
+//! KQL printer, the SQL dialects, Sigma, `explain`). Nodes carry their output schema;
+//! expressions carry their type and refer to input columns by position and name.
+
+pub mod print;
+
+use crate::types::Type;
+use crate::value::Value;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub ty: Type,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub op: Op,
+    /// The output columns, in order.
+    pub schema: Vec<Column>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    /// KQL's default: deduplicate the left side on the join keys, then inner join.
+    InnerUnique,
+    Inner,
+    LeftOuter,
+    RightOuter,
+    FullOuter,
+    LeftSemi,
+    LeftAnti,
+    RightSemi,
+    RightAnti,
+}
+
+impl JoinKind {
+    pub fn parse(s: &str) -> Option<JoinKind> {
+        Some(match s {
+            "innerunique" => JoinKind::InnerUnique,
+            "inner" => JoinKind::Inner,
+            "leftouter" => JoinKind::LeftOuter,
+            "rightouter" => JoinKind::RightOuter,
+            "fullouter" => JoinKind::FullOuter,
+            "leftsemi" => JoinKind::LeftSemi,
+            "leftanti" | "anti" | "leftantisemi" => JoinKind::LeftAnti,
+            "rightsemi" => JoinKind::RightSemi,
+            "rightanti" | "rightantisemi" => JoinKind::RightAnti,
+            _ => return None,
+        })
+    }
+    pub fn kql(self) -> &'static str {
+        match self {
+            JoinKind::InnerUnique => "innerunique",
+            JoinKind::Inner => "inner",
+            JoinKind::LeftOuter => "leftouter",
+            JoinKind::RightOuter => "rightouter",
+            JoinKind::FullOuter => "fullouter",
+            JoinKind::LeftSemi => "leftsemi",
+            JoinKind::LeftAnti => "leftanti",
+            JoinKind::RightSemi => "rightsemi",
+            JoinKind::RightAnti => "rightanti",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// Rows of a table, read with the table's full schema.
+    Scan {
+        table: String,
+    },
+    Filter {
+        input: Box<Node>,
+        predicate: Expr,
+    },
+    /// Each item either replaces an input column in place (`Some(index)`) or is appended.
+    /// Items see the input row only; lowering splits dependent assignments into several nodes.
+    Extend {
+        input: Box<Node>,
+        items: Vec<(String, Option<usize>, Expr)>,
+    },
+    Project {
+        input: Box<Node>,
+        items: Vec<(String, Expr)>,
+    },
+    /// One output row per element of a dynamic column (replaced in place), none for an empty
+    /// array or bag, one with null for null.
+    MvExpand {
+        input: Box<Node>,
+        column: usize,
+        to_type: Option<Type>,
+    },
+    /// Distinct rows over all input columns.
+    Distinct {
+        input: Box<Node>,
+    },
+    /// Output: the left columns then the right columns, names made unique as Kusto does.
+    Join {
+        kind: JoinKind,
+        left: Box<Node>,
+        right: Box<Node>,
+        keys: Vec<(usize, usize)>,
+    },
+    /// `legs[i].1[j]` is leg i's input column for output column j (`None`: the leg lacks it).
+    Union {
+        legs: Vec<(Node, Vec<Option<usize>>)>,
+    },
+    Take {
+        input: Box<Node>,
+        count: u64,
+    },
+}
+
+impl Node {
+    pub fn column(&self, name: &str) -> Option<(usize, &Column)> {
+        self.schema.iter().enumerate().find(|(_, c)| c.name == name)
+    }
+
+    /// Every table the plan scans, sorted and deduplicated.
+    pub fn tables(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.visit(&mut |n| {
+            if let Op::Scan { table } = &n.op {
+                out.push(table.clone());
+            }
+        });
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    pub fn inputs(&self) -> Vec<&Node> {
+        match &self.op {
+            Op::Scan { .. } => vec![],
+            Op::Filter { input, .. }
+            | Op::Extend { input, .. }
+            | Op::Project { input, .. }
+            | Op::MvExpand { input, .. }
+            | Op::Distinct { input }
+            | Op::Take { input, .. } => vec![input],
+            Op::Join { left, right, .. } => vec![left, right],
+            Op::Union { legs } => legs.iter().map(|(n, _)| n).collect(),
+        }
+    }
+
+    pub fn visit(&self, f: &mut dyn FnMut(&Node)) {
+        f(self);
+        for i in self.inputs() {
+            i.visit(f);
+        }
+    }
+
+    /// Every expression in the plan (for parameter discovery and rewriting).
+    pub fn exprs_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+        match &mut self.op {
+            Op::Scan { .. } => {}
+            Op::Filter { input, predicate } => {
+                f(predicate);
+                input.exprs_mut(f);
+            }
+            Op::Extend { input, items } => {
+                items.iter_mut().for_each(|(_, _, e)| f(e));
+                input.exprs_mut(f);
+            }
+            Op::Project { input, items } => {
+                items.iter_mut().for_each(|(_, e)| f(e));
+                input.exprs_mut(f);
+            }
+            Op::MvExpand { input, .. } | Op::Distinct { input } | Op::Take { input, .. } => {
+                input.exprs_mut(f)
+            }
+            Op::Join { left, right, .. } => {
+                left.exprs_mut(f);
+                right.exprs_mut(f);
+            }
+            Op::Union { legs } => legs.iter_mut().for_each(|(n, _)| n.exprs_mut(f)),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    And,
+    Or,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+}
+
+impl BinOp {
+    pub fn kql(self) -> &'static str {
+        match self {
+            BinOp::And => "and",
+            BinOp::Or => "or",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Mod => "%",
+        }
+    }
+}
+
+/// String predicates. `cs` = case-sensitive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StrOp {
+    /// `==` (cs) and `=~`.
+    Equals,
+    /// Whole-term match.
+    Has,
+    HasPrefix,
+    HasSuffix,
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
+impl StrOp {
+    /// The KQL operator word, with `_cs` and `!` applied.
+    pub fn kql(self, cs: bool, negated: bool) -> String {
+        if self == StrOp::Equals {
+            return match (cs, negated) {
+                (true, false) => "==",
+                (true, true) => "!=",
+                (false, false) => "=~",
+                (false, true) => "!~",
+            }
+            .to_string();
+        }
+        let base = match self {
+            StrOp::Equals => unreachable!(),
+            StrOp::Has => "has",
+            StrOp::HasPrefix => "hasprefix",
+            StrOp::HasSuffix => "hassuffix",
+            StrOp::Contains => "contains",
+            StrOp::StartsWith => "startswith",
+            StrOp::EndsWith => "endswith",
+        };
+        format!(
+            "{}{}{}",
+            if negated { "!" } else { "" },
+            base,
+            if cs { "_cs" } else { "" }
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Func {
+    ToLower,
+    ToUpper,
+    ToString,
+    ToDateTime,
+    ToLong,
+    ToInt,
+    ToReal,
+    ToBool,
+    ToDynamic,
+    Strlen,
+    Strcat,
+    IsEmpty,
+    IsNotEmpty,
+    IsNull,
+    IsNotNull,
+    Iff,
+    Coalesce,
+    Not,
+    Now,
+    Ago,
+    ArrayLength,
+}
+
+impl Func {
+    pub fn kql(self) -> &'static str {
+        match self {
+            Func::ToLower => "tolower",
+            Func::ToUpper => "toupper",
+            Func::ToString => "tostring",
+            Func::ToDateTime => "todatetime",
+            Func::ToLong => "tolong",
+            Func::ToInt => "toint",
+            Func::ToReal => "toreal",
+            Func::ToBool => "tobool",
+            Func::ToDynamic => "todynamic",
+            Func::Strlen => "strlen",
+            Func::Strcat => "strcat",
+            Func::IsEmpty => "isempty",
+            Func::IsNotEmpty => "isnotempty",
+            Func::IsNull => "isnull",
+            Func::IsNotNull => "isnotnull",
+            Func::Iff => "iff",
+            Func::Coalesce => "coalesce",
+            Func::Not => "not",
+            Func::Now => "now",
+            Func::Ago => "ago",
+            Func::ArrayLength => "array_length",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: Type,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    Column {
+        index: usize,
+        name: String,
+    },
+    Literal(Value),
+    /// A `{{Name}}` placeholder: a typed parameter bound before running.
+    Param(String),
+    /// A string literal with `{{...}}` inside other text: a minijinja template over the
+    /// parameters, rendered when they are bound.
+    Template(String),
+    Neg(Box<Expr>),
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Str {
+        op: StrOp,
+        cs: bool,
+        negated: bool,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    /// `in`/`!in` (cs) and `in~`/`!in~`.
+    In {
+        lhs: Box<Expr>,
+        items: Vec<Expr>,
+        cs: bool,
+        negated: bool,
+    },
+    /// `has_any` (all = false) / `has_all`.
+    HasAny {
+        lhs: Box<Expr>,
+        terms: Vec<Expr>,
+        all: bool,
+        cs: bool,
+    },
+    Between {
+        expr: Box<Expr>,
+        lo: Box<Expr>,
+        hi: Box<Expr>,
+        negated: bool,
+    },
+    Call {
+        func: Func,
+        args: Vec<Expr>,
+    },
+}
+
+impl Expr {
+    pub fn lit(v: Value, ty: Type) -> Expr {
+        Expr {
+            kind: ExprKind::Literal(v),
+            ty,
+        }
+    }
+
+    pub fn children(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Column { .. }
+            | ExprKind::Literal(_)
+            | ExprKind::Param(_)
+            | ExprKind::Template(_) => vec![],
+            ExprKind::Neg(e) => vec![e],
+            ExprKind::Binary { lhs, rhs, .. } | ExprKind::Str { lhs, rhs, .. } => vec![lhs, rhs],
+            ExprKind::In { lhs, items, .. } => std::iter::once(&**lhs).chain(items).collect(),
+            ExprKind::HasAny { lhs, terms, .. } => std::iter::once(&**lhs).chain(terms).collect(),
+            ExprKind::Between { expr, lo, hi, .. } => vec![expr, lo, hi],
+            ExprKind::Call { args, .. } => args.iter().collect(),
+        }
+    }
+
+    pub fn children_mut(&mut self) -> Vec<&mut Expr> {
+        match &mut self.kind {
+            ExprKind::Column { .. }
+            | ExprKind::Literal(_)
+            | ExprKind::Param(_)
+            | ExprKind::Template(_) => vec![],
+            ExprKind::Neg(e) => vec![e],
+            ExprKind::Binary { lhs, rhs, .. } | ExprKind::Str { lhs, rhs, .. } => vec![lhs, rhs],
+            ExprKind::In { lhs, items, .. } => std::iter::once(&mut **lhs)
+                .chain(items.iter_mut())
+                .collect(),
+            ExprKind::HasAny { lhs, terms, .. } => std::iter::once(&mut **lhs)
+                .chain(terms.iter_mut())
+                .collect(),
+            ExprKind::Between { expr, lo, hi, .. } => vec![expr, lo, hi],
+            ExprKind::Call { args, .. } => args.iter_mut().collect(),
+        }
+    }
+
+    /// Parameters and templates referenced, in order of first appearance.
+    pub fn params(&self, out: &mut Vec<(String, Type)>) {
+        if let ExprKind::Param(n) = &self.kind {
+            if !out.iter().any(|(m, _)| m == n) {
+                out.push((n.clone(), self.ty));
+            }
+        }
+        for c in self.children() {
+            c.params(out);
+        }
+    }
+}
+
+/// The typed parameters of a plan, in order of first appearance.
+pub fn plan_params(plan: &Node) -> Vec<(String, Type)> {
+    let mut out = Vec::new();
+    let mut p = plan.clone();
+    p.exprs_mut(&mut |e| e.params(&mut out));
+    out
+}

@@ -1,0 +1,108 @@
+//! Readable text form of a plan, for snapshots and `detc explain`.
+
+use super::{Node, Op};
+use crate::emit::kql::expr_text;
+use std::fmt::Write;
+
+pub fn print(node: &Node) -> String {
+    let mut out = String::new();
+    node_text(node, 0, &mut out);
+    let cols: Vec<String> = node
+        .schema
+        .iter()
+        .map(|c| format!("{}:{}", c.name, c.ty))
+        .collect();
+    writeln!(out, "output ({} columns): {}", cols.len(), cols.join(", ")).unwrap();
+    out
+}
+
+fn node_text(node: &Node, depth: usize, out: &mut String) {
+    let pad = "  ".repeat(depth);
+    let schema = &node
+        .inputs()
+        .first()
+        .map(|n| n.schema.clone())
+        .unwrap_or_default();
+    let _ = schema;
+    match &node.op {
+        Op::Scan { table } => {
+            writeln!(out, "{pad}scan {table} ({} columns)", node.schema.len()).unwrap()
+        }
+        Op::Filter { input, predicate } => {
+            writeln!(out, "{pad}filter {}", expr_text(predicate)).unwrap();
+            node_text(input, depth + 1, out);
+        }
+        Op::Extend { input, items } => {
+            let s: Vec<String> = items
+                .iter()
+                .map(|(n, slot, e)| {
+                    let how = if slot.is_some() { " (replaces)" } else { "" };
+                    format!("{n}:{} = {}{how}", e.ty, expr_text(e))
+                })
+                .collect();
+            writeln!(out, "{pad}extend {}", s.join(", ")).unwrap();
+            node_text(input, depth + 1, out);
+        }
+        Op::Project { input, items } => {
+            let s: Vec<String> = items
+                .iter()
+                .map(|(n, e)| format!("{n}:{} = {}", e.ty, expr_text(e)))
+                .collect();
+            writeln!(out, "{pad}project {}", s.join(", ")).unwrap();
+            node_text(input, depth + 1, out);
+        }
+        Op::MvExpand {
+            input,
+            column,
+            to_type,
+        } => {
+            let t = to_type
+                .map(|t| format!(" to typeof({t})"))
+                .unwrap_or_default();
+            writeln!(out, "{pad}mv-expand {}{t}", input.schema[*column].name).unwrap();
+            node_text(input, depth + 1, out);
+        }
+        Op::Distinct { input } => {
+            let cols: Vec<&str> = input.schema.iter().map(|c| c.name.as_str()).collect();
+            writeln!(out, "{pad}distinct {}", cols.join(", ")).unwrap();
+            node_text(input, depth + 1, out);
+        }
+        Op::Join {
+            kind,
+            left,
+            right,
+            keys,
+        } => {
+            let k: Vec<String> = keys
+                .iter()
+                .map(|(l, r)| {
+                    format!(
+                        "$left.{} == $right.{}",
+                        left.schema[*l].name, right.schema[*r].name
+                    )
+                })
+                .collect();
+            writeln!(out, "{pad}join kind={} on {}", kind.kql(), k.join(", ")).unwrap();
+            node_text(left, depth + 1, out);
+            node_text(right, depth + 1, out);
+        }
+        Op::Union { legs } => {
+            writeln!(out, "{pad}union ({} legs)", legs.len()).unwrap();
+            for (leg, map) in legs {
+                let missing = map.iter().filter(|m| m.is_none()).count();
+                writeln!(
+                    out,
+                    "{pad}  leg: {} of {} output columns",
+                    map.len() - missing,
+                    map.len()
+                )
+                .unwrap();
+                node_text(leg, depth + 2, out);
+            }
+        }
+        Op::Take { input, count } => {
+            writeln!(out, "{pad}take {count}").unwrap();
+            node_text(input, depth + 1, out);
+        }
+    }
+}

@@ -1,0 +1,732 @@
+//! Scalar expressions: name resolution, typing, KQL's comparison rules.
+
+use super::{Binding, LResult, Lowerer, Scope};
+use crate::diagnostics::{codes, Span};
+use crate::ir::{BinOp, Expr, ExprKind, Func, Node, StrOp};
+use crate::syntax::ast::{self, ExprKind as A, Lit};
+use crate::types::Type;
+use crate::value::{parse_datetime, Value};
+use std::sync::Arc;
+
+/// Types that may be compared as join keys (after numeric promotion).
+pub fn join_compatible(a: Type, b: Type) -> bool {
+    a == b || (a.is_numeric() && b.is_numeric()) || (is_stringish(a) && is_stringish(b))
+}
+
+fn is_stringish(t: Type) -> bool {
+    matches!(t, Type::String | Type::Guid)
+}
+
+/// Checks an argument against a declared scalar parameter type. A `{{Name}}` parameter takes
+/// the type it is used at.
+pub fn coerce_arg(mut v: Expr, want: Type) -> Result<Expr, String> {
+    if v.ty == want || (want == Type::Dynamic) {
+        return Ok(v);
+    }
+    if matches!(v.kind, ExprKind::Param(_)) {
+        v.ty = want;
+        return Ok(v);
+    }
+    if want.is_numeric() && v.ty.is_numeric() || is_stringish(want) && is_stringish(v.ty) {
+        return Ok(v);
+    }
+    Err(format!("expected a {want} argument, found {}", v.ty))
+}
+
+fn lit_string(s: &str) -> Expr {
+    Expr::lit(Value::str(s), Type::String)
+}
+
+/// A numeric literal compared with a string column compares as its text (docs/semantics.md).
+fn numeric_literal_as_string(e: &Expr) -> Option<Expr> {
+    match &e.kind {
+        ExprKind::Literal(Value::Long(n)) => Some(lit_string(&n.to_string())),
+        ExprKind::Literal(Value::Real(x)) => Some(lit_string(&crate::value::format_real(*x))),
+        ExprKind::Neg(inner) => match &inner.kind {
+            ExprKind::Literal(Value::Long(n)) => Some(lit_string(&(-n).to_string())),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn func_by_name(name: &str) -> Option<Func> {
+    Some(match name {
+        "tolower" => Func::ToLower,
+        "toupper" => Func::ToUpper,
+        "tostring" => Func::ToString,
+        "todatetime" => Func::ToDateTime,
+        "tolong" => Func::ToLong,
+        "toint" => Func::ToInt,
+        "toreal" | "todouble" => Func::ToReal,
+        "tobool" | "toboolean" => Func::ToBool,
+        "todynamic" | "parse_json" => Func::ToDynamic,
+        "strlen" => Func::Strlen,
+        "strcat" => Func::Strcat,
+        "isempty" => Func::IsEmpty,
+        "isnotempty" => Func::IsNotEmpty,
+        "isnull" => Func::IsNull,
+        "isnotnull" => Func::IsNotNull,
+        "iff" | "iif" => Func::Iff,
+        "coalesce" => Func::Coalesce,
+        "not" => Func::Not,
+        "now" => Func::Now,
+        "ago" => Func::Ago,
+        "array_length" => Func::ArrayLength,
+        _ => return None,
+    })
+}
+
+pub(super) fn lower_scalar(
+    l: &mut Lowerer,
+    e: &ast::Expr,
+    row: Option<&Node>,
+    scope: &Scope,
+) -> LResult<Expr> {
+    let err = |l: &mut Lowerer, code, span: Span, msg: String| Err(l.err(code, span, msg));
+    match &e.kind {
+        A::Name(n) => {
+            if let Some((index, c)) = row.and_then(|r| r.column(n)) {
+                return Ok(Expr {
+                    kind: ExprKind::Column {
+                        index,
+                        name: n.clone(),
+                    },
+                    ty: c.ty,
+                });
+            }
+            match scope.names.get(n) {
+                Some(Binding::Scalar(v)) => Ok(v.clone()),
+                Some(Binding::Tabular(_)) | Some(Binding::LazyTabular(..)) => err(
+                    l,
+                    codes::TYPE,
+                    e.span,
+                    format!("`{n}` is a table, but a scalar is expected here"),
+                ),
+                Some(Binding::Function(..)) => err(
+                    l,
+                    codes::TYPE,
+                    e.span,
+                    format!("`{n}` is a function; call it with `{n}(...)`"),
+                ),
+                None => match row {
+                    Some(r) => Err(l.unknown_column(n, e.span, r)),
+                    None => err(
+                        l,
+                        codes::UNKNOWN_NAME,
+                        e.span,
+                        format!("unknown name `{n}`"),
+                    ),
+                },
+            }
+        }
+        A::Lit(lit) => literal(l, lit, e.span),
+        A::Placeholder(name) => Ok(Expr {
+            kind: ExprKind::Param(name.clone()),
+            ty: Type::String,
+        }),
+        A::Dynamic(j) => Ok(Expr::lit(
+            Value::Dynamic(Arc::new(j.clone())),
+            Type::Dynamic,
+        )),
+        A::Unary { op, expr } => {
+            let v = lower_scalar(l, expr, row, scope)?;
+            if !(v.ty.is_numeric() || v.ty == Type::Timespan) {
+                return err(
+                    l,
+                    codes::TYPE,
+                    e.span,
+                    format!("unary `{op}` needs a number, found {}", v.ty),
+                );
+            }
+            if op == "+" {
+                return Ok(v);
+            }
+            let ty = v.ty;
+            Ok(Expr {
+                kind: ExprKind::Neg(Box::new(v)),
+                ty,
+            })
+        }
+        A::Binary { op, lhs, rhs } => binary(l, op, lhs, rhs, e.span, row, scope),
+        A::Between {
+            expr,
+            lo,
+            hi,
+            negated,
+        } => {
+            let x = lower_scalar(l, expr, row, scope)?;
+            let lo = lower_scalar(l, lo, row, scope)?;
+            let hi = lower_scalar(l, hi, row, scope)?;
+            for b in [&lo, &hi] {
+                let ok = (x.ty.is_numeric() && b.ty.is_numeric()) || x.ty == b.ty;
+                if !ok {
+                    return err(
+                        l,
+                        codes::TYPE,
+                        e.span,
+                        format!("`between` compares {} with {}", x.ty, b.ty),
+                    );
+                }
+            }
+            if !(x.ty.is_numeric() || matches!(x.ty, Type::DateTime | Type::Timespan)) {
+                return err(
+                    l,
+                    codes::TYPE,
+                    expr.span,
+                    format!(
+                        "`between` needs a number, datetime or timespan, found {}",
+                        x.ty
+                    ),
+                );
+            }
+            Ok(Expr {
+                kind: ExprKind::Between {
+                    expr: Box::new(x),
+                    lo: Box::new(lo),
+                    hi: Box::new(hi),
+                    negated: *negated,
+                },
+                ty: Type::Bool,
+            })
+        }
+        A::List { op, expr, items } => list(l, op, expr, items, e.span, row, scope),
+        A::Call { name, args } => call(l, name, args, e.span, row, scope),
+        A::JoinSide { .. } => err(
+            l,
+            codes::KQL_SYNTAX,
+            e.span,
+            "`$left`/`$right` only appear in join conditions".into(),
+        ),
+        A::Member { .. } | A::Index { .. } => err(
+            l,
+            codes::UNSUPPORTED,
+            e.span,
+            "dynamic property access is not supported yet".into(),
+        ),
+        A::Star => err(
+            l,
+            codes::KQL_SYNTAX,
+            e.span,
+            "`*` is not allowed here".into(),
+        ),
+        A::Pipe { .. } | A::Source(_) => err(
+            l,
+            codes::TYPE,
+            e.span,
+            "a tabular expression cannot be used as a scalar".into(),
+        ),
+        A::Error => Err(super::Reported),
+    }
+}
+
+fn literal(l: &mut Lowerer, lit: &Lit, span: Span) -> LResult<Expr> {
+    Ok(match lit {
+        Lit::Str(s) => {
+            let t = s.trim();
+            if let Some(inner) = t.strip_prefix("{{").and_then(|r| r.strip_suffix("}}")) {
+                if t == s && !inner.contains("{{") && !inner.contains("}}") {
+                    return Ok(Expr {
+                        kind: ExprKind::Param(inner.trim().to_string()),
+                        ty: Type::String,
+                    });
+                }
+            }
+            if s.contains("{{") {
+                return Ok(Expr {
+                    kind: ExprKind::Template(s.clone()),
+                    ty: Type::String,
+                });
+            }
+            lit_string(s)
+        }
+        Lit::Long(n) => Expr::lit(Value::Long(*n), Type::Long),
+        Lit::Real(x) => Expr::lit(Value::Real(*x), Type::Real),
+        Lit::Bool(b) => Expr::lit(Value::Bool(*b), Type::Bool),
+        Lit::Timespan(t) => Expr::lit(Value::Timespan(*t), Type::Timespan),
+        Lit::Null => Expr::lit(Value::Null, Type::Dynamic),
+        Lit::Typed(word, raw) => {
+            let ty = Type::parse(word).unwrap_or(Type::String);
+            if raw == "null" {
+                return Ok(Expr::lit(Value::Null, ty));
+            }
+            match ty {
+                Type::DateTime => match parse_datetime(raw) {
+                    Some(t) => Expr::lit(Value::DateTime(t), Type::DateTime),
+                    None => {
+                        return Err(l.err(
+                            codes::TYPE,
+                            span,
+                            format!("bad datetime literal `{raw}`"),
+                        ))
+                    }
+                },
+                Type::Guid => Expr::lit(Value::str(raw), Type::Guid),
+                _ => {
+                    return Err(l.err(
+                        codes::UNSUPPORTED,
+                        span,
+                        format!("`{word}(...)` literals are not supported yet"),
+                    ))
+                }
+            }
+        }
+    })
+}
+
+fn binary(
+    l: &mut Lowerer,
+    op: &str,
+    lhs: &ast::Expr,
+    rhs: &ast::Expr,
+    span: Span,
+    row: Option<&Node>,
+    scope: &Scope,
+) -> LResult<Expr> {
+    let a = lower_scalar(l, lhs, row, scope)?;
+    let b = lower_scalar(l, rhs, row, scope)?;
+    let type_err = |l: &mut Lowerer, msg: String| Err(l.err(codes::TYPE, span, msg));
+    let bin = |op, a: Expr, b: Expr, ty| Expr {
+        kind: ExprKind::Binary {
+            op,
+            lhs: Box::new(a),
+            rhs: Box::new(b),
+        },
+        ty,
+    };
+    match op {
+        "and" | "or" => {
+            if a.ty != Type::Bool || b.ty != Type::Bool {
+                return type_err(
+                    l,
+                    format!("`{op}` needs bool operands, found {} and {}", a.ty, b.ty),
+                );
+            }
+            Ok(bin(
+                if op == "and" { BinOp::And } else { BinOp::Or },
+                a,
+                b,
+                Type::Bool,
+            ))
+        }
+        "==" | "!=" => {
+            let negated = op == "!=";
+            if is_stringish(a.ty) {
+                let b = if b.ty.is_numeric() {
+                    numeric_literal_as_string(&b).unwrap_or(b)
+                } else {
+                    b
+                };
+                if is_stringish(b.ty) || b.ty == Type::Dynamic {
+                    return Ok(str_op(StrOp::Equals, true, negated, a, b));
+                }
+                return type_err(l, format!("cannot compare {} with {}", a.ty, b.ty));
+            }
+            if !(comparable(a.ty, b.ty) || a.ty == Type::Dynamic || b.ty == Type::Dynamic) {
+                return type_err(l, format!("cannot compare {} with {}", a.ty, b.ty));
+            }
+            Ok(bin(
+                if negated { BinOp::Ne } else { BinOp::Eq },
+                a,
+                b,
+                Type::Bool,
+            ))
+        }
+        "<" | "<=" | ">" | ">=" => {
+            if !comparable(a.ty, b.ty) || a.ty == Type::Dynamic || a.ty == Type::Bool {
+                return type_err(l, format!("`{op}` cannot compare {} with {}", a.ty, b.ty));
+            }
+            let op = match op {
+                "<" => BinOp::Lt,
+                "<=" => BinOp::Le,
+                ">" => BinOp::Gt,
+                _ => BinOp::Ge,
+            };
+            Ok(bin(op, a, b, Type::Bool))
+        }
+        "+" | "-" | "*" | "/" | "%" => {
+            let ty = arith_type(op, a.ty, b.ty);
+            let Some(ty) = ty else {
+                return type_err(
+                    l,
+                    format!("`{op}` is not defined for {} and {}", a.ty, b.ty),
+                );
+            };
+            let op = match op {
+                "+" => BinOp::Add,
+                "-" => BinOp::Sub,
+                "*" => BinOp::Mul,
+                "/" => BinOp::Div,
+                _ => BinOp::Mod,
+            };
+            Ok(bin(op, a, b, ty))
+        }
+        "matches regex" => Err(l.err(
+            codes::UNSUPPORTED,
+            span,
+            "`matches regex` is not supported yet",
+        )),
+        _ => {
+            let (negated, word) = match op.strip_prefix('!') {
+                Some(w) => (true, w),
+                None => (false, op),
+            };
+            let (word, cs) = match word.strip_suffix("_cs") {
+                Some(w) => (w, true),
+                None => (word, false),
+            };
+            let (sop, negated, cs) = match word {
+                "=~" => (StrOp::Equals, false, false),
+                "~" => (StrOp::Equals, true, false), // `!~`
+                "has" => (StrOp::Has, negated, cs),
+                "hasprefix" => (StrOp::HasPrefix, negated, cs),
+                "hassuffix" => (StrOp::HasSuffix, negated, cs),
+                "contains" => (StrOp::Contains, negated, cs),
+                "notcontains" => (StrOp::Contains, true, false),
+                "notcontainscs" => (StrOp::Contains, true, true),
+                "startswith" => (StrOp::StartsWith, negated, cs),
+                "endswith" => (StrOp::EndsWith, negated, cs),
+                _ => {
+                    return Err(l.err(
+                        codes::UNSUPPORTED,
+                        span,
+                        format!("operator `{op}` is not supported yet"),
+                    ))
+                }
+            };
+            if !(is_stringish(a.ty) || a.ty == Type::Dynamic) {
+                return type_err(
+                    l,
+                    format!("`{op}` needs a string on its left, found {}", a.ty),
+                );
+            }
+            let b = if b.ty.is_numeric() {
+                numeric_literal_as_string(&b).unwrap_or(b)
+            } else {
+                b
+            };
+            if !is_stringish(b.ty) {
+                return type_err(
+                    l,
+                    format!("`{op}` needs a string on its right, found {}", b.ty),
+                );
+            }
+            Ok(str_op(sop, cs, negated, a, b))
+        }
+    }
+}
+
+fn str_op(op: StrOp, cs: bool, negated: bool, a: Expr, b: Expr) -> Expr {
+    Expr {
+        kind: ExprKind::Str {
+            op,
+            cs,
+            negated,
+            lhs: Box::new(a),
+            rhs: Box::new(b),
+        },
+        ty: Type::Bool,
+    }
+}
+
+fn comparable(a: Type, b: Type) -> bool {
+    a == b || (a.is_numeric() && b.is_numeric()) || (is_stringish(a) && is_stringish(b))
+}
+
+fn arith_type(op: &str, a: Type, b: Type) -> Option<Type> {
+    use Type::*;
+    if a.is_numeric() && b.is_numeric() {
+        return Some(if a == Real || b == Real || a == Decimal || b == Decimal {
+            Real
+        } else if a == Int && b == Int {
+            Int
+        } else {
+            Long
+        });
+    }
+    match (op, a, b) {
+        ("-", DateTime, DateTime) => Some(Timespan),
+        ("+" | "-", DateTime, Timespan) => Some(DateTime),
+        ("+", Timespan, DateTime) => Some(DateTime),
+        ("+" | "-", Timespan, Timespan) => Some(Timespan),
+        ("*" | "/", Timespan, Long | Int | Real) => Some(Timespan),
+        ("/", Timespan, Timespan) => Some(Real),
+        _ => None,
+    }
+}
+
+fn list(
+    l: &mut Lowerer,
+    op: &str,
+    lhs: &ast::Expr,
+    items: &[ast::Expr],
+    span: Span,
+    row: Option<&Node>,
+    scope: &Scope,
+) -> LResult<Expr> {
+    let a = lower_scalar(l, lhs, row, scope)?;
+    let mut vals = Vec::new();
+    for it in items {
+        let v = lower_scalar(l, it, row, scope)?;
+        // A dynamic array literal contributes its elements (nested arrays are flattened).
+        if let ExprKind::Literal(Value::Dynamic(j)) = &v.kind {
+            flatten_json(j, &mut vals);
+            continue;
+        }
+        vals.push(v);
+    }
+    match op {
+        "in" | "!in" | "in~" | "!in~" => {
+            let cs = !op.ends_with('~');
+            let negated = op.starts_with('!');
+            if is_stringish(a.ty) {
+                let mut out = Vec::new();
+                for v in vals {
+                    let v = if v.ty.is_numeric() {
+                        numeric_literal_as_string(&v).unwrap_or(v)
+                    } else {
+                        v
+                    };
+                    if !is_stringish(v.ty) {
+                        return Err(l.err(
+                            codes::TYPE,
+                            span,
+                            format!("`{op}` compares a string with {}", v.ty),
+                        ));
+                    }
+                    out.push(v);
+                }
+                vals = out;
+            } else if !cs {
+                return Err(l.err(
+                    codes::TYPE,
+                    span,
+                    format!("`{op}` needs a string on its left, found {}", a.ty),
+                ));
+            } else if a.ty == Type::Dynamic {
+                return Err(l.err(codes::UNSUPPORTED, span, "`in` with a dynamic left side is undefined in KQL's documentation; use set_has_element() or has"));
+            } else {
+                for v in &vals {
+                    if !comparable(a.ty, v.ty) {
+                        return Err(l.err(
+                            codes::TYPE,
+                            span,
+                            format!("`{op}` compares {} with {}", a.ty, v.ty),
+                        ));
+                    }
+                }
+            }
+            Ok(Expr {
+                kind: ExprKind::In {
+                    lhs: Box::new(a),
+                    items: vals,
+                    cs,
+                    negated,
+                },
+                ty: Type::Bool,
+            })
+        }
+        _ => {
+            let all = op.starts_with("has_all");
+            let cs = op.ends_with("_cs");
+            if !(is_stringish(a.ty) || a.ty == Type::Dynamic) {
+                return Err(l.err(
+                    codes::TYPE,
+                    span,
+                    format!("`{op}` needs a string or dynamic left side, found {}", a.ty),
+                ));
+            }
+            let mut terms = Vec::new();
+            for v in vals {
+                let v = if v.ty.is_numeric() {
+                    numeric_literal_as_string(&v).unwrap_or(v)
+                } else {
+                    v
+                };
+                if !is_stringish(v.ty) {
+                    return Err(l.err(
+                        codes::TYPE,
+                        span,
+                        format!("`{op}` terms must be strings, found {}", v.ty),
+                    ));
+                }
+                terms.push(v);
+            }
+            Ok(Expr {
+                kind: ExprKind::HasAny {
+                    lhs: Box::new(a),
+                    terms,
+                    all,
+                    cs,
+                },
+                ty: Type::Bool,
+            })
+        }
+    }
+}
+
+fn flatten_json(j: &serde_json::Value, out: &mut Vec<Expr>) {
+    match j {
+        serde_json::Value::Array(items) => items.iter().for_each(|i| flatten_json(i, out)),
+        serde_json::Value::String(s) => out.push(lit_string(s)),
+        serde_json::Value::Number(n) => out.push(match n.as_i64() {
+            Some(i) => Expr::lit(Value::Long(i), Type::Long),
+            None => Expr::lit(Value::Real(n.as_f64().unwrap_or(f64::NAN)), Type::Real),
+        }),
+        serde_json::Value::Bool(b) => out.push(Expr::lit(Value::Bool(*b), Type::Bool)),
+        other => out.push(Expr::lit(
+            Value::Dynamic(Arc::new(other.clone())),
+            Type::Dynamic,
+        )),
+    }
+}
+
+fn call(
+    l: &mut Lowerer,
+    name: &ast::Ident,
+    args: &[ast::Arg],
+    span: Span,
+    row: Option<&Node>,
+    scope: &Scope,
+) -> LResult<Expr> {
+    if let Some(Binding::Function(..)) = scope.names.get(&name.name) {
+        return Err(l.err(
+            codes::UNSUPPORTED,
+            name.span,
+            "scalar let-functions are not supported yet",
+        ));
+    }
+    let Some(func) = func_by_name(&name.name) else {
+        return Err(l.err(
+            codes::UNKNOWN_FUNCTION,
+            name.span,
+            format!("unknown function `{}`", name.name),
+        ));
+    };
+    let mut a = Vec::new();
+    for arg in args {
+        a.push(lower_scalar(l, &arg.value, row, scope)?);
+    }
+    let arity = |l: &mut Lowerer, lo: usize, hi: usize| -> LResult<()> {
+        if a.len() < lo || a.len() > hi {
+            let want = if lo == hi {
+                format!("{lo}")
+            } else {
+                format!("{lo} to {hi}")
+            };
+            return Err(l.err(
+                codes::ARGUMENTS,
+                span,
+                format!(
+                    "{}() takes {want} argument(s), {} given",
+                    name.name,
+                    a.len()
+                ),
+            ));
+        }
+        Ok(())
+    };
+    use Func::*;
+    let ty = match func {
+        ToLower | ToUpper => {
+            arity(l, 1, 1)?;
+            Type::String
+        }
+        ToString => {
+            arity(l, 1, 1)?;
+            Type::String
+        }
+        ToDateTime | ToLong | ToInt | ToReal | ToBool | ToDynamic => {
+            arity(l, 1, 1)?;
+            let ty = match func {
+                ToDateTime => Type::DateTime,
+                ToLong => Type::Long,
+                ToInt => Type::Int,
+                ToReal => Type::Real,
+                ToBool => Type::Bool,
+                _ => Type::Dynamic,
+            };
+            // `todatetime('{{Start}}')`: the placeholder is a typed parameter.
+            if let ExprKind::Param(_) = a[0].kind {
+                let mut p = a.pop().unwrap();
+                p.ty = ty;
+                return Ok(p);
+            }
+            ty
+        }
+        Strlen => {
+            arity(l, 1, 1)?;
+            Type::Long
+        }
+        Strcat => {
+            arity(l, 1, 64)?;
+            Type::String
+        }
+        IsEmpty | IsNotEmpty | IsNull | IsNotNull => {
+            arity(l, 1, 1)?;
+            Type::Bool
+        }
+        Not => {
+            arity(l, 1, 1)?;
+            if a[0].ty != Type::Bool {
+                return Err(l.err(
+                    codes::TYPE,
+                    span,
+                    format!("not() needs a bool, found {}", a[0].ty),
+                ));
+            }
+            Type::Bool
+        }
+        Iff => {
+            arity(l, 3, 3)?;
+            if a[0].ty != Type::Bool {
+                return Err(l.err(
+                    codes::TYPE,
+                    args[0].value.span,
+                    format!("iff() needs a bool condition, found {}", a[0].ty),
+                ));
+            }
+            if !comparable(a[1].ty, a[2].ty) {
+                return Err(l.err(
+                    codes::TYPE,
+                    span,
+                    format!(
+                        "iff() branches have different types: {} and {}",
+                        a[1].ty, a[2].ty
+                    ),
+                ));
+            }
+            a[1].ty
+        }
+        Coalesce => {
+            arity(l, 1, 64)?;
+            a[0].ty
+        }
+        Now => {
+            arity(l, 0, 0)?;
+            Type::DateTime
+        }
+        Ago => {
+            arity(l, 1, 1)?;
+            if let ExprKind::Param(_) = a[0].kind {
+                a[0].ty = Type::Timespan;
+            }
+            if a[0].ty != Type::Timespan {
+                return Err(l.err(
+                    codes::TYPE,
+                    span,
+                    format!("ago() needs a timespan, found {}", a[0].ty),
+                ));
+            }
+            Type::DateTime
+        }
+        ArrayLength => {
+            arity(l, 1, 1)?;
+            Type::Long
+        }
+    };
+    Ok(Expr {
+        kind: ExprKind::Call { func, args: a },
+        ty,
+    })
+}

@@ -1,0 +1,802 @@
+//! Stage 3: syntax tree -> typed IR. Resolves names against table schemas, inlines `let`
+//! bindings and let-functions (binding `table(name)` at each call site), types every
+//! expression, and turns `{{Name}}` placeholders into typed parameters.
+
+mod expr;
+mod names;
+
+use crate::catalog::{Catalog, TableSchema};
+use crate::diagnostics::{codes, Diagnostic, Span};
+use crate::ir::{Column, JoinKind, Node, Op};
+use crate::syntax::ast::{self, ExprKind as A, LetValue, OpKind, Statement};
+use crate::types::Type;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use names::unique_names;
+
+/// The closest of `candidates` to `name`, for "did you mean" notes.
+pub fn suggest_name<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
+    names::suggest(name, candidates)
+}
+
+/// How a table name resolves: known and present, known but without data (a `detc run` whose
+/// data folder lacks its file), or unknown.
+pub enum TableLookup {
+    Found(Arc<TableSchema>),
+    Absent,
+    Unknown,
+}
+
+/// Where table names come from. `present`, when set, limits the tables that exist to those
+/// with data (so that `union isfuzzy=true` drops legs over the others, as Kusto does).
+pub struct Tables<'a> {
+    pub catalog: &'a Catalog,
+    pub present: Option<&'a std::collections::BTreeSet<String>>,
+}
+
+impl Tables<'_> {
+    fn lookup(&self, name: &str) -> TableLookup {
+        match self.catalog.table(name) {
+            None => TableLookup::Unknown,
+            Some(t) => match self.present {
+                Some(p) if !p.contains(name) => TableLookup::Absent,
+                _ => TableLookup::Found(t),
+            },
+        }
+    }
+}
+
+/// The lowered query: its plan (None when lowering failed) and every finding.
+pub struct Lowered {
+    pub plan: Option<Node>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Clone)]
+enum Binding {
+    Scalar(crate::ir::Expr),
+    Tabular(Node),
+    /// A tabular `let`, lowered where it is used: a let binds a calculation, not a value, so
+    /// a leg of `union isfuzzy=true` over a missing table fails only there.
+    LazyTabular(Arc<ast::Expr>, Scope),
+    Function(Arc<ast::Function>, Scope),
+}
+
+#[derive(Clone, Default)]
+struct Scope {
+    names: HashMap<String, Binding>,
+}
+
+struct Lowerer<'a> {
+    tables: &'a Tables<'a>,
+    diags: Vec<Diagnostic>,
+    /// Depth of let-function calls, to stop runaway recursion.
+    depth: usize,
+}
+
+/// Marker error: the problem has already been pushed as a diagnostic.
+#[derive(Debug)]
+pub(crate) struct Reported;
+pub(crate) type LResult<T> = Result<T, Reported>;
+
+pub fn lower(query: &ast::Query, tables: &Tables) -> Lowered {
+    let mut l = Lowerer {
+        tables,
+        diags: Vec::new(),
+        depth: 0,
+    };
+    let mut scope = Scope::default();
+    let plan = l.statements(&query.statements, &mut scope, None).ok();
+    let has_error = l.diags.iter().any(|d| d.is_error());
+    Lowered {
+        plan: if has_error { None } else { plan },
+        diagnostics: l.diags,
+    }
+}
+
+impl<'a> Lowerer<'a> {
+    fn err(&mut self, code: &'static str, span: Span, msg: impl Into<String>) -> Reported {
+        self.diags
+            .push(Diagnostic::error(code, msg).with_span(span));
+        Reported
+    }
+
+    fn statements(
+        &mut self,
+        stmts: &[Statement],
+        scope: &mut Scope,
+        end: Option<Span>,
+    ) -> LResult<Node> {
+        let mut result = None;
+        let mut failed = false;
+        for s in stmts {
+            match s {
+                Statement::Let { name, value, .. } => {
+                    let b = match value {
+                        LetValue::Function(f) => {
+                            Ok(Binding::Function(Arc::new(f.clone()), scope.clone()))
+                        }
+                        LetValue::Expr(e) => self.let_value(e, scope),
+                    };
+                    match b {
+                        Ok(b) => {
+                            scope.names.insert(name.name.clone(), b);
+                        }
+                        Err(Reported) => failed = true,
+                    }
+                }
+                Statement::Directive { .. } => {}
+                Statement::Expr(e) => match self.tabular(e, scope) {
+                    Ok(n) => result = Some(n),
+                    Err(Reported) => failed = true,
+                },
+            }
+        }
+        if failed {
+            return Err(Reported);
+        }
+        match result {
+            Some(n) => Ok(n),
+            None => {
+                let span = end.unwrap_or_default();
+                Err(self.err(
+                    codes::KQL_SYNTAX,
+                    span,
+                    "the query has no tabular expression to run",
+                ))
+            }
+        }
+    }
+
+    /// A `let` right-hand side: tabular if it is a pipeline or names a table; scalar otherwise.
+    fn let_value(&mut self, e: &ast::Expr, scope: &Scope) -> LResult<Binding> {
+        if self.is_tabular(e, scope) {
+            Ok(Binding::LazyTabular(Arc::new(e.clone()), scope.clone()))
+        } else {
+            Ok(Binding::Scalar(self.scalar(e, None, scope)?))
+        }
+    }
+
+    fn is_tabular(&self, e: &ast::Expr, scope: &Scope) -> bool {
+        match &e.kind {
+            A::Pipe { .. } | A::Source(_) => true,
+            A::Name(n) => match scope.names.get(n) {
+                Some(Binding::Tabular(_)) | Some(Binding::LazyTabular(..)) => true,
+                Some(_) => false,
+                None => !matches!(self.tables.lookup(n), TableLookup::Unknown),
+            },
+            A::Call { name, .. } => match scope.names.get(&name.name) {
+                Some(Binding::Function(f, _)) => f.body.last().is_some_and(|s| match s {
+                    Statement::Expr(e) => {
+                        matches!(e.kind, A::Pipe { .. } | A::Source(_))
+                            || matches!(&e.kind, A::Call { name, .. } if name.name == "table")
+                    }
+                    _ => false,
+                }),
+                _ => matches!(name.name.as_str(), "table" | "materialize" | "view"),
+            },
+            _ => false,
+        }
+    }
+
+    fn tabular(&mut self, e: &ast::Expr, scope: &Scope) -> LResult<Node> {
+        match &e.kind {
+            A::Name(n) => {
+                if let Some(b) = scope.names.get(n) {
+                    return match b {
+                        Binding::Tabular(node) => Ok(node.clone()),
+                        Binding::LazyTabular(expr, lscope) => {
+                            let (expr, lscope) = (expr.clone(), lscope.clone());
+                            self.tabular(&expr, &lscope)
+                        }
+                        Binding::Function(f, fscope) if f.params.is_empty() => {
+                            let (f, fscope) = (f.clone(), fscope.clone());
+                            self.call_function(&f, &fscope, &[], e.span, scope)
+                        }
+                        _ => Err(self.err(
+                            codes::TYPE,
+                            e.span,
+                            format!("`{n}` is a scalar, but a table is expected here"),
+                        )),
+                    };
+                }
+                self.scan(n, e.span)
+            }
+            A::Call { name, args } => self.tabular_call(name, args, e.span, scope),
+            A::Pipe { input, op } => {
+                let input = self.tabular(input, scope)?;
+                self.operator(input, op, scope)
+            }
+            A::Source(op) => match &op.kind {
+                OpKind::Union { options, legs } => self.union(None, options, legs, op.span, scope),
+                _ => Err(self.err(
+                    codes::UNSUPPORTED,
+                    op.word.span,
+                    format!("`{}` is not supported yet", op.word.name),
+                )),
+            },
+            A::Error => Err(Reported),
+            _ => Err(self.err(codes::TYPE, e.span, "expected a tabular expression")),
+        }
+    }
+
+    fn scan(&mut self, name: &str, span: Span) -> LResult<Node> {
+        match self.tables.lookup(name) {
+            TableLookup::Found(t) => Ok(Node {
+                op: Op::Scan { table: t.name.clone() },
+                schema: t.columns.iter().map(|(n, ty)| Column { name: n.clone(), ty: *ty }).collect(),
+            }),
+            TableLookup::Absent => Err(self.err(
+                codes::MISSING_TABLE,
+                span,
+                format!("table `{name}` has no data (no {name}.jsonl, .json or .csv in the data folder)"),
+            )),
+            TableLookup::Unknown => {
+                let names = self.tables.catalog.names();
+                let mut d = Diagnostic::error(codes::UNKNOWN_TABLE, format!("unknown table `{name}`"))
+                    .with_span(span);
+                if let Some(s) = names::suggest(name, names.iter().map(|s| s.as_str())) {
+                    d = d.with_note(format!("did you mean `{s}`?"));
+                }
+                self.diags.push(d);
+                Err(Reported)
+            }
+        }
+    }
+
+    fn tabular_call(
+        &mut self,
+        name: &ast::Ident,
+        args: &[ast::Arg],
+        span: Span,
+        scope: &Scope,
+    ) -> LResult<Node> {
+        if let Some(Binding::Function(f, fscope)) = scope.names.get(&name.name) {
+            let (f, fscope) = (f.clone(), fscope.clone());
+            return self.call_function(&f, &fscope, args, span, scope);
+        }
+        match name.name.as_str() {
+            "table" => {
+                let [arg] = args else {
+                    return Err(self.err(codes::ARGUMENTS, span, "table() takes one argument"));
+                };
+                let v = self.scalar(&arg.value, None, scope)?;
+                match &v.kind {
+                    crate::ir::ExprKind::Literal(crate::value::Value::String(s)) => {
+                        let s = s.to_string();
+                        self.scan(&s, arg.value.span)
+                    }
+                    _ => Err(self.err(
+                        codes::TYPE,
+                        arg.value.span,
+                        "table() needs a constant string (a literal or a parameter bound to one)",
+                    )),
+                }
+            }
+            "materialize" | "view" if args.len() == 1 => self.tabular(&args[0].value, scope),
+            _ => Err(self.err(
+                codes::UNKNOWN_FUNCTION,
+                name.span,
+                format!("unknown tabular function `{}`", name.name),
+            )),
+        }
+    }
+
+    fn call_function(
+        &mut self,
+        f: &ast::Function,
+        fscope: &Scope,
+        args: &[ast::Arg],
+        span: Span,
+        caller: &Scope,
+    ) -> LResult<Node> {
+        if self.depth > 32 {
+            return Err(self.err(
+                codes::UNSUPPORTED,
+                span,
+                "let-function calls nest too deeply (recursion?)",
+            ));
+        }
+        if args.len() > f.params.len() {
+            return Err(self.err(
+                codes::ARGUMENTS,
+                span,
+                format!(
+                    "the function takes {} argument(s), {} given",
+                    f.params.len(),
+                    args.len()
+                ),
+            ));
+        }
+        let mut inner = fscope.clone();
+        for (i, p) in f.params.iter().enumerate() {
+            let binding = match (args.get(i), &p.ty, &p.default) {
+                (Some(a), None, _) => Binding::Tabular(self.tabular(&a.value, caller)?),
+                (Some(a), Some(ty), _) => {
+                    let v = self.scalar(&a.value, None, caller)?;
+                    let want = Type::parse(&ty.name).ok_or_else(|| {
+                        self.err(codes::TYPE, ty.span, format!("unknown type `{}`", ty.name))
+                    })?;
+                    let v = expr::coerce_arg(v, want)
+                        .map_err(|msg| self.err(codes::TYPE, a.value.span, msg))?;
+                    Binding::Scalar(v)
+                }
+                (None, _, Some(d)) => Binding::Scalar(self.scalar(d, None, fscope)?),
+                (None, _, None) => {
+                    return Err(self.err(
+                        codes::ARGUMENTS,
+                        span,
+                        format!("missing argument `{}`", p.name.name),
+                    ))
+                }
+            };
+            inner.names.insert(p.name.name.clone(), binding);
+        }
+        self.depth += 1;
+        let r = self.statements(&f.body, &mut inner, Some(f.span));
+        self.depth -= 1;
+        r
+    }
+
+    fn operator(&mut self, input: Node, op: &ast::Operator, scope: &Scope) -> LResult<Node> {
+        match &op.kind {
+            OpKind::Where(e) => {
+                let predicate = self.scalar(e, Some(&input), scope)?;
+                if predicate.ty != Type::Bool {
+                    return Err(self.err(
+                        codes::TYPE,
+                        e.span,
+                        format!("`where` needs a bool predicate, this is {}", predicate.ty),
+                    ));
+                }
+                let schema = input.schema.clone();
+                Ok(Node {
+                    op: Op::Filter {
+                        input: Box::new(input),
+                        predicate,
+                    },
+                    schema,
+                })
+            }
+            OpKind::Extend(items) => self.extend(input, items, scope),
+            OpKind::Project(items) => {
+                let mut out = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    let e = self.scalar(&item.expr, Some(&input), scope)?;
+                    let name = self.column_name(item, &e, i);
+                    out.push((name, e));
+                }
+                self.project(input, out, op.span)
+            }
+            OpKind::Distinct(items) => {
+                let projected = if matches!(
+                    items.as_slice(),
+                    [ast::NamedExpr {
+                        name: None,
+                        expr: ast::Expr { kind: A::Star, .. }
+                    }]
+                ) {
+                    input
+                } else {
+                    let mut out = Vec::new();
+                    for (i, item) in items.iter().enumerate() {
+                        let e = self.scalar(&item.expr, Some(&input), scope)?;
+                        let name = self.column_name(item, &e, i);
+                        if e.ty == Type::Dynamic {
+                            return Err(self.err(
+                                codes::TYPE,
+                                item.expr.span,
+                                "`distinct` cannot group by a dynamic value",
+                            ));
+                        }
+                        out.push((name, e));
+                    }
+                    self.project(input, out, op.span)?
+                };
+                let schema = projected.schema.clone();
+                Ok(Node {
+                    op: Op::Distinct {
+                        input: Box::new(projected),
+                    },
+                    schema,
+                })
+            }
+            OpKind::MvExpand {
+                options,
+                items,
+                limit,
+            } => {
+                if !options.is_empty() || limit.is_some() || items.len() != 1 {
+                    return Err(self.err(
+                        codes::UNSUPPORTED,
+                        op.word.span,
+                        "only the single-column form of mv-expand (no options, no limit) is supported yet",
+                    ));
+                }
+                let item = &items[0];
+                let to_type = match &item.to_type {
+                    Some(t) => Some(Type::parse(&t.name).ok_or_else(|| {
+                        self.err(codes::TYPE, t.span, format!("unknown type `{}`", t.name))
+                    })?),
+                    None => None,
+                };
+                let (input, column) = match (&item.name, &item.expr.kind) {
+                    (None, A::Name(n)) => {
+                        let Some((i, _)) = input.column(n) else {
+                            return Err(self.unknown_column(n, item.expr.span, &input));
+                        };
+                        (input, i)
+                    }
+                    _ => {
+                        // `mv-expand X = expr`: compute the column first.
+                        let e = self.scalar(&item.expr, Some(&input), scope)?;
+                        let name = item
+                            .name
+                            .as_ref()
+                            .map(|n| n.name.clone())
+                            .unwrap_or_else(|| "Column1".into());
+                        let node = self.extend_items(input, vec![(name.clone(), e)])?;
+                        let i = node.column(&name).unwrap().0;
+                        (node, i)
+                    }
+                };
+                if input.schema[column].ty != Type::Dynamic {
+                    return Err(self.err(
+                        codes::TYPE,
+                        item.expr.span,
+                        "mv-expand needs a dynamic column",
+                    ));
+                }
+                let mut schema = input.schema.clone();
+                schema[column].ty = to_type.unwrap_or(Type::Dynamic);
+                Ok(Node {
+                    op: Op::MvExpand {
+                        input: Box::new(input),
+                        column,
+                        to_type,
+                    },
+                    schema,
+                })
+            }
+            OpKind::Join { options, right, on } => self.join(input, options, right, on, op, scope),
+            OpKind::Union { options, legs } => {
+                self.union(Some(input), options, legs, op.span, scope)
+            }
+            OpKind::Take(e) => {
+                let v = self.scalar(e, None, scope)?;
+                let count = match v.kind {
+                    crate::ir::ExprKind::Literal(crate::value::Value::Long(n)) if n >= 0 => {
+                        n as u64
+                    }
+                    _ => {
+                        return Err(self.err(
+                            codes::TYPE,
+                            e.span,
+                            "take needs a non-negative integer constant",
+                        ))
+                    }
+                };
+                let schema = input.schema.clone();
+                Ok(Node {
+                    op: Op::Take {
+                        input: Box::new(input),
+                        count,
+                    },
+                    schema,
+                })
+            }
+            _ => Err(self.err(
+                codes::UNSUPPORTED,
+                op.word.span,
+                format!("operator `{}` is not supported yet", op.word.name),
+            )),
+        }
+    }
+
+    /// The output name of an unnamed projection: a column keeps its name, `tostring(x)` and
+    /// similar take x's name; anything else is `Column1`, `Column2`, ... (as Kusto does).
+    fn column_name(&mut self, item: &ast::NamedExpr, e: &crate::ir::Expr, i: usize) -> String {
+        if let Some(n) = &item.name {
+            return n.name.clone();
+        }
+        names::default_name(&item.expr, e).unwrap_or_else(|| format!("Column{}", i + 1))
+    }
+
+    fn project(
+        &mut self,
+        input: Node,
+        items: Vec<(String, crate::ir::Expr)>,
+        span: Span,
+    ) -> LResult<Node> {
+        let mut seen = std::collections::HashSet::new();
+        for (n, _) in &items {
+            if !seen.insert(n.clone()) {
+                return Err(self.err(
+                    codes::TYPE,
+                    span,
+                    format!("column `{n}` is projected twice"),
+                ));
+            }
+        }
+        let schema = items
+            .iter()
+            .map(|(n, e)| Column {
+                name: n.clone(),
+                ty: e.ty,
+            })
+            .collect();
+        Ok(Node {
+            op: Op::Project {
+                input: Box::new(input),
+                items,
+            },
+            schema,
+        })
+    }
+
+    fn extend(&mut self, input: Node, items: &[ast::NamedExpr], scope: &Scope) -> LResult<Node> {
+        // Items that read a column assigned earlier in the same `extend` start a new node.
+        let mut node = input;
+        let mut batch: Vec<(String, crate::ir::Expr)> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let reads_batch = names::reads_any(&item.expr, batch.iter().map(|(n, _)| n.as_str()));
+            if reads_batch {
+                node = self.extend_items(node, std::mem::take(&mut batch))?;
+            }
+            let e = self.scalar(&item.expr, Some(&node), scope)?;
+            let name = self.column_name(item, &e, node.schema.len() + i);
+            batch.retain(|(n, _)| *n != name);
+            batch.push((name, e));
+        }
+        self.extend_items(node, batch)
+    }
+
+    fn extend_items(
+        &mut self,
+        input: Node,
+        items: Vec<(String, crate::ir::Expr)>,
+    ) -> LResult<Node> {
+        if items.is_empty() {
+            return Ok(input);
+        }
+        let mut schema = input.schema.clone();
+        let mut out = Vec::new();
+        for (name, e) in items {
+            let slot = input.column(&name).map(|(i, _)| i);
+            match slot {
+                Some(i) => {
+                    schema[i] = Column {
+                        name: name.clone(),
+                        ty: e.ty,
+                    }
+                }
+                None => schema.push(Column {
+                    name: name.clone(),
+                    ty: e.ty,
+                }),
+            }
+            out.push((name, slot, e));
+        }
+        Ok(Node {
+            op: Op::Extend {
+                input: Box::new(input),
+                items: out,
+            },
+            schema,
+        })
+    }
+
+    fn unknown_column(&mut self, name: &str, span: Span, input: &Node) -> Reported {
+        let mut d = Diagnostic::error(codes::UNKNOWN_COLUMN, format!("unknown column `{name}`"))
+            .with_span(span);
+        if let Some(s) = names::suggest(name, input.schema.iter().map(|c| c.name.as_str())) {
+            d = d.with_note(format!("did you mean `{s}`?"));
+        }
+        self.diags.push(d);
+        Reported
+    }
+
+    fn join(
+        &mut self,
+        left: Node,
+        options: &[ast::OptionKv],
+        right: &ast::Expr,
+        on: &[ast::Expr],
+        op: &ast::Operator,
+        scope: &Scope,
+    ) -> LResult<Node> {
+        let mut kind = JoinKind::InnerUnique;
+        for o in options {
+            match o.key.name.as_str() {
+                "kind" => {
+                    let A::Name(k) = &o.value.kind else {
+                        return Err(self.err(
+                            codes::KQL_SYNTAX,
+                            o.value.span,
+                            "expected a join kind",
+                        ));
+                    };
+                    kind = JoinKind::parse(k).ok_or_else(|| {
+                        self.err(
+                            codes::KQL_SYNTAX,
+                            o.value.span,
+                            format!("unknown join kind `{k}`"),
+                        )
+                    })?;
+                }
+                k if k.starts_with("hint.") => {} // hints never change results
+                k => {
+                    return Err(self.err(
+                        codes::KQL_SYNTAX,
+                        o.key.span,
+                        format!("unknown join option `{k}`"),
+                    ))
+                }
+            }
+        }
+        let right = self.tabular(right, scope)?;
+        let mut keys = Vec::new();
+        let mut conds = Vec::new();
+        for c in on {
+            names::split_and(c, &mut conds);
+        }
+        for c in conds {
+            let pair = match &c.kind {
+                A::Name(n) => {
+                    let l = left.column(n).map(|(i, _)| i);
+                    let r = right.column(n).map(|(i, _)| i);
+                    match (l, r) {
+                        (Some(l), Some(r)) => (l, r),
+                        (None, _) => return Err(self.unknown_column(n, c.span, &left)),
+                        (_, None) => return Err(self.unknown_column(n, c.span, &right)),
+                    }
+                }
+                A::Binary { op, lhs, rhs } if op == "==" => {
+                    let side = |e: &ast::Expr| match &e.kind {
+                        A::JoinSide { right, name } => Some((*right, name.clone())),
+                        _ => None,
+                    };
+                    match (side(lhs), side(rhs)) {
+                        (Some((lr, ln)), Some((rr, rn))) if lr != rr => {
+                            let (ln, rn) = if lr { (rn, ln) } else { (ln, rn) };
+                            let l = left.column(&ln.name).map(|(i, _)| i);
+                            let Some(l) = l else {
+                                return Err(self.unknown_column(&ln.name, ln.span, &left));
+                            };
+                            let r = right.column(&rn.name).map(|(i, _)| i);
+                            let Some(r) = r else {
+                                return Err(self.unknown_column(&rn.name, rn.span, &right));
+                            };
+                            (l, r)
+                        }
+                        _ => {
+                            return Err(self.err(
+                                codes::KQL_SYNTAX,
+                                c.span,
+                                "a join condition must be `Column` or `$left.A == $right.B`",
+                            ))
+                        }
+                    }
+                }
+                _ => {
+                    return Err(self.err(
+                        codes::KQL_SYNTAX,
+                        c.span,
+                        "a join condition must be `Column` or `$left.A == $right.B`",
+                    ))
+                }
+            };
+            let (lt, rt) = (left.schema[pair.0].ty, right.schema[pair.1].ty);
+            if lt == Type::Dynamic || rt == Type::Dynamic {
+                return Err(self.err(codes::TYPE, c.span, "join keys cannot be dynamic"));
+            }
+            if !expr::join_compatible(lt, rt) {
+                return Err(self.err(
+                    codes::TYPE,
+                    c.span,
+                    format!("join keys have different types: {lt} and {rt}"),
+                ));
+            }
+            keys.push(pair);
+        }
+        let _ = op;
+        let schema = match kind {
+            JoinKind::LeftSemi | JoinKind::LeftAnti => left.schema.clone(),
+            JoinKind::RightSemi | JoinKind::RightAnti => right.schema.clone(),
+            _ => {
+                let all: Vec<Column> = left.schema.iter().chain(&right.schema).cloned().collect();
+                let names = unique_names(all.iter().map(|c| c.name.clone()).collect());
+                all.into_iter()
+                    .zip(names)
+                    .map(|(c, name)| Column { name, ty: c.ty })
+                    .collect()
+            }
+        };
+        Ok(Node {
+            op: Op::Join {
+                kind,
+                left: Box::new(left),
+                right: Box::new(right),
+                keys,
+            },
+            schema,
+        })
+    }
+
+    fn union(
+        &mut self,
+        first: Option<Node>,
+        options: &[ast::OptionKv],
+        legs: &[ast::Expr],
+        span: Span,
+        scope: &Scope,
+    ) -> LResult<Node> {
+        let mut fuzzy = false;
+        for o in options {
+            match (o.key.name.as_str(), &o.value.kind) {
+                ("isfuzzy", A::Lit(ast::Lit::Bool(b))) => fuzzy = *b,
+                ("kind", A::Name(k)) if k == "outer" => {}
+                _ => {
+                    return Err(self.err(
+                        codes::UNSUPPORTED,
+                        o.key.span,
+                        format!("union option `{}` is not supported yet", o.key.name),
+                    ))
+                }
+            }
+        }
+        let mut nodes: Vec<Node> = first.into_iter().collect();
+        for leg in legs {
+            if let A::Name(n) = &leg.kind {
+                if n.contains('*') {
+                    return Err(self.err(
+                        codes::UNSUPPORTED,
+                        leg.span,
+                        "table wildcards in union are not supported yet",
+                    ));
+                }
+            }
+            if fuzzy {
+                // A leg that cannot be resolved (a missing table) is dropped, as Kusto does.
+                let mark = self.diags.len();
+                match self.tabular(leg, scope) {
+                    Ok(n) => nodes.push(n),
+                    Err(Reported) => {
+                        let only_missing = self.diags[mark..].iter().all(|d| {
+                            d.code == codes::MISSING_TABLE || d.code == codes::UNKNOWN_TABLE
+                        });
+                        if only_missing {
+                            for d in &mut self.diags[mark..] {
+                                d.severity = crate::diagnostics::Severity::Info;
+                                d.message =
+                                    format!("{} (union isfuzzy=true drops this leg)", d.message);
+                            }
+                        } else {
+                            return Err(Reported);
+                        }
+                    }
+                }
+            } else {
+                nodes.push(self.tabular(leg, scope)?);
+            }
+        }
+        if nodes.is_empty() {
+            return Err(self.err(
+                codes::MISSING_TABLE,
+                span,
+                "no leg of the union resolves to a table",
+            ));
+        }
+        Ok(names::union_node(nodes))
+    }
+
+    pub(crate) fn scalar(
+        &mut self,
+        e: &ast::Expr,
+        row: Option<&Node>,
+        scope: &Scope,
+    ) -> LResult<crate::ir::Expr> {
+        expr::lower_scalar(self, e, row, scope)
+    }
+}

@@ -1,0 +1,118 @@
+//! Output targets: one emitter per target, wrapped by its document template from `targets/`.
+
+use crate::emit::{self, Approximation, Unsupported};
+use crate::ir::Node;
+use crate::rule::model::Rule;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Kql,
+    Sigma,
+    Sql(&'static emit::sql::Dialect),
+}
+
+impl Target {
+    pub fn parse(s: &str) -> Option<Target> {
+        match s {
+            "kql" => Some(Target::Kql),
+            "sigma" => Some(Target::Sigma),
+            _ => s
+                .strip_prefix("sql:")
+                .and_then(emit::sql::dialect)
+                .map(Target::Sql),
+        }
+    }
+    pub fn name(&self) -> String {
+        match self {
+            Target::Kql => "kql".into(),
+            Target::Sigma => "sigma".into(),
+            Target::Sql(d) => format!("sql:{}", d.name),
+        }
+    }
+    pub fn extension(&self) -> String {
+        match self {
+            Target::Kql => "kql".into(),
+            Target::Sigma => "sigma.yml".into(),
+            Target::Sql(d) => format!("{}.sql", d.name),
+        }
+    }
+    pub fn all() -> Vec<Target> {
+        vec![
+            Target::Kql,
+            Target::Sigma,
+            Target::Sql(&emit::sql::DUCKDB),
+            Target::Sql(&emit::sql::POSTGRES),
+            Target::Sql(&emit::sql::SQLITE),
+        ]
+    }
+}
+
+impl PartialEq for emit::sql::Dialect {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+    }
+}
+impl Eq for emit::sql::Dialect {}
+impl std::fmt::Debug for emit::sql::Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+const KQL_DOC: &str = include_str!("../../targets/kql/document.kql.j2");
+const SQL_DOC: &str = include_str!("../../targets/sql/document.sql.j2");
+
+fn approx_lines(a: &[Approximation]) -> Vec<String> {
+    a.iter()
+        .map(|a| format!("{}: {}", a.construct, a.how))
+        .collect()
+}
+
+/// The finished output document of one rule for one target.
+pub fn render(
+    target: Target,
+    plan: &Node,
+    rule: Option<&Rule>,
+    source: &str,
+) -> Result<String, Unsupported> {
+    let name = rule
+        .and_then(|r| r.name.clone())
+        .unwrap_or_else(|| source.to_string());
+    let id = rule.and_then(|r| r.id.clone());
+    let env = minijinja::Environment::new();
+    let render = |tpl: &str, ctx: minijinja::Value| {
+        env.render_str(tpl, ctx).map_err(|e| Unsupported {
+            construct: "template".into(),
+            reason: e.to_string(),
+        })
+    };
+    match target {
+        Target::Kql => {
+            let q = emit::kql::plan_text(plan);
+            render(
+                KQL_DOC,
+                minijinja::context! { name, id, source, approximations => Vec::<String>::new(), query => q.trim_end() },
+            )
+            .map(|s| s.trim_end().to_string() + "\n")
+        }
+        Target::Sql(d) => {
+            let out = emit::sql::emit(plan, d)?;
+            let params: Vec<String> = out
+                .params
+                .iter()
+                .enumerate()
+                .map(|(i, (n, t))| match d.kind {
+                    emit::sql::DialectKind::Postgres => format!("${} = {n} ({t})", i + 1),
+                    _ => format!("{n} ({t})"),
+                })
+                .collect();
+            render(
+                SQL_DOC,
+                minijinja::context! { name, id, source, dialect => d.name, params,
+                    approximations => approx_lines(&out.emitted.approximations), query => out.emitted.text },
+            )
+            .map(|s| s.trim_end().to_string() + "\n")
+        }
+        Target::Sigma => emit::sigma::emit(plan, rule, source),
+    }
+}

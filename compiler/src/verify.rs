@@ -1,0 +1,141 @@
+//! `detc verify`: the emitted SQL, run on a real engine over the same rows, must return the
+//! same multiset of rows as the native run. Values are normalised by the output column's
+//! KQL type before comparison (see `detc verify --help`).
+
+use crate::emit::sql;
+use crate::engines::{self, Engine, TableData};
+use crate::eval::{Data, Row};
+use crate::ir::Node;
+use crate::testing::diff;
+use crate::types::Type;
+use crate::value::{format_datetime, parse_datetime, Value};
+
+fn dialect(e: Engine) -> &'static sql::Dialect {
+    match e {
+        Engine::DuckDb => &sql::DUCKDB,
+        Engine::Postgres => &sql::POSTGRES,
+        Engine::Sqlite => &sql::SQLITE,
+    }
+}
+
+/// Microsecond-precision ISO text: what TIMESTAMP engines can hold.
+fn norm_datetime(ticks: i64) -> String {
+    format_datetime(ticks - ticks.rem_euclid(10))
+}
+
+fn norm_native(v: &Value, ty: Type) -> String {
+    match (v, ty) {
+        (Value::Null, _) => "null".into(),
+        (Value::DateTime(t), _) => norm_datetime(*t),
+        (Value::Dynamic(d), _) if d.is_null() => "null".into(),
+        (Value::Real(x), _) => num_text(*x),
+        (Value::Long(n), _) => n.to_string(),
+        (v, _) => serde_json::to_string(&v.to_json()).unwrap(),
+    }
+}
+
+fn num_text(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 9.0e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x:?}")
+    }
+}
+
+fn norm_engine(j: &serde_json::Value, ty: Type) -> String {
+    use serde_json::Value as J;
+    match (j, ty) {
+        (J::Null, _) => "null".into(),
+        (J::String(s), Type::DateTime) => match parse_datetime(s) {
+            Some(t) => norm_datetime(t),
+            None => format!("unparsable datetime {s:?}"),
+        },
+        (J::Number(n), Type::Bool) => (n.as_i64() == Some(1)).to_string(),
+        (J::Number(n), _) => match n.as_i64() {
+            Some(i) => i.to_string(),
+            None => num_text(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        // SQLite keeps dynamic values as JSON text.
+        (J::String(s), Type::Dynamic) => match serde_json::from_str::<serde_json::Value>(s) {
+            Ok(J::Null) => "null".into(),
+            Ok(v) => v.to_string(),
+            Err(_) => serde_json::to_string(s).unwrap(),
+        },
+        (J::Bool(b), _) => b.to_string(),
+        (other, _) => other.to_string(),
+    }
+}
+
+/// Runs the plan's SQL on `engine` and compares with `native`. Ok: the row count.
+pub fn check(plan: &Node, data: &Data, native: &[Row], engine: Engine) -> Result<usize, String> {
+    engines::available(engine)?;
+    let catalog = crate::catalog::Catalog::builtin();
+    let mut tables = Vec::new();
+    for t in plan.tables() {
+        let schema = catalog
+            .table(&t)
+            .ok_or_else(|| format!("no schema for {t}"))?;
+        tables.push(TableData {
+            name: t.clone(),
+            columns: schema.columns.clone(),
+            rows: data
+                .tables
+                .get(&t)
+                .map(|r| r.as_ref().clone())
+                .unwrap_or_default(),
+        });
+    }
+    let out = sql::emit(plan, dialect(engine)).map_err(|u| format!("cannot emit SQL: {u}"))?;
+    if !out.params.is_empty() {
+        return Err("the plan still has unbound parameters".into());
+    }
+    let got = engines::run(engine, &tables, &out.emitted.text).map_err(|e| format!("{e}"))?;
+    let names: Vec<String> = plan.schema.iter().map(|c| c.name.clone()).collect();
+    if got.columns != names {
+        return Err(format!("columns differ:\n{}", diff(&names, &got.columns)));
+    }
+    let line = |cells: Vec<String>| {
+        names
+            .iter()
+            .zip(cells)
+            .map(|(n, c)| format!("{n}={c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut a: Vec<String> = native
+        .iter()
+        .map(|r| {
+            line(
+                r.iter()
+                    .zip(&plan.schema)
+                    .map(|(v, c)| norm_native(v, c.ty))
+                    .collect(),
+            )
+        })
+        .collect();
+    let mut b: Vec<String> = got
+        .rows
+        .iter()
+        .map(|r| {
+            line(
+                r.iter()
+                    .zip(&plan.schema)
+                    .map(|(v, c)| norm_engine(v, c.ty))
+                    .collect(),
+            )
+        })
+        .collect();
+    a.sort();
+    b.sort();
+    if a == b {
+        Ok(a.len())
+    } else {
+        Err(format!(
+            "native {} row(s), {} {} row(s):\n{}",
+            a.len(),
+            engine.name(),
+            b.len(),
+            diff(&a, &b)
+        ))
+    }
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The project's full test command (CI runs it through .ci/run).
+#
+# Provisions the real engines (scripts/engines.sh: DuckDB CLI from PyPI, a throw-away
+# PostgreSQL server; SQLite is bundled), requires them (engine tests fail instead of skipping),
+# runs the Rust tests, then the rule suite. The PostgreSQL server is stopped on exit.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# shellcheck source=scripts/engines.sh
+source scripts/engines.sh # sets the EXIT trap detc_engines_stop
+trap detc_engines_stop EXIT
+export DETC_REQUIRE_ENGINES=1
+
+# Debug profile (dependencies at opt-level 1, see Cargo.toml): on 2 cores it builds much
+# faster than --release and the tests are small.
+cargo test --workspace
+
+# --- rule suite ---
