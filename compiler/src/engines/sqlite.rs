@@ -13,6 +13,7 @@ pub fn run(load: &str, query: &str) -> Result<EngineRows, EngineError> {
     let err =
         |kind: ErrorKind| move |e: rusqlite::Error| EngineError::new(ENGINE, kind, message(e));
     let conn = Connection::open_in_memory().map_err(err(ErrorKind::Internal))?;
+    register_regexp(&conn).map_err(err(ErrorKind::Internal))?;
     // Without this SQLite reads a double-quoted name that matches no column as a string
     // literal, so a misspelt `"Column"` would silently be the text 'Column'.
     for config in [
@@ -78,4 +79,22 @@ fn message(e: rusqlite::Error) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// `x REGEXP p` calls `regexp(p, x)`: SQLite declares the operator but ships no function.
+/// This one uses Rust's regex crate (the sqlite3 shell's own regexp is a smaller dialect).
+pub fn register_regexp(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "regexp",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let re: std::sync::Arc<regex::Regex> = ctx.get_or_create_aux(0, |vr| {
+                regex::Regex::new(vr.as_str()?).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
+            })?;
+            let text: Option<String> = ctx.get(1)?;
+            Ok(text.map(|t| re.is_match(&t)))
+        },
+    )
 }
