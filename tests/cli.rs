@@ -1,1 +1,226 @@
+//! The `detc` binary on good and bad input: exit codes, located errors, no panics.
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn detc(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_detc"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    let (so, se) = (
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    );
+    assert!(!se.contains("panicked"), "panic: {se}");
+    (code, so, se)
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("detc-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const SEED: &str = "rules/privileged-accounts-failed-mfa.yaml";
+const FIX: &str = "rules/fixtures/privileged-accounts-failed-mfa";
+const P1: &str = "StartTimeISO=2024-03-01T00:00:00Z";
+const P2: &str = "EndTimeISO=2024-03-02T00:00:00Z";
+
+#[test]
+fn seed_lints_clean_and_runs() {
+    let (code, _, se) = detc(&["lint", SEED]);
+    assert_eq!(code, 0, "{se}");
+    let (code, so, se) = detc(&[
+        "run", SEED, "--data", FIX, "--param", P1, "--param", P2, "--format", "jsonl",
+    ]);
+    assert_eq!(code, 0, "{se}");
+    assert_eq!(so.lines().count(), 8);
+    let first: serde_json::Value = serde_json::from_str(so.lines().next().unwrap()).unwrap();
+    assert!(first["TimeGenerated"].as_str().unwrap().ends_with('Z'));
+    let (code, so, _) = detc(&["test", "rules"]);
+    assert_eq!(code, 0, "{so}");
+    assert!(so.contains("4 passed, 0 failed"), "{so}");
+}
+
+#[test]
+fn kql_syntax_error_is_located_in_the_yaml_file() {
+    let d = tmp("syntax");
+    let text = std::fs::read_to_string(root().join(SEED)).unwrap().replace(
+        "| distinct Roles, AccountUPN",
+        "| distinct Roles,, AccountUPN",
+    );
+    let f = d.join("rule.yaml");
+    std::fs::write(&f, text).unwrap();
+    let (code, _, se) = detc(&["lint", "--output-format", "concise", f.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(se.contains("rule.yaml:31:20: error[DK002]"), "{se}");
+}
+
+#[test]
+fn unknown_column_is_located_with_a_suggestion() {
+    let d = tmp("column");
+    let text = std::fs::read_to_string(root().join(SEED))
+        .unwrap()
+        .replace("tolower(AccountUPN)", "tolower(AccountUpn)");
+    let f = d.join("rule.yaml");
+    std::fs::write(&f, text).unwrap();
+    let (code, _, se) = detc(&["lint", "--output-format", "concise", f.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        se.contains("rule.yaml:29:66: error[DR002] unknown column `AccountUpn`"),
+        "{se}"
+    );
+    assert!(se.contains("did you mean `AccountUPN`?"), "{se}");
+}
+
+#[test]
+fn broken_yaml_is_located() {
+    let d = tmp("yaml");
+    let f = d.join("rule.yaml");
+    std::fs::write(&f, "id: x\nname: [unclosed\nquery: |\n  T\n").unwrap();
+    let (code, _, se) = detc(&["lint", "--output-format", "concise", f.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(se.contains("rule.yaml:"), "{se}");
+    assert!(se.contains("DY001"), "{se}");
+}
+
+#[test]
+fn malformed_fixture_row_is_located() {
+    let d = tmp("fixture");
+    std::fs::copy(
+        root().join(FIX).join("IdentityInfo.jsonl"),
+        d.join("IdentityInfo.jsonl"),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("SigninLogs.jsonl"),
+        "{\"UserPrincipalName\": \"a@b.c\"}\n{\"UserPrincipalName\": \"a@b.c\", \"ResultType\": 50074}\n",
+    )
+    .unwrap();
+    let (code, _, se) = detc(&[
+        "run",
+        SEED,
+        "--data",
+        d.to_str().unwrap(),
+        "--param",
+        P1,
+        "--param",
+        P2,
+    ]);
+    assert_eq!(code, 1);
+    assert!(se.contains("SigninLogs.jsonl:2:1"), "{se}");
+    assert!(
+        se.contains("column `ResultType`: expected string, found a number"),
+        "{se}"
+    );
+    std::fs::write(
+        d.join("SigninLogs.jsonl"),
+        "{\"UserPrincipalName\": \"a@b.c\"\n",
+    )
+    .unwrap();
+    let (code, _, se) = detc(&[
+        "run",
+        SEED,
+        "--data",
+        d.to_str().unwrap(),
+        "--param",
+        P1,
+        "--param",
+        P2,
+    ]);
+    assert_eq!(code, 1);
+    assert!(se.contains("invalid JSON"), "{se}");
+}
+
+#[test]
+fn plain_reference_to_absent_table_is_an_error() {
+    let d = tmp("absent");
+    let q = d.join("q.kql");
+    std::fs::write(&q, "SigninLogs\n| where ResultType == \"0\"\n").unwrap();
+    let (code, _, se) = detc(&["run", q.to_str().unwrap(), "--data", d.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        se.contains("q.kql:1:1") && se.contains("SigninLogs"),
+        "{se}"
+    );
+}
+
+#[test]
+fn missing_parameter_and_bad_usage() {
+    let (code, _, se) = detc(&["run", SEED, "--data", FIX]);
+    assert_eq!(code, 1);
+    assert!(se.contains("StartTimeISO"), "{se}");
+    let (code, _, _) = detc(&["run"]);
+    assert_eq!(code, 2);
+    let (code, _, _) = detc(&["build", SEED, "--out", "/tmp/x", "--target", "cobol"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn build_is_byte_identical_and_complete() {
+    let a = tmp("build-a");
+    let b = tmp("build-b");
+    for d in [&a, &b] {
+        let (code, _, se) = detc(&["build", SEED, "--out", d.to_str().unwrap()]);
+        assert_eq!(code, 0, "{se}");
+    }
+    let mut names: Vec<String> = std::fs::read_dir(&a)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "privileged-accounts-failed-mfa.duckdb.sql",
+            "privileged-accounts-failed-mfa.kql",
+            "privileged-accounts-failed-mfa.postgres.sql",
+            "privileged-accounts-failed-mfa.sigma.yml",
+            "privileged-accounts-failed-mfa.sqlite.sql"
+        ]
+    );
+    for n in names {
+        assert_eq!(
+            std::fs::read(a.join(&n)).unwrap(),
+            std::fs::read(b.join(&n)).unwrap(),
+            "{n}"
+        );
+    }
+}
+
+#[test]
+fn schema_command_matches_committed_file() {
+    let (code, so, _) = detc(&["schema"]);
+    assert_eq!(code, 0);
+    let committed = std::fs::read_to_string(root().join("schemas/rule.schema.json")).unwrap();
+    assert_eq!(
+        so, committed,
+        "schemas/rule.schema.json is stale: run `detc schema > schemas/rule.schema.json`"
+    );
+}
+
+#[test]
+fn verify_sqlite_agrees() {
+    let (code, so, se) = detc(&[
+        "verify",
+        SEED,
+        "--data",
+        FIX,
+        "--param",
+        P1,
+        "--param",
+        P2,
+        "--engines",
+        "sqlite",
+    ]);
+    assert_eq!(code, 0, "{so}{se}");
+    assert!(so.contains("sqlite: agree (8 row(s))"), "{so}");
+}
