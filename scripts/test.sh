@@ -17,3 +17,17 @@ export DETC_REQUIRE_ENGINES=1
 cargo test --workspace
 
 # --- rule suite ---
+# Every shipped rule: lint clean, its tests pass, and every engine agrees with the native run
+# on the rule's fixtures.
+cargo build --quiet --bin detc
+DETC=target/debug/detc
+"$DETC" lint rules/
+"$DETC" test rules/
+"$DETC" verify rules/privileged-accounts-failed-mfa.yaml \
+  --data rules/fixtures/privileged-accounts-failed-mfa \
+  --param StartTimeISO=2024-03-01T00:00:00Z --param EndTimeISO=2024-03-02T00:00:00Z \
+  --engines duckdb,sqlite,postgres
+out=$(mktemp -d)
+"$DETC" build rules/ --out "$out"
+echo "rule suite: ok ($(ls "$out" | wc -l) target files built)"
+rm -rf "$out"

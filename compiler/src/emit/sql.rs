@@ -123,7 +123,7 @@ pub fn string_lit(s: &str) -> Result<String, Unsupported> {
 fn regex_escape(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
-        if c.is_ascii_punctuation() || c == ' ' && false {
+        if c.is_ascii_punctuation() {
             out.push('\\');
         }
         out.push(c);
