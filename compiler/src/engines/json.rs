@@ -49,6 +49,7 @@ pub fn parse_objects(text: &str) -> Result<Vec<Entries>, String> {
 }
 
 /// Reads one JSON value (any kind), with the same number rules.
+#[cfg(test)]
 pub fn parse_value(text: &str) -> Result<J, String> {
     let mut p = Parser {
         s: text.as_bytes(),

@@ -135,7 +135,7 @@ pub fn run(load: &str, query: &str) -> Result<EngineRows, EngineError> {
     };
     let desc_text = read(&desc)?;
     let fields: Vec<&str> = nul_split(&desc_text);
-    if fields.len() % 2 != 0 {
+    if !fields.len().is_multiple_of(2) {
         return Err(internal(format!(
             "unexpected \\gdesc output: {desc_text:?}"
         )));

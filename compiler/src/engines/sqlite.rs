@@ -25,11 +25,7 @@ pub fn run(load: &str, query: &str) -> Result<EngineRows, EngineError> {
     }
     conn.execute_batch(load).map_err(err(ErrorKind::Load))?;
     let mut stmt = conn.prepare(query).map_err(err(ErrorKind::Query))?;
-    let columns: Vec<String> = stmt
-        .column_names()
-        .into_iter()
-        .map(str::to_string)
-        .collect();
+    let columns: Vec<String> = stmt.column_names().map(str::to_string).collect();
     let n = columns.len();
     let mut rows = Vec::new();
     let mut result = stmt.query([]).map_err(err(ErrorKind::Query))?;

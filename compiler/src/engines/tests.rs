@@ -162,7 +162,7 @@ fn check_round_trip(engine: Engine) {
     let got = run(engine, std::slice::from_ref(&table), sql).unwrap_or_else(|e| {
         panic!(
             "{engine}: {e}\n--- load script:\n{}",
-            load_script(engine, &[table.clone()])
+            load_script(engine, std::slice::from_ref(&table))
         )
     });
     let names: Vec<&str> = table.columns.iter().map(|(n, _)| n.as_str()).collect();

@@ -32,7 +32,7 @@ fn compiled() -> &'static Compiled {
 /// Parses one YAML document (no byte order mark) into a JSON value. Duplicate keys keep the
 /// last value (they are reported from the YAML map), merge keys (`<<`) are applied, non-string
 /// keys are written as strings, and tags are dropped.
-pub(crate) fn load_value(yaml: &str) -> Result<Value, yaml_serde::Error> {
+pub fn load_value(yaml: &str) -> Result<Value, yaml_serde::Error> {
     yaml_serde::from_str::<Json>(yaml).map(|j| j.0)
 }
 
@@ -148,7 +148,7 @@ impl<'de> Visitor<'de> for JsonVisitor {
 }
 
 /// Validates a rule value against the schema; every finding is located through `map`.
-pub(crate) fn validate(value: &Value, map: &YamlMap) -> Vec<Diagnostic> {
+pub fn validate(value: &Value, map: &YamlMap) -> Vec<Diagnostic> {
     let c = compiled();
     let mut leaves = Vec::new();
     for error in c.validator.iter_errors(value) {
