@@ -101,20 +101,27 @@ pub fn load_str(path: &Path, text: &str) -> LoadedRule {
     let mut diagnostics = Vec::new();
     let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
 
-    let map = catch_unwind(|| YamlMap::parse(text)).unwrap_or_else(|_| {
-        let mut m = YamlMap::default();
-        m.error = Some(yaml_map::YamlError {
-            message: "internal error in the YAML position index".into(),
-            offset: bom,
-        });
-        m
-    });
-    let loaded = catch_unwind(AssertUnwindSafe(|| validate::load_value(&text[bom..])));
+    let mut map = index(text, bom);
+    // libyaml takes time quadratic in the nesting depth of flow collections; saphyr stops at
+    // 255 levels, and so does this (without asking libyaml).
+    let too_deep = map
+        .error
+        .as_ref()
+        .filter(|e| e.message.contains("recursion limit"));
+    let loaded = match too_deep {
+        Some(e) => Ok(Err(Diagnostic::error(
+            codes::YAML_SYNTAX,
+            "collections nested too deeply (more than 255 levels)",
+        )
+        .with_span(Span::empty_at(e.offset)))),
+        None => catch_unwind(AssertUnwindSafe(|| validate::load_value(&text[bom..])))
+            .map(|r| r.map_err(|e| yaml_error(text, bom, &map, &e))),
+    };
 
     let value = match loaded {
         Ok(Ok(v)) => Some(v),
-        Ok(Err(e)) => {
-            diagnostics.push(yaml_error(text, bom, &map, &e));
+        Ok(Err(d)) => {
+            diagnostics.push(d);
             None
         }
         Err(_) => {
@@ -125,7 +132,15 @@ pub fn load_str(path: &Path, text: &str) -> LoadedRule {
             None
         }
     };
-    if value.is_some() {
+    if value.is_some() && map.error.is_some() {
+        // saphyr rejects a tab after an indicator (`key:<TAB>value`), which YAML 1.2 and
+        // libyaml accept. Spaces in their place keep every offset.
+        if let Some(spaced) = tabs_after_indicators(text) {
+            let retry = index(&spaced, bom);
+            if retry.error.is_none() {
+                map = retry;
+            }
+        }
         if let Some(e) = &map.error {
             // yaml_serde (libyaml) accepted what saphyr did not: locations past this point
             // fall back to the nearest located ancestor.
@@ -200,6 +215,34 @@ pub fn load_str(path: &Path, text: &str) -> LoadedRule {
         query,
         diagnostics,
     }
+}
+
+/// The position index of `text`, never panicking.
+fn index(text: &str, bom: usize) -> YamlMap {
+    catch_unwind(|| YamlMap::parse(text)).unwrap_or_else(|_| {
+        let mut m = YamlMap::default();
+        m.error = Some(yaml_map::YamlError {
+            message: "internal error in the YAML position index".into(),
+            offset: bom,
+        });
+        m
+    })
+}
+
+/// `text` with tabs that follow `:`, `-`, `?` or `,` replaced by spaces; `None` if it has none.
+fn tabs_after_indicators(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out: Option<Vec<u8>> = None;
+    let mut after_indicator = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\t' && after_indicator {
+            out.get_or_insert_with(|| bytes.to_vec())[i] = b' ';
+            continue;
+        }
+        after_indicator = matches!(b, b':' | b'-' | b'?' | b',');
+    }
+    // Only ASCII tabs became ASCII spaces, so the bytes are still UTF-8.
+    out.and_then(|o| String::from_utf8(o).ok())
 }
 
 /// A yaml_serde error as a located diagnostic.

@@ -41,8 +41,7 @@ pub fn pattern_description(pattern: &str) -> Option<&'static str> {
     })
 }
 
-/// A Microsoft Sentinel rule file: an analytic rule (`kind: Scheduled` or `kind: NRT`) or a
-/// hunting query (no `kind`).
+/// A Microsoft Sentinel analytic rule (`kind: Scheduled` or `NRT`) or hunting query (no `kind`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(
@@ -85,8 +84,7 @@ pub struct Rule {
     #[schemars(with = "String", regex(pattern = DURATION_PATTERN))]
     pub query_frequency: Option<String>,
 
-    /// How far back each run of a scheduled rule looks: `<n>m`, `<n>h` or `<n>d`, from 5m to
-    /// 14d, and at least `queryFrequency`.
+    /// How far back each run looks: `<n>m`, `<n>h` or `<n>d`, 5m to 14d, at least `queryFrequency`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "String", regex(pattern = DURATION_PATTERN))]
     pub query_period: Option<String>,
@@ -101,8 +99,7 @@ pub struct Rule {
     #[schemars(with = "i64", range(min = 0, max = 10000))]
     pub trigger_threshold: Option<i64>,
 
-    /// MITRE ATT&CK tactics of the rule. Analytic rules must use Sentinel's tactic names
-    /// (`InitialAccess`, `CommandAndControl`, ...).
+    /// MITRE ATT&CK tactics; analytic rules must use Sentinel's names (`InitialAccess`, ...).
     #[serde(
         default,
         deserialize_with = "strings_skipping_nulls",
@@ -250,8 +247,7 @@ pub enum Severity {
     Informational,
 }
 
-/// Kind of analytic rule: `Scheduled` runs the query every `queryFrequency` over
-/// `queryPeriod`; `NRT` (near-real-time) runs it about every minute over new data.
+/// Analytic rule kind: `Scheduled` runs every `queryFrequency`; `NRT` about every minute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum RuleKind {
     Scheduled,

@@ -399,6 +399,26 @@ fn duplicate_key_is_located_at_the_second_key() {
 }
 
 #[test]
+fn tab_after_colon_is_accepted() {
+    // YAML 1.2 allows a tab as separation; saphyr does not, so positions come from a copy of
+    // the text with spaces in place of such tabs.
+    let text = SEED.replace("version: 1.0.1", "version:\t1.0.1\nkind:\tNRT");
+    let r = load_text(&text);
+    let got = located(&r);
+    assert_eq!(
+        got,
+        vec![(
+            1,
+            1,
+            codes::SCHEMA_REQUIRED,
+            "missing required key `severity` (required for kind NRT)".into()
+        )]
+    );
+    let r = load_text(&text.replace("kind:\tNRT", "kind:\tNRTX"));
+    assert_eq!(spanned(&r, &r.diagnostics[0]), "NRTX");
+}
+
+#[test]
 fn second_document_is_an_error() {
     let r = load_text(&format!("{SEED}---\nid: x\n"));
     assert_eq!(

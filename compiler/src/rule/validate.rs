@@ -486,10 +486,15 @@ fn describe(
         match e.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 let allowed = allowed_keys(schema, e.schema_path().as_str());
-                let present: Vec<&str> = instance
-                    .as_object()
-                    .map(|o| o.keys().map(String::as_str).collect())
-                    .unwrap_or_default();
+                // Suggest only keys the mapping does not have yet.
+                let free: Vec<&str> = match instance.as_object() {
+                    Some(o) => allowed
+                        .iter()
+                        .copied()
+                        .filter(|k| !o.contains_key(*k))
+                        .collect(),
+                    None => allowed,
+                };
                 for key in unexpected {
                     let key_ptr = format!("{ptr}/{}", escape_segment(key));
                     let msg = if ptr.is_empty() {
@@ -499,8 +504,7 @@ fn describe(
                     };
                     let mut d = Diagnostic::error(codes::SCHEMA_UNKNOWN_KEY, msg)
                         .with_span(key_span(map, &key_ptr));
-                    let free = allowed.iter().copied().filter(|k| !present.contains(k));
-                    if let Some(s) = did_you_mean(key, free) {
+                    if let Some(s) = did_you_mean(key, free.iter().copied()) {
                         d = d.with_note(format!("did you mean `{s}`?"));
                     }
                     out.push(d);
