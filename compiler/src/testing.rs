@@ -175,10 +175,7 @@ pub fn run_tests(
         let mut params = file.defaults.params.clone();
         params.extend(tc.params.clone());
         let now = tc.now.as_ref().or(file.defaults.now.as_ref());
-        let failure = match run_case(&plan, &params, now, &data, &tc.expect) {
-            Ok(()) => None,
-            Err(msg) => Some(msg),
-        };
+        let failure = run_case(&plan, &params, now, &data, &tc.expect).err();
         outcomes.push(Outcome {
             name: tc.name.clone(),
             failure,

@@ -182,6 +182,23 @@ fn to_ticks(dt: NaiveDateTime) -> i64 {
     utc.timestamp() * TICKS_PER_SECOND + i64::from(utc.timestamp_subsec_nanos()) / 100
 }
 
+/// Structural equality (same variant, same value; reals bitwise), for comparing plans.
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Null, Null) => true,
+            (Bool(a), Bool(b)) => a == b,
+            (Long(a), Long(b)) => a == b,
+            (Real(a), Real(b)) => a.to_bits() == b.to_bits(),
+            (String(a), String(b)) => a == b,
+            (DateTime(a), DateTime(b)) | (Timespan(a), Timespan(b)) => a == b,
+            (Dynamic(a), Dynamic(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,22 +236,5 @@ mod tests {
         assert_eq!(d.to_kql_string(), "Global Administrator");
         let a = Value::Dynamic(Arc::new(serde_json::json!(["a", "b"])));
         assert_eq!(a.to_kql_string(), r#"["a","b"]"#);
-    }
-}
-
-/// Structural equality (same variant, same value; reals bitwise), for comparing plans.
-impl PartialEq for Value {
-    fn eq(&self, other: &Value) -> bool {
-        use Value::*;
-        match (self, other) {
-            (Null, Null) => true,
-            (Bool(a), Bool(b)) => a == b,
-            (Long(a), Long(b)) => a == b,
-            (Real(a), Real(b)) => a.to_bits() == b.to_bits(),
-            (String(a), String(b)) => a == b,
-            (DateTime(a), DateTime(b)) | (Timespan(a), Timespan(b)) => a == b,
-            (Dynamic(a), Dynamic(b)) => a == b,
-            _ => false,
-        }
     }
 }

@@ -291,6 +291,23 @@ fn prepare(
     Ok((src, plan, data))
 }
 
+/// Lowers the rule against the data folder's tables, binds parameters and runs it natively.
+fn run_native(
+    rule: &Path,
+    dir: &Path,
+    params: &[String],
+    now: &Option<String>,
+    catalog: &Catalog,
+    sources: &mut Sources,
+) -> Result<(detc::ir::Node, Data, Vec<eval::Row>), Vec<Diagnostic>> {
+    let (_, plan, data) = prepare(rule, dir, params, catalog, sources)?;
+    let ctx = Ctx {
+        now: now_ticks(now)?,
+    };
+    let rows = eval::run(&plan, &data, &ctx).map_err(|d| vec![d.with_file(rule)])?;
+    Ok((plan, data, rows))
+}
+
 fn now_ticks(now: &Option<String>) -> Result<i64, Vec<Diagnostic>> {
     match now {
         Some(s) => detc::value::parse_datetime(s).ok_or_else(|| {
@@ -312,15 +329,7 @@ fn run(
     catalog: &Catalog,
     sources: &mut Sources,
 ) -> CmdResult {
-    let (_, plan, data) = prepare(rule, dir, params, catalog, sources)?;
-    let rows = eval::run(
-        &plan,
-        &data,
-        &Ctx {
-            now: now_ticks(&now)?,
-        },
-    )
-    .map_err(|d| vec![d.with_file(rule)])?;
+    let (plan, _, rows) = run_native(rule, dir, params, &now, catalog, sources)?;
     let cols: Vec<&str> = plan.schema.iter().map(|c| c.name.as_str()).collect();
     let mut out = String::new();
     match format {
@@ -597,15 +606,7 @@ fn verify(
     catalog: &Catalog,
     sources: &mut Sources,
 ) -> CmdResult {
-    let (_, plan, data) = prepare(rule, dir, params, catalog, sources)?;
-    let rows = eval::run(
-        &plan,
-        &data,
-        &Ctx {
-            now: now_ticks(&now)?,
-        },
-    )
-    .map_err(|d| vec![d.with_file(rule)])?;
+    let (plan, data, rows) = run_native(rule, dir, params, &now, catalog, sources)?;
     let mut failures = 0;
     for name in engines.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let Some(engine) = detc::engines::Engine::parse(name) else {

@@ -41,15 +41,15 @@ fn regex_escape(s: &str) -> String {
 }
 
 /// Maps a predicate into OR-ed selections (a disjunction of field conditions).
-fn predicate(e: &Expr, out: &mut Vec<Sel>, notes: &mut Vec<String>) -> Result<(), Unsupported> {
+fn predicate(e: &Expr, out: &mut Vec<Sel>) -> Result<(), Unsupported> {
     match &e.kind {
         ExprKind::Binary {
             op: crate::ir::BinOp::Or,
             lhs,
             rhs,
         } => {
-            predicate(lhs, out, notes)?;
-            predicate(rhs, out, notes)
+            predicate(lhs, out)?;
+            predicate(rhs, out)
         }
         ExprKind::HasAny {
             lhs,
@@ -154,7 +154,7 @@ struct Leg {
     notes: Vec<String>,
 }
 
-fn leg(node: &Node, notes: &mut Vec<String>) -> Result<Leg, Unsupported> {
+fn leg(node: &Node) -> Result<Leg, Unsupported> {
     match &node.op {
         Op::Scan { table } => Ok(Leg {
             table: table.clone(),
@@ -166,7 +166,7 @@ fn leg(node: &Node, notes: &mut Vec<String>) -> Result<Leg, Unsupported> {
             input,
             predicate: p,
         } => {
-            let mut l = leg(input, notes)?;
+            let mut l = leg(input)?;
             if let ExprKind::Between { expr, .. } = &p.kind {
                 if let ExprKind::Column { name, .. } = &expr.kind {
                     if name == "TimeGenerated" {
@@ -176,12 +176,12 @@ fn leg(node: &Node, notes: &mut Vec<String>) -> Result<Leg, Unsupported> {
                 }
             }
             let mut sels = Vec::new();
-            predicate(p, &mut sels, notes)?;
+            predicate(p, &mut sels)?;
             l.conditions.push(sels);
             Ok(l)
         }
         Op::Extend { input, .. } => {
-            let l = leg(input, notes)?;
+            let l = leg(input)?;
             Ok(l)
         }
         Op::Join {
@@ -191,7 +191,7 @@ fn leg(node: &Node, notes: &mut Vec<String>) -> Result<Leg, Unsupported> {
             keys,
         } if keys.len() == 1 => {
             // The side with one table scan and filters is the log source; the other is a set.
-            let mut r = leg(right, notes)?;
+            let mut r = leg(right)?;
             let field = right.schema[keys[0].1].name.clone();
             let set_col = left.schema[keys[0].0].name.clone();
             let tables = left.tables().join(", ");
@@ -220,10 +220,9 @@ pub fn emit(plan: &Node, rule: Option<&Rule>, source: &str) -> Result<String, Un
         Op::Union { legs } => legs.iter().map(|(n, _)| n).collect(),
         _ => vec![plan],
     };
-    let mut notes = Vec::new();
     let mut docs = Vec::new();
     for node in legs {
-        let l = leg(node, &mut notes)?;
+        let l = leg(node)?;
         let (product, service) = logsource(&l.table).ok_or_else(|| {
             unsupported(
                 "logsource",

@@ -343,20 +343,12 @@ impl Ctx<'_> {
                         format!("({})", fill(self.d.int_div, &[("a", &a), ("b", &b)]))
                     }
                     _ => {
+                        // SQL spells these three differently; the rest as KQL does.
                         let sop = match op {
                             BinOp::And => "AND",
                             BinOp::Or => "OR",
                             BinOp::Eq => "=",
-                            BinOp::Lt => "<",
-                            BinOp::Le => "<=",
-                            BinOp::Gt => ">",
-                            BinOp::Ge => ">=",
-                            BinOp::Add => "+",
-                            BinOp::Sub => "-",
-                            BinOp::Mul => "*",
-                            BinOp::Div => "/",
-                            BinOp::Mod => "%",
-                            BinOp::Ne => unreachable!(),
+                            other => other.kql(),
                         };
                         format!("({a} {sop} {b})")
                     }

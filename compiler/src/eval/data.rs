@@ -261,8 +261,11 @@ fn read_csv(path: &Path, text: &str, schema: &TableSchema) -> Result<Vec<Row>, D
     Ok(rows)
 }
 
-/// RFC 4180 records with the byte offset where each starts.
-fn parse_csv(text: &str) -> Result<Vec<(usize, Vec<String>)>, (usize, String)> {
+/// A CSV record: the byte offset where it starts, and its fields.
+type Record = (usize, Vec<String>);
+
+/// RFC 4180 records.
+fn parse_csv(text: &str) -> Result<Vec<Record>, (usize, String)> {
     let mut out = Vec::new();
     let mut rec = Vec::new();
     let mut field = String::new();

@@ -202,7 +202,7 @@ fn join(
     let lk: Vec<usize> = keys.iter().map(|k| k.0).collect();
     let rk: Vec<usize> = keys.iter().map(|k| k.1).collect();
     // Null keys never match (docs/semantics.md); strings are never null, so "" matches "".
-    let has_null = |k: &[KeyCell]| k.iter().any(|c| *c == KeyCell::Null);
+    let has_null = |k: &[KeyCell]| k.contains(&KeyCell::Null);
     let left = if kind == JoinKind::InnerUnique {
         let mut seen = HashSet::new();
         left.into_iter()

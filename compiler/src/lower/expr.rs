@@ -50,6 +50,25 @@ fn numeric_literal_as_string(e: &Expr) -> Option<Expr> {
     }
 }
 
+/// A string operand: numeric literals become their text (KQL compares them as strings); any
+/// other non-string is a type error with `message(type)`.
+fn string_operand(
+    l: &mut Lowerer,
+    v: Expr,
+    span: Span,
+    message: impl Fn(Type) -> String,
+) -> LResult<Expr> {
+    let v = if v.ty.is_numeric() {
+        numeric_literal_as_string(&v).unwrap_or(v)
+    } else {
+        v
+    };
+    if !is_stringish(v.ty) {
+        return Err(l.err(codes::TYPE, span, message(v.ty)));
+    }
+    Ok(v)
+}
+
 fn func_by_name(name: &str) -> Option<Func> {
     Some(match name {
         "tolower" => Func::ToLower,
@@ -400,17 +419,9 @@ fn binary(
                     format!("`{op}` needs a string on its left, found {}", a.ty),
                 );
             }
-            let b = if b.ty.is_numeric() {
-                numeric_literal_as_string(&b).unwrap_or(b)
-            } else {
-                b
-            };
-            if !is_stringish(b.ty) {
-                return type_err(
-                    l,
-                    format!("`{op}` needs a string on its right, found {}", b.ty),
-                );
-            }
+            let b = string_operand(l, b, span, |t| {
+                format!("`{op}` needs a string on its right, found {t}")
+            })?;
             Ok(str_op(sop, cs, negated, a, b))
         }
     }
@@ -482,19 +493,9 @@ fn list(
             if is_stringish(a.ty) {
                 let mut out = Vec::new();
                 for v in vals {
-                    let v = if v.ty.is_numeric() {
-                        numeric_literal_as_string(&v).unwrap_or(v)
-                    } else {
-                        v
-                    };
-                    if !is_stringish(v.ty) {
-                        return Err(l.err(
-                            codes::TYPE,
-                            span,
-                            format!("`{op}` compares a string with {}", v.ty),
-                        ));
-                    }
-                    out.push(v);
+                    out.push(string_operand(l, v, span, |t| {
+                        format!("`{op}` compares a string with {t}")
+                    })?);
                 }
                 vals = out;
             } else if !cs {
@@ -538,19 +539,9 @@ fn list(
             }
             let mut terms = Vec::new();
             for v in vals {
-                let v = if v.ty.is_numeric() {
-                    numeric_literal_as_string(&v).unwrap_or(v)
-                } else {
-                    v
-                };
-                if !is_stringish(v.ty) {
-                    return Err(l.err(
-                        codes::TYPE,
-                        span,
-                        format!("`{op}` terms must be strings, found {}", v.ty),
-                    ));
-                }
-                terms.push(v);
+                terms.push(string_operand(l, v, span, |t| {
+                    format!("`{op}` terms must be strings, found {t}")
+                })?);
             }
             Ok(Expr {
                 kind: ExprKind::HasAny {
