@@ -56,7 +56,7 @@ pub struct Lowered {
 #[derive(Clone)]
 enum Binding {
     Scalar(crate::ir::Expr),
-    Tabular(Node),
+    Tabular(Arc<Node>),
     /// A tabular `let`, lowered where it is used: a let binds a calculation, not a value, so
     /// a leg of `union isfuzzy=true` over a missing table fails only there.
     LazyTabular(Arc<ast::Expr>, Scope),
@@ -64,8 +64,16 @@ enum Binding {
 }
 
 #[derive(Clone, Default)]
+/// Names in scope. Shared, copy-on-write: bindings capture their scope, so a plain clone
+/// would copy every enclosing scope again (exponential in the number of lets).
 struct Scope {
-    names: HashMap<String, Binding>,
+    names: Arc<HashMap<String, Binding>>,
+}
+
+impl Scope {
+    fn insert(&mut self, name: String, b: Binding) {
+        Arc::make_mut(&mut self.names).insert(name, b);
+    }
 }
 
 struct Lowerer<'a> {
@@ -121,7 +129,7 @@ impl<'a> Lowerer<'a> {
                     };
                     match b {
                         Ok(b) => {
-                            scope.names.insert(name.name.clone(), b);
+                            scope.insert(name.name.clone(), b);
                         }
                         Err(Reported) => failed = true,
                     }
@@ -185,7 +193,7 @@ impl<'a> Lowerer<'a> {
             A::Name(n) => {
                 if let Some(b) = scope.names.get(n) {
                     return match b {
-                        Binding::Tabular(node) => Ok(node.clone()),
+                        Binding::Tabular(node) => Ok(node.as_ref().clone()),
                         Binding::LazyTabular(expr, lscope) => {
                             let (expr, lscope) = (expr.clone(), lscope.clone());
                             self.tabular(&expr, &lscope)
@@ -312,7 +320,7 @@ impl<'a> Lowerer<'a> {
         let mut inner = fscope.clone();
         for (i, p) in f.params.iter().enumerate() {
             let binding = match (args.get(i), &p.ty, &p.default) {
-                (Some(a), None, _) => Binding::Tabular(self.tabular(&a.value, caller)?),
+                (Some(a), None, _) => Binding::Tabular(Arc::new(self.tabular(&a.value, caller)?)),
                 (Some(a), Some(ty), _) => {
                     let v = self.scalar(&a.value, None, caller)?;
                     let want = Type::parse(&ty.name).ok_or_else(|| {
@@ -331,7 +339,7 @@ impl<'a> Lowerer<'a> {
                     ))
                 }
             };
-            inner.names.insert(p.name.name.clone(), binding);
+            inner.insert(p.name.name.clone(), binding);
         }
         self.depth += 1;
         let r = self.statements(&f.body, &mut inner, Some(f.span));
@@ -363,6 +371,7 @@ impl<'a> Lowerer<'a> {
             OpKind::Project(items) => {
                 let mut out = Vec::new();
                 for (i, item) in items.iter().enumerate() {
+                    self.single_name(item)?;
                     let e = self.scalar(&item.expr, Some(&input), scope)?;
                     let name = self.column_name(item, &e, i);
                     out.push((name, e));
@@ -374,7 +383,8 @@ impl<'a> Lowerer<'a> {
                     items.as_slice(),
                     [ast::NamedExpr {
                         name: None,
-                        expr: ast::Expr { kind: A::Star, .. }
+                        expr: ast::Expr { kind: A::Star, .. },
+                        ..
                     }]
                 ) {
                     input
@@ -496,6 +506,18 @@ impl<'a> Lowerer<'a> {
 
     /// The output name of an unnamed projection: a column keeps its name, `tostring(x)` and
     /// similar take x's name; anything else is `Column1`, `Column2`, ... (as Kusto does).
+    /// Rejects `(a, b) = f(...)`, which assigns several columns from one expression.
+    fn single_name(&mut self, item: &ast::NamedExpr) -> LResult<()> {
+        match item.more.first() {
+            Some(n) => Err(self.err(
+                codes::UNSUPPORTED,
+                n.span,
+                "assigning several columns from one expression (`(a, b) = f(...)`) is not supported yet",
+            )),
+            None => Ok(()),
+        }
+    }
+
     fn column_name(&mut self, item: &ast::NamedExpr, e: &crate::ir::Expr, i: usize) -> String {
         if let Some(n) = &item.name {
             return n.name.clone();
@@ -540,6 +562,7 @@ impl<'a> Lowerer<'a> {
         let mut node = input;
         let mut batch: Vec<(String, crate::ir::Expr)> = Vec::new();
         for (i, item) in items.iter().enumerate() {
+            self.single_name(item)?;
             let reads_batch = names::reads_any(&item.expr, batch.iter().map(|(n, _)| n.as_str()));
             if reads_batch {
                 node = self.extend_items(node, std::mem::take(&mut batch))?;

@@ -132,9 +132,11 @@ pub struct Arg {
 }
 
 /// `Name = expr` or a bare `expr` in `extend`, `project`, `summarize`, ...
+/// `(a, b) = f(...)` assigns several names: the first is in `name`, the rest in `more`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NamedExpr {
     pub name: Option<Ident>,
+    pub more: Vec<Ident>,
     pub expr: Expr,
 }
 
@@ -207,6 +209,15 @@ pub enum OpKind {
         by: SortKey,
     },
     Count,
+    /// `datatable (a:string, ...) [ values... ]`
+    Datatable { columns: Vec<(Ident, Ident)>, values: Vec<Expr> },
+    /// `externaldata (a:string, ...) [ uris... ] with (...)`: detc never downloads; `run`
+    /// reads the rows from the data folder.
+    ExternalData { columns: Vec<(Ident, Ident)>, uris: Vec<Expr> },
+    /// `print a = 1, b = "x"`
+    Print(Vec<NamedExpr>),
+    /// `range x from a to b step c`
+    Range { name: Ident, from: Expr, to: Expr, step: Expr },
     /// An operator the parser knows only by name; its tokens were skipped.
     Other,
 }

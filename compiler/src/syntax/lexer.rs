@@ -173,7 +173,7 @@ impl Lexer<'_> {
                 self.multiline_string(start);
             } else if c.is_alphabetic() || c == '_' {
                 self.ident(start);
-            } else if c == '[' && matches!(self.peek_at(1), Some('"') | Some('\'')) {
+            } else if c == '[' && self.at_quoted_ident() {
                 self.quoted_ident(start);
             } else if let Some(p) = self.punct() {
                 self.pos += p.len();
@@ -392,6 +392,29 @@ impl Lexer<'_> {
                 );
             }
         }
+    }
+
+    /// `['name']`: a `[`, one string literal, then `]`. Anything else (`['a', 'b']`) is an
+    /// ordinary bracket.
+    fn at_quoted_ident(&self) -> bool {
+        let rest = &self.src[self.pos + 1..];
+        let Some(q) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+            return false;
+        };
+        let mut escaped = false;
+        for (i, c) in rest.char_indices().skip(1) {
+            if c == '\n' {
+                return false;
+            }
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                return rest[i + 1..].trim_start_matches(' ').starts_with(']');
+            }
+        }
+        false
     }
 
     fn quoted_ident(&mut self, start: usize) {

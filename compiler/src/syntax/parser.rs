@@ -402,6 +402,7 @@ impl Parser {
                     let span = self.bump().span;
                     OpKind::Distinct(vec![NamedExpr {
                         name: None,
+                        more: Vec::new(),
                         expr: Expr {
                             kind: ExprKind::Star,
                             span,
@@ -623,17 +624,137 @@ impl Parser {
     fn named_expr(&mut self) -> PResult<NamedExpr> {
         let is_named =
             matches!(self.peek(), Tok::Ident(_) | Tok::QuotedIdent(_)) && self.is_punct_at(1, "=");
-        let name = if is_named {
+        if is_named {
             let n = self.ident()?;
             self.bump();
-            Some(n)
-        } else {
-            None
+            return Ok(NamedExpr { name: Some(n), more: Vec::new(), expr: self.expr()? });
+        }
+        if self.is_punct("(") && self.at_tuple_assignment() {
+            self.bump();
+            let mut names = vec![self.ident()?];
+            while self.eat_punct(",") {
+                names.push(self.ident()?);
+            }
+            self.expect_punct(")")?;
+            self.expect_punct("=")?;
+            let first = names.remove(0);
+            return Ok(NamedExpr { name: Some(first), more: names, expr: self.expr()? });
+        }
+        Ok(NamedExpr { name: None, more: Vec::new(), expr: self.expr()? })
+    }
+
+    /// `(a, b, c) =` ahead.
+    fn at_tuple_assignment(&self) -> bool {
+        let mut n = 1;
+        loop {
+            if !matches!(self.peek_n(n), Tok::Ident(_) | Tok::QuotedIdent(_)) {
+                return false;
+            }
+            match self.peek_n(n + 1) {
+                Tok::Punct(",") => n += 2,
+                Tok::Punct(")") => return matches!(self.peek_n(n + 2), Tok::Punct("=")),
+                _ => return false,
+            }
+        }
+    }
+
+    fn source_operator_ahead(&self) -> bool {
+        match self.peek() {
+            Tok::Ident(w) => match w.as_str() {
+                "datatable" | "externaldata" => {
+                    self.is_punct_at(1, "(") || matches!(self.peek_n(1), Tok::Ident(_))
+                }
+                "print" => !self.is_punct_at(1, "(") && !self.is_punct_at(1, "="),
+                "range" => {
+                    matches!(self.peek_n(1), Tok::Ident(_))
+                        && matches!(self.peek_n(2), Tok::Ident(f) if f == "from")
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// `(name:type, ...)`
+    fn schema(&mut self) -> PResult<Vec<(Ident, Ident)>> {
+        self.expect_punct("(")?;
+        let mut cols = Vec::new();
+        while !self.is_punct(")") {
+            let name = self.ident()?;
+            self.expect_punct(":")?;
+            let ty = self.ident()?;
+            cols.push((name, ty));
+            if !self.eat_punct(",") {
+                break;
+            }
+        }
+        self.expect_punct(")")?;
+        Ok(cols)
+    }
+
+    /// `[ expr, ... ]`
+    fn bracket_list(&mut self) -> PResult<Vec<Expr>> {
+        if let Tok::QuotedIdent(v) = self.peek().clone() {
+            // `["one"]`: the lexer read it as a quoted name.
+            let span = self.bump().span;
+            return Ok(vec![Expr { kind: ExprKind::Lit(Lit::Str(v)), span }]);
+        }
+        self.expect_punct("[")?;
+        let mut out = Vec::new();
+        while !self.is_punct("]") {
+            out.push(self.expr()?);
+            if !self.eat_punct(",") {
+                break;
+            }
+        }
+        self.expect_punct("]")?;
+        Ok(out)
+    }
+
+    /// Source operators that start a pipeline: `datatable`, `externaldata`, `print`, `range`.
+    fn source_operator(&mut self) -> PResult<Expr> {
+        let word = self.ident()?;
+        let kind = match word.name.as_str() {
+            "datatable" | "externaldata" => {
+                // Options such as `kind=...` before the schema are skipped.
+                while matches!(self.peek(), Tok::Ident(_)) && self.is_punct_at(1, "=") {
+                    self.bump();
+                    self.bump();
+                    self.bump();
+                }
+                let columns = self.schema()?;
+                let values = self.bracket_list()?;
+                if word.name == "datatable" {
+                    OpKind::Datatable { columns, values }
+                } else {
+                    if self.eat_word("with") {
+                        self.expect_punct("(")?;
+                        let mut depth = 1;
+                        while depth > 0 && !matches!(self.peek(), Tok::Eof) {
+                            match self.bump().tok {
+                                Tok::Punct("(") => depth += 1,
+                                Tok::Punct(")") => depth -= 1,
+                                _ => {}
+                            }
+                        }
+                    }
+                    OpKind::ExternalData { columns, uris: values }
+                }
+            }
+            "print" => OpKind::Print(self.named_list()?),
+            _ => {
+                let name = self.ident()?;
+                self.expect_word("from")?;
+                let from = self.expr()?;
+                self.expect_word("to")?;
+                let to = self.expr()?;
+                self.expect_word("step")?;
+                let step = self.expr()?;
+                OpKind::Range { name, from, to, step }
+            }
         };
-        Ok(NamedExpr {
-            name,
-            expr: self.expr()?,
-        })
+        let span = word.span.to(Span::empty_at(self.prev_end()));
+        Ok(Expr { kind: ExprKind::Source(Box::new(Operator { kind, word, span })), span })
     }
 
     /// Column names with optional `*` wildcards (`project-away Foo*, Bar`).
@@ -838,7 +959,10 @@ impl Parser {
     fn postfix(&mut self) -> PResult<Expr> {
         let mut e = self.primary()?;
         loop {
-            if self.is_punct(".") {
+            if self.is_punct(".") && self.is_punct_at(1, "[") {
+                // `x.[0]` is `x[0]`.
+                self.bump();
+            } else if self.is_punct(".") {
                 self.bump();
                 let name = self.ident()?;
                 let span = e.span.to(name.span);
@@ -849,6 +973,12 @@ impl Parser {
                     },
                     span,
                 };
+            } else if let Tok::QuotedIdent(key) = self.peek().clone() {
+                // `x['key']`: the lexer reads `['key']` as a quoted name.
+                let t = self.bump();
+                let index = Expr { kind: ExprKind::Lit(Lit::Str(key)), span: t.span };
+                let span = e.span.to(t.span);
+                e = Expr { kind: ExprKind::Index { expr: Box::new(e), index: Box::new(index) }, span };
             } else if self.is_punct("[") {
                 self.bump();
                 let index = self.expr()?;
@@ -944,6 +1074,7 @@ impl Parser {
                 self.bump();
                 lit(ExprKind::Name(name))
             }
+            Tok::Ident(_) if self.source_operator_ahead() => self.source_operator(),
             Tok::Ident(w) => match w.as_str() {
                 "true" | "false" => {
                     self.bump();
@@ -1044,6 +1175,8 @@ impl Parser {
             Tok::Ident(w) if w == "true" || w == "false" => J::Bool(w == "true"),
             Tok::Ident(w) if w == "null" => J::Null,
             Tok::TypedLit(_, raw) => J::String(raw),
+            // `dynamic(['a'])`: the lexer read the one-element array as a quoted name.
+            Tok::QuotedIdent(s) => J::Array(vec![J::String(s)]),
             Tok::Punct("[") => {
                 self.bump();
                 let mut items = Vec::new();
@@ -1130,5 +1263,22 @@ mod tests {
             panic!()
         };
         assert_eq!(op.word.name, "project-away");
+    }
+}
+
+#[cfg(test)]
+mod bracket_tests {
+    use super::*;
+
+    #[test]
+    fn brackets_are_names_or_lists_or_indexes() {
+        for q in [
+            "T | where X in (dynamic(['a', 'b']))",
+            "T | extend H = tostring(P['Host']), N = P[\"Name\"][0]",
+            "T | project ['my col']",
+        ] {
+            let (_, d) = parse(q);
+            assert!(d.is_empty(), "{q}: {d:?}");
+        }
     }
 }
