@@ -177,6 +177,37 @@ pub fn parse_datetime(s: &str) -> Option<i64> {
     None
 }
 
+/// Parses a timespan: `[-][d.]hh:mm[:ss[.fffffff]]` or a literal such as `1d`, `30m`, `1.5h`.
+pub fn parse_timespan(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, s),
+    };
+    let ticks = if body.contains(':') {
+        let (days, clock) = match body.split_once('.') {
+            Some((d, rest)) if !d.contains(':') => (d.parse::<i64>().ok()?, rest),
+            _ => (0, body),
+        };
+        let parts: Vec<&str> = clock.split(':').collect();
+        if parts.len() < 2 || parts.len() > 3 {
+            return None;
+        }
+        let h: i64 = parts[0].parse().ok()?;
+        let m: i64 = parts[1].parse().ok()?;
+        let secs: f64 = parts.get(2).map(|p| p.parse().ok()).unwrap_or(Some(0.0))?;
+        days * TICKS_PER_DAY
+            + (h * 3600 + m * 60) * TICKS_PER_SECOND
+            + (secs * TICKS_PER_SECOND as f64).round() as i64
+    } else {
+        let split = body.find(|c: char| c.is_ascii_alphabetic())?;
+        let (num, unit) = body.split_at(split);
+        let mult = crate::syntax::lexer::timespan_unit(unit)?;
+        (num.parse::<f64>().ok()? * mult).round() as i64
+    };
+    Some(if neg { -ticks } else { ticks })
+}
+
 fn to_ticks(dt: NaiveDateTime) -> i64 {
     let utc = dt.and_utc();
     utc.timestamp() * TICKS_PER_SECOND + i64::from(utc.timestamp_subsec_nanos()) / 100

@@ -1,6 +1,6 @@
 //! Canonical KQL. Parsing the output and lowering it again gives the same IR.
 
-use crate::ir::{BinOp, Expr, ExprKind, Func, Node, Op};
+use crate::ir::{AggFunc, BinOp, Expr, ExprKind, Func, Node, Op};
 use crate::types::Type;
 use crate::value::{format_datetime, Value};
 use std::fmt::Write;
@@ -154,6 +154,10 @@ fn prec(e: &Expr) -> u8 {
         | ExprKind::HasAny { .. }
         | ExprKind::Between { .. } => 3,
         ExprKind::Neg(_) => 6,
+        ExprKind::Call {
+            func: Func::MatchesRegex,
+            ..
+        } => 3,
         ExprKind::Literal(Value::Long(n)) if *n < 0 => 6,
         ExprKind::Literal(Value::Real(x)) if *x < 0.0 => 6,
         _ => 7,
@@ -248,14 +252,25 @@ pub fn expr_text(e: &Expr) -> String {
             expr_text(lo),
             expr_text(hi)
         ),
+        ExprKind::Call {
+            func: Func::GetItem,
+            args,
+        } => {
+            format!("{}[{}]", child(&args[0], 7), expr_text(&args[1]))
+        }
+        ExprKind::Call {
+            func: Func::MatchesRegex,
+            args,
+        } => {
+            format!(
+                "{} matches regex {}",
+                child(&args[0], 4),
+                child(&args[1], 4)
+            )
+        }
         ExprKind::Call { func, args } => {
             let a: Vec<String> = args.iter().map(expr_text).collect();
-            let name = if *func == Func::ToReal {
-                "toreal"
-            } else {
-                func.kql()
-            };
-            format!("{name}({})", a.join(", "))
+            format!("{}({})", func.kql(), a.join(", "))
         }
     }
 }
@@ -360,6 +375,92 @@ fn write_node(node: &Node, indent: usize, out: &mut String) {
         Op::Take { input, count } => {
             write_node(input, indent, out);
             pipe(out, format!("take {count}"));
+        }
+        Op::Sort { input, keys } => {
+            write_node(input, indent, out);
+            let k: Vec<String> = keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{} {} nulls {}",
+                        expr_text(&k.expr),
+                        if k.desc { "desc" } else { "asc" },
+                        if k.nulls_first { "first" } else { "last" }
+                    )
+                })
+                .collect();
+            pipe(out, format!("sort by {}", k.join(", ")));
+        }
+        Op::Summarize { input, by, aggs } => {
+            write_node(input, indent, out);
+            let mut parts = Vec::new();
+            let mut i = 0;
+            while i < aggs.len() {
+                let (name, a) = &aggs[i];
+                if matches!(a.func, AggFunc::ArgMax | AggFunc::ArgMin) {
+                    // Consecutive columns of one arg_max share its key.
+                    let mut cols = Vec::new();
+                    let mut j = i + 1;
+                    while j < aggs.len()
+                        && aggs[j].1.func == a.func
+                        && aggs[j].1.args[0] == a.args[0]
+                        && aggs[j].1.args[1] != a.args[0]
+                    {
+                        cols.push(format!(
+                            "{} = {}",
+                            ident(&aggs[j].0),
+                            expr_text(&aggs[j].1.args[1])
+                        ));
+                        j += 1;
+                    }
+                    let mut args = vec![expr_text(&a.args[0])];
+                    args.extend(cols);
+                    parts.push(format!(
+                        "{} = {}({})",
+                        ident(name),
+                        a.func.kql(),
+                        args.join(", ")
+                    ));
+                    i = j;
+                    continue;
+                }
+                let mut args: Vec<String> = a.args.iter().map(expr_text).collect();
+                if let Some(n) = a.limit {
+                    args.push(n.to_string());
+                }
+                parts.push(format!(
+                    "{} = {}({})",
+                    ident(name),
+                    a.func.kql(),
+                    args.join(", ")
+                ));
+                i += 1;
+            }
+            let mut text = format!("summarize {}", parts.join(", "));
+            if !by.is_empty() {
+                let b: Vec<String> = by
+                    .iter()
+                    .map(|(n, e)| format!("{} = {}", ident(n), expr_text(e)))
+                    .collect();
+                text.push_str(&format!(" by {}", b.join(", ")));
+            }
+            pipe(out, text);
+        }
+        Op::Values { rows } => {
+            let cols: Vec<String> = node
+                .schema
+                .iter()
+                .map(|c| format!("{}:{}", ident(&c.name), c.ty))
+                .collect();
+            let vals: Vec<String> = rows
+                .iter()
+                .flat_map(|r| r.iter().zip(&node.schema).map(|(v, c)| literal(v, c.ty)))
+                .collect();
+            out.push_str(&format!(
+                "datatable({}) [{}]",
+                cols.join(", "),
+                vals.join(", ")
+            ));
         }
     }
 }

@@ -41,7 +41,21 @@ pub struct Dialect {
     false_lit: &'static str,
     /// Named parameter placeholder, `{name}` substituted; `None` = positional `$n`.
     param: Option<&'static str>,
+    /// The current UTC time as this dialect's datetime.
+    now: &'static str,
+    /// Datetime `{a}` plus `{t}` ticks.
+    dt_add: &'static str,
+    /// Ticks from datetime `{b}` to datetime `{a}`.
+    dt_diff: &'static str,
+    /// Datetime `{a}` rounded down to a multiple of `{s}` ticks since the Unix epoch.
+    bin_dt: &'static str,
+    /// JSON member `{k}` / element `{i}` of `{a}`.
+    get_key: &'static str,
+    get_index: &'static str,
 }
+
+const SQLITE_TICKS: &str = "(CAST(unixepoch(substr({a}, 1, 19)) AS INTEGER) * 10000000 + CAST(substr({a}, 21, 7) AS INTEGER))";
+const SQLITE_FROM_TICKS: &str = "(strftime('%Y-%m-%dT%H:%M:%S', ({t}) / 10000000, 'unixepoch') || '.' || substr('0000000' || (({t}) % 10000000), -7, 7) || 'Z')";
 
 pub const DUCKDB: Dialect = Dialect {
     kind: DialectKind::DuckDb,
@@ -56,6 +70,12 @@ pub const DUCKDB: Dialect = Dialect {
     true_lit: "TRUE",
     false_lit: "FALSE",
     param: Some("${name}"),
+    now: "(now() AT TIME ZONE 'UTC')",
+    dt_add: "({a} + to_microseconds(({t}) // 10))",
+    dt_diff: "((epoch_us({a}) - epoch_us({b})) * 10)",
+    bin_dt: "make_timestamp((epoch_us({a}) // (({s}) // 10)) * (({s}) // 10))",
+    get_key: "({a} -> {k})",
+    get_index: "({a} -> {i})",
 };
 
 pub const POSTGRES: Dialect = Dialect {
@@ -71,6 +91,12 @@ pub const POSTGRES: Dialect = Dialect {
     true_lit: "TRUE",
     false_lit: "FALSE",
     param: None,
+    now: "(now() AT TIME ZONE 'UTC')",
+    dt_add: "({a} + make_interval(secs => ({t}) / 10000000.0))",
+    dt_diff: "CAST(round(extract(epoch FROM ({a} - {b})) * 10000000) AS BIGINT)",
+    bin_dt: "(to_timestamp(floor(extract(epoch FROM {a}) * 10000000 / ({s})) * ({s}) / 10000000.0) AT TIME ZONE 'UTC')",
+    get_key: "({a} -> {k})",
+    get_index: "({a} -> CAST({i} AS INT))",
 };
 
 pub const SQLITE: Dialect = Dialect {
@@ -86,6 +112,12 @@ pub const SQLITE: Dialect = Dialect {
     true_lit: "1",
     false_lit: "0",
     param: Some(":{name}"),
+    now: "(strftime('%Y-%m-%dT%H:%M:%f', 'now') || '0000Z')",
+    dt_add: "",
+    dt_diff: "",
+    bin_dt: "",
+    get_key: "({a} -> {k})",
+    get_index: "({a} -> {i})",
 };
 
 pub fn dialect(name: &str) -> Option<&'static Dialect> {
@@ -325,13 +357,13 @@ impl Ctx<'_> {
             }
             ExprKind::Neg(x) => format!("(-{})", self.expr(x)?),
             ExprKind::Binary { op, lhs, rhs } => {
-                if matches!(lhs.ty, Type::DateTime | Type::Timespan)
-                    && matches!(
+                if matches!(lhs.ty, Type::DateTime) || matches!(rhs.ty, Type::DateTime) {
+                    if matches!(
                         op,
                         BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod
-                    )
-                {
-                    return Err(unsupported("datetime arithmetic", "not emitted to SQL yet"));
+                    ) {
+                        return self.datetime_arith(*op, lhs, rhs);
+                    }
                 }
                 let (a, b) = (self.expr(lhs)?, self.expr(rhs)?);
                 match op {
@@ -520,6 +552,46 @@ impl Ctx<'_> {
         }
     }
 
+    fn ticks(&self, a: &str) -> String {
+        fill(SQLITE_TICKS, &[("a", a)])
+    }
+
+    fn dt_add(&self, a: &str, t: &str) -> String {
+        match self.d.kind {
+            DialectKind::Sqlite => fill(
+                SQLITE_FROM_TICKS,
+                &[("t", &format!("{} + ({t})", self.ticks(a)))],
+            ),
+            _ => fill(self.d.dt_add, &[("a", a), ("t", t)]),
+        }
+    }
+
+    /// Datetime arithmetic: timespans are ticks in every dialect.
+    fn datetime_arith(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr) -> Result<String, Unsupported> {
+        let (a, b) = (self.expr(lhs)?, self.expr(rhs)?);
+        if self.d.kind == DialectKind::Sqlite {
+            self.approx(
+                "datetime arithmetic in SQLite",
+                "datetimes before 1970 are not supported",
+            );
+        }
+        Ok(match (op, lhs.ty, rhs.ty) {
+            (BinOp::Sub, Type::DateTime, Type::DateTime) => match self.d.kind {
+                DialectKind::Sqlite => format!("({} - {})", self.ticks(&a), self.ticks(&b)),
+                _ => fill(self.d.dt_diff, &[("a", &a), ("b", &b)]),
+            },
+            (BinOp::Add, Type::DateTime, Type::Timespan) => self.dt_add(&a, &b),
+            (BinOp::Add, Type::Timespan, Type::DateTime) => self.dt_add(&b, &a),
+            (BinOp::Sub, Type::DateTime, Type::Timespan) => self.dt_add(&a, &format!("-({b})")),
+            _ => {
+                return Err(unsupported(
+                    "datetime arithmetic",
+                    "this combination is not emitted to SQL",
+                ))
+            }
+        })
+    }
+
     fn call(&mut self, func: Func, args: &[Expr]) -> Result<String, Unsupported> {
         let a: Vec<String> = args
             .iter()
@@ -568,8 +640,160 @@ impl Ctx<'_> {
                     .collect::<Vec<_>>()
                     .join(" || ")
             ),
-            f => return Err(unsupported(f.kql(), "not emitted to SQL yet")),
+            Func::Now => self.d.now.to_string(),
+            Func::Ago => {
+                let now = self.d.now.to_string();
+                self.dt_add(&now, &format!("-({})", a[0]))
+            }
+            Func::GetItem => {
+                let idx = &args[1];
+                if let ExprKind::Literal(Value::Long(n)) = idx.kind {
+                    if n < 0 && self.d.kind == DialectKind::Sqlite {
+                        return Err(unsupported(
+                            "negative array index",
+                            "SQLite's -> has no negative index",
+                        ));
+                    }
+                }
+                if idx.ty.is_integer() {
+                    fill(self.d.get_index, &[("a", &a[0]), ("i", &a[1])])
+                } else {
+                    fill(self.d.get_key, &[("a", &a[0]), ("k", &a[1])])
+                }
+            }
+            Func::MatchesRegex => {
+                let text = match args[0].ty {
+                    Type::Dynamic => fill(self.d.json_text, &[("a", &a[0])]),
+                    _ => a[0].clone(),
+                };
+                format!(
+                    "COALESCE({}, {})",
+                    fill(self.d.regex_match, &[("a", &text), ("p", &a[1])]),
+                    self.d.false_lit
+                )
+            }
+            Func::Bin => match args[0].ty {
+                Type::DateTime => match self.d.kind {
+                    DialectKind::Sqlite => {
+                        let t = self.ticks(&a[0]);
+                        fill(
+                            SQLITE_FROM_TICKS,
+                            &[("t", &format!("(({t}) / ({s})) * ({s})", s = a[1]))],
+                        )
+                    }
+                    _ => fill(self.d.bin_dt, &[("a", &a[0]), ("s", &a[1])]),
+                },
+                t if t.is_integer() => format!(
+                    "(CAST(floor(CAST({} AS {}) / ({})) AS BIGINT) * ({}))",
+                    a[0],
+                    self.sql_type(Type::Real),
+                    a[1],
+                    a[1]
+                ),
+                Type::Real => format!("(floor({} / ({})) * ({}))", a[0], a[1], a[1]),
+                t => {
+                    return Err(unsupported(
+                        "bin",
+                        &format!("of {t} is not emitted to SQL yet"),
+                    ))
+                }
+            },
+            Func::Case => {
+                let mut s = String::from("(CASE");
+                for pair in a[..a.len() - 1].chunks(2) {
+                    s.push_str(&format!(" WHEN {} THEN {}", pair[0], pair[1]));
+                }
+                s.push_str(&format!(" ELSE {} END)", a[a.len() - 1]));
+                s
+            }
+            Func::Extract if self.d.kind == DialectKind::Postgres => {
+                let group = match args[1].kind {
+                    ExprKind::Literal(Value::Long(n)) => n,
+                    _ => return Err(unsupported("extract", "the group must be a constant")),
+                };
+                if group == 0 {
+                    format!("COALESCE(substring({} FROM {}), '')", a[2], a[0])
+                } else {
+                    format!("COALESCE((regexp_match({}, {}))[{group}], '')", a[2], a[0])
+                }
+            }
+            f => match crate::emit::sql_funcs::function(self.d.kind, f) {
+                Some(tpl) => {
+                    let mut out = tpl.replace("{*}", &a.join(", "));
+                    for (i, x) in a.iter().enumerate() {
+                        out = out.replace(&format!("{{{i}}}"), x);
+                    }
+                    if out.contains('{') && tpl.contains("{2}") && a.len() < 3 {
+                        // An optional trailing argument that was not given (substring's length).
+                        out = out.replace(", {2}", "");
+                    }
+                    out
+                }
+                None => {
+                    return Err(unsupported(
+                        f.kql(),
+                        &format!("not emitted to SQL ({}) yet", self.d.name),
+                    ))
+                }
+            },
         })
+    }
+
+    fn sort_key(&mut self, k: &crate::ir::SortKey) -> Result<String, Unsupported> {
+        Ok(format!(
+            "{} {} NULLS {}",
+            self.expr(&k.expr)?,
+            if k.desc { "DESC" } else { "ASC" },
+            if k.nulls_first { "FIRST" } else { "LAST" }
+        ))
+    }
+
+    fn aggregate(&mut self, a: &crate::ir::Agg) -> Result<String, Unsupported> {
+        use crate::ir::AggFunc;
+        if a.limit.is_some() {
+            return Err(unsupported(
+                a.func.kql(),
+                "a size limit is not emitted to SQL yet",
+            ));
+        }
+        if matches!(a.func, AggFunc::MakeSet | AggFunc::MakeSetIf)
+            && !matches!(a.args[0].ty, Type::String | Type::Long | Type::Int)
+        {
+            return Err(unsupported(
+                a.func.kql(),
+                &format!("of {} values is not emitted to SQL yet", a.args[0].ty),
+            ));
+        }
+        let Some(tpl) = crate::emit::sql_funcs::aggregate(self.d.kind, a.func) else {
+            return Err(unsupported(
+                a.func.kql(),
+                &format!("not emitted to SQL ({}) yet", self.d.name),
+            ));
+        };
+        let args: Vec<String> = a
+            .args
+            .iter()
+            .map(|e| self.expr(e))
+            .collect::<Result<_, _>>()?;
+        let pred_at = match a.func {
+            AggFunc::CountIf => Some(0),
+            AggFunc::DCountIf | AggFunc::SumIf | AggFunc::MakeSetIf => Some(1),
+            _ => None,
+        };
+        let mut out = tpl.to_string();
+        if let Some(i) = pred_at {
+            out = out.replace("{p}", &args[i]);
+        }
+        for (i, x) in args.iter().enumerate() {
+            out = out.replace(&format!("{{{i}}}"), x);
+        }
+        if a.func == AggFunc::DCount || a.func == AggFunc::DCountIf {
+            self.approx(
+                "dcount",
+                "exact distinct count; KQL estimates, exactly up to about 1000 values",
+            );
+        }
+        Ok(out)
     }
 
     fn cols(node: &Node) -> String {
@@ -618,9 +842,80 @@ impl Ctx<'_> {
                 let q = self.node(input)?;
                 format!("SELECT DISTINCT {} FROM {q}", Self::cols(node))
             }
-            Op::Take { input, count } => {
+            Op::Take { input, count } => match &input.op {
+                // Order survives only within one SELECT: sort and limit together.
+                Op::Sort { input: inner, keys } => {
+                    let q = self.node(inner)?;
+                    let k: Vec<String> = keys
+                        .iter()
+                        .map(|k| self.sort_key(k))
+                        .collect::<Result<_, _>>()?;
+                    format!(
+                        "SELECT {} FROM {q} ORDER BY {} LIMIT {count}",
+                        Self::cols(node),
+                        k.join(", ")
+                    )
+                }
+                _ => {
+                    let q = self.node(input)?;
+                    format!("SELECT {} FROM {q} LIMIT {count}", Self::cols(node))
+                }
+            },
+            Op::Sort { input, keys } => {
                 let q = self.node(input)?;
-                format!("SELECT {} FROM {q} LIMIT {count}", Self::cols(node))
+                let k: Vec<String> = keys
+                    .iter()
+                    .map(|k| self.sort_key(k))
+                    .collect::<Result<_, _>>()?;
+                format!(
+                    "SELECT {} FROM {q} ORDER BY {}",
+                    Self::cols(node),
+                    k.join(", ")
+                )
+            }
+            Op::Summarize { input, by, aggs } => {
+                let q = self.node(input)?;
+                let mut sel = Vec::new();
+                let mut groups = Vec::new();
+                for (n, e) in by {
+                    let x = self.expr(e)?;
+                    sel.push(format!("{x} AS {}", quote_ident(n)));
+                    groups.push(x);
+                }
+                for (n, a) in aggs {
+                    sel.push(format!("{} AS {}", self.aggregate(a)?, quote_ident(n)));
+                }
+                let mut text = format!("SELECT {} FROM {q}", sel.join(", "));
+                if !groups.is_empty() {
+                    text.push_str(&format!(" GROUP BY {}", groups.join(", ")));
+                }
+                text
+            }
+            Op::Values { rows } => {
+                let mut parts = Vec::new();
+                for r in rows {
+                    let cells: Vec<String> = r
+                        .iter()
+                        .zip(&node.schema)
+                        .map(|(v, c)| {
+                            Ok(format!(
+                                "{} AS {}",
+                                self.literal(v, c.ty)?,
+                                quote_ident(&c.name)
+                            ))
+                        })
+                        .collect::<Result<_, Unsupported>>()?;
+                    parts.push(format!("SELECT {}", cells.join(", ")));
+                }
+                if parts.is_empty() {
+                    let cells: Vec<String> = node
+                        .schema
+                        .iter()
+                        .map(|c| format!("{} AS {}", self.null_of(c.ty), quote_ident(&c.name)))
+                        .collect();
+                    parts.push(format!("SELECT {} WHERE 1 = 0", cells.join(", ")));
+                }
+                parts.join("\nUNION ALL\n")
             }
             Op::MvExpand {
                 input,

@@ -4,7 +4,7 @@ use super::strings::{fold, has_prefix, has_suffix, has_term};
 use crate::diagnostics::{codes, Diagnostic};
 use crate::ir::{BinOp, Expr, ExprKind, Func, StrOp};
 use crate::types::Type;
-use crate::value::{parse_datetime, Value};
+use crate::value::{parse_datetime, Value, TICKS_PER_DAY};
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -534,5 +534,318 @@ fn call(func: Func, args: &[Expr], ctx: &Ctx) -> Result<Compiled, Diagnostic> {
                 _ => Value::Null,
             })
         }
+        Func::GetItem => {
+            let (x, i) = (a.remove(0), a.remove(0));
+            Box::new(move |r| match (x(r), i(r)) {
+                (Value::Dynamic(d), idx) => get_item(&d, &idx),
+                _ => Value::Null,
+            })
+        }
+        Func::MatchesRegex => {
+            let (x, p) = (a.remove(0), a.remove(0));
+            let fixed = literal_regex(&args[1]);
+            Box::new(move |r| {
+                let v = x(r);
+                if v.is_null() {
+                    return Value::Bool(false);
+                }
+                let text = v.to_kql_string();
+                match &fixed {
+                    Some(re) => Value::Bool(re.is_match(&text)),
+                    None => match regex::Regex::new(&p(r).to_kql_string()) {
+                        Ok(re) => Value::Bool(re.is_match(&text)),
+                        Err(_) => Value::Null,
+                    },
+                }
+            })
+        }
+        Func::Bin => {
+            let (x, size) = (a.remove(0), a.remove(0));
+            Box::new(move |r| bin(&x(r), &size(r)))
+        }
+        Func::StartOfDay | Func::EndOfDay => {
+            let x = one(&mut a);
+            let end = func == Func::EndOfDay;
+            Box::new(move |r| match x(r) {
+                Value::DateTime(t) => {
+                    let day = t.div_euclid(TICKS_PER_DAY) * TICKS_PER_DAY;
+                    Value::DateTime(if end { day + TICKS_PER_DAY - 1 } else { day })
+                }
+                _ => Value::Null,
+            })
+        }
+        Func::HourOfDay => {
+            let x = one(&mut a);
+            Box::new(move |r| match x(r) {
+                Value::DateTime(t) => Value::Long(
+                    t.rem_euclid(TICKS_PER_DAY) / (3600 * crate::value::TICKS_PER_SECOND),
+                ),
+                _ => Value::Null,
+            })
+        }
+        Func::DayOfWeek => {
+            let x = one(&mut a);
+            // 1970-01-01 was a Thursday: Sunday is day 0.
+            Box::new(move |r| match x(r) {
+                Value::DateTime(t) => {
+                    Value::Timespan((t.div_euclid(TICKS_PER_DAY) + 4).rem_euclid(7) * TICKS_PER_DAY)
+                }
+                _ => Value::Null,
+            })
+        }
+        Func::Extract => {
+            let (_, g, text) = (a.remove(0), a.remove(0), a.remove(0));
+            let Some(re) = literal_regex(&args[0]) else {
+                return Err(Diagnostic::error(
+                    codes::UNSUPPORTED,
+                    "extract() with a non-constant regex",
+                ));
+            };
+            Box::new(move |r| {
+                let t = text(r);
+                let group = match g(r) {
+                    Value::Long(n) if n >= 0 => n as usize,
+                    _ => return Value::empty_string(),
+                };
+                let s = t.to_kql_string();
+                match re.captures(&s).and_then(|c| c.get(group)) {
+                    Some(m) => Value::str(m.as_str()),
+                    None => Value::empty_string(),
+                }
+            })
+        }
+        Func::Split => {
+            let (x, d) = (a.remove(0), a.remove(0));
+            Box::new(move |r| {
+                let s = x(r).to_kql_string();
+                let delim = d(r).to_kql_string();
+                let parts: Vec<serde_json::Value> = if delim.is_empty() {
+                    vec![serde_json::Value::String(s)]
+                } else {
+                    s.split(delim.as_str())
+                        .map(|p| serde_json::Value::String(p.to_string()))
+                        .collect()
+                };
+                Value::Dynamic(Arc::new(serde_json::Value::Array(parts)))
+            })
+        }
+        Func::PackArray => Box::new(move |r| {
+            Value::Dynamic(Arc::new(serde_json::Value::Array(
+                a.iter().map(|f| f(r).to_json()).collect(),
+            )))
+        }),
+        Func::BagPack => Box::new(move |r| {
+            let mut m = serde_json::Map::new();
+            for pair in a.chunks(2) {
+                m.insert(pair[0](r).to_kql_string(), pair[1](r).to_json());
+            }
+            Value::Dynamic(Arc::new(serde_json::Value::Object(m)))
+        }),
+        Func::ArrayConcat => Box::new(move |r| {
+            let mut out = Vec::new();
+            for f in &a {
+                match f(r) {
+                    Value::Dynamic(d) => match &*d {
+                        serde_json::Value::Array(items) => out.extend(items.iter().cloned()),
+                        _ => return Value::Null,
+                    },
+                    _ => return Value::Null,
+                }
+            }
+            Value::Dynamic(Arc::new(serde_json::Value::Array(out)))
+        }),
+        Func::SetHasElement => {
+            let (x, v) = (a.remove(0), a.remove(0));
+            Box::new(move |r| match x(r) {
+                Value::Dynamic(d) => match &*d {
+                    serde_json::Value::Array(items) => {
+                        let want = v(r).to_json();
+                        Value::Bool(items.iter().any(|i| *i == want))
+                    }
+                    _ => Value::Null,
+                },
+                _ => Value::Null,
+            })
+        }
+        Func::Case => Box::new(move |r| {
+            let n = a.len();
+            for pair in a[..n - 1].chunks(2) {
+                if matches!(pair[0](r), Value::Bool(true)) {
+                    return pair[1](r);
+                }
+            }
+            a[n - 1](r)
+        }),
+        Func::ToTimespan => {
+            let x = one(&mut a);
+            Box::new(move |r| match x(r) {
+                t @ Value::Timespan(_) => t,
+                Value::Long(n) => Value::Timespan(n),
+                Value::Null => Value::Null,
+                v => crate::value::parse_timespan(&v.to_kql_string())
+                    .map(Value::Timespan)
+                    .unwrap_or(Value::Null),
+            })
+        }
+        Func::ReplaceRegex => {
+            let (text, _, rewrite) = (a.remove(0), a.remove(0), a.remove(0));
+            let Some(re) = literal_regex(&args[1]) else {
+                return Err(Diagnostic::error(
+                    codes::UNSUPPORTED,
+                    "replace_regex() with a non-constant regex",
+                ));
+            };
+            Box::new(move |r| {
+                // KQL rewrites use \1 for groups; the regex crate uses ${1}.
+                let rw = rewrite(r).to_kql_string();
+                let rw = regex::Regex::new(r"\\(\d)")
+                    .unwrap()
+                    .replace_all(&rw.replace('$', "$$"), "$${$1}")
+                    .into_owned();
+                Value::str(&re.replace_all(&text(r).to_kql_string(), rw.as_str()))
+            })
+        }
+        Func::ReplaceString => {
+            let (text, find, rewrite) = (a.remove(0), a.remove(0), a.remove(0));
+            Box::new(move |r| {
+                let f = find(r).to_kql_string();
+                let t = text(r).to_kql_string();
+                if f.is_empty() {
+                    return Value::str(&t);
+                }
+                Value::str(&t.replace(&f, &rewrite(r).to_kql_string()))
+            })
+        }
+        Func::Substring => {
+            let x = a.remove(0);
+            let start = a.remove(0);
+            let len = a.pop();
+            Box::new(move |r| {
+                let chars: Vec<char> = x(r).to_kql_string().chars().collect();
+                let s = match start(r) {
+                    Value::Long(n) => n.clamp(0, chars.len() as i64) as usize,
+                    _ => return Value::empty_string(),
+                };
+                let e = match len.as_ref().map(|f| f(r)) {
+                    None => chars.len(),
+                    Some(Value::Long(n)) => (s as i64 + n.max(0)).min(chars.len() as i64) as usize,
+                    Some(_) => return Value::empty_string(),
+                };
+                Value::str(&chars[s..e].iter().collect::<String>())
+            })
+        }
+        Func::Ipv4IsPrivate => {
+            let x = one(&mut a);
+            Box::new(
+                move |r| match x(r).to_kql_string().parse::<std::net::Ipv4Addr>() {
+                    Ok(ip) => Value::Bool(ip.is_private()),
+                    Err(_) => Value::Null,
+                },
+            )
+        }
+        Func::Trim => {
+            let (_, x) = (a.remove(0), a.remove(0));
+            let Some(re) = literal_regex(&args[0]) else {
+                return Err(Diagnostic::error(
+                    codes::UNSUPPORTED,
+                    "trim() with a non-constant regex",
+                ));
+            };
+            let pat = re.as_str().to_string();
+            let re = regex::Regex::new(&format!("^(?:{pat})+|(?:{pat})+$")).unwrap();
+            Box::new(move |r| Value::str(&re.replace_all(&x(r).to_kql_string(), "")))
+        }
+        Func::IndexOf => {
+            let (x, f) = (a.remove(0), a.remove(0));
+            Box::new(move |r| {
+                let s = x(r).to_kql_string();
+                match s.find(&f(r).to_kql_string()) {
+                    Some(b) => Value::Long(s[..b].chars().count() as i64),
+                    None => Value::Long(-1),
+                }
+            })
+        }
+        Func::Floor => unreachable!("floor lowers to bin"),
+        Func::Abs => {
+            let x = one(&mut a);
+            Box::new(move |r| match x(r) {
+                Value::Long(n) => Value::Long(n.wrapping_abs()),
+                Value::Real(f) => Value::Real(f.abs()),
+                Value::Timespan(t) => Value::Timespan(t.abs()),
+                _ => Value::Null,
+            })
+        }
+        Func::Log10 => {
+            let x = one(&mut a);
+            Box::new(move |r| match to_real(&x(r)) {
+                Value::Real(f) => Value::Real(f.log10()),
+                _ => Value::Null,
+            })
+        }
+        Func::Round => {
+            let x = a.remove(0);
+            let digits = a.pop();
+            Box::new(move |r| {
+                let d = match digits.as_ref().map(|f| f(r)) {
+                    Some(Value::Long(n)) => n,
+                    _ => 0,
+                };
+                match x(r) {
+                    Value::Real(f) => {
+                        let m = 10f64.powi(d as i32);
+                        Value::Real((f * m).round() / m)
+                    }
+                    other => other,
+                }
+            })
+        }
+        Func::ToHex => {
+            let x = a.remove(0);
+            Box::new(move |r| match x(r) {
+                Value::Long(n) => Value::str(&format!("{n:x}")),
+                _ => Value::Null,
+            })
+        }
     })
+}
+
+/// A constant regex argument, compiled once.
+fn literal_regex(e: &Expr) -> Option<regex::Regex> {
+    match &e.kind {
+        ExprKind::Literal(Value::String(p)) => regex::Regex::new(p).ok(),
+        _ => None,
+    }
+}
+
+/// `d[i]` / `d["k"]`: null when absent. A negative index counts from the end.
+fn get_item(d: &serde_json::Value, idx: &Value) -> Value {
+    let item = match (d, idx) {
+        (serde_json::Value::Object(m), Value::String(k)) => m.get(&**k),
+        (serde_json::Value::Array(v), Value::Long(i)) => {
+            let i = if *i < 0 { v.len() as i64 + i } else { *i };
+            if i < 0 {
+                None
+            } else {
+                v.get(i as usize)
+            }
+        }
+        _ => None,
+    };
+    match item {
+        Some(serde_json::Value::Null) | None => Value::Null,
+        Some(j) => Value::Dynamic(Arc::new(j.clone())),
+    }
+}
+
+/// `bin(x, size)`: rounds down to a multiple of size; datetimes count from the Unix epoch.
+fn bin(x: &Value, size: &Value) -> Value {
+    match (x, size) {
+        (Value::DateTime(t), Value::Timespan(s)) if *s > 0 => Value::DateTime(t.div_euclid(*s) * s),
+        (Value::Timespan(t), Value::Timespan(s)) if *s > 0 => Value::Timespan(t.div_euclid(*s) * s),
+        (Value::Long(n), Value::Long(s)) if *s > 0 => Value::Long(n.div_euclid(*s) * s),
+        (v, s) => match (num(v), num(s)) {
+            (Some(f), Some(sz)) if sz > 0.0 => Value::Real((f / sz).floor() * sz),
+            _ => Value::Null,
+        },
+    }
 }

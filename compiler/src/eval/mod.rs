@@ -4,6 +4,7 @@
 //! This first version materialises each operator's output; predicates sit below joins as the
 //! rule writes them. Streaming and parallel scans are the performance issue's work.
 
+pub mod aggregate;
 pub mod compile;
 pub mod data;
 pub mod strings;
@@ -154,6 +155,55 @@ fn eval(node: &Node, data: &Data, ctx: &Ctx) -> Result<Vec<Row>, Diagnostic> {
             }
             out
         }
+        Op::Values { rows } => rows.clone(),
+        Op::Sort { input, keys } => {
+            let compiled: Vec<_> = keys
+                .iter()
+                .map(|k| compile(&k.expr, ctx))
+                .collect::<Result<_, _>>()?;
+            let rows = eval(input, data, ctx)?;
+            let mut keyed: Vec<(Vec<Value>, Row)> = rows
+                .into_iter()
+                .map(|r| (compiled.iter().map(|f| f(&r)).collect(), r))
+                .collect();
+            keyed.sort_by(|(a, _), (b, _)| {
+                for ((x, y), k) in a.iter().zip(b).zip(keys) {
+                    let o = match (x.is_null(), y.is_null()) {
+                        (true, true) => std::cmp::Ordering::Equal,
+                        (true, false) => {
+                            if k.nulls_first {
+                                std::cmp::Ordering::Less
+                            } else {
+                                std::cmp::Ordering::Greater
+                            }
+                        }
+                        (false, true) => {
+                            if k.nulls_first {
+                                std::cmp::Ordering::Greater
+                            } else {
+                                std::cmp::Ordering::Less
+                            }
+                        }
+                        _ => {
+                            let o = x.total_cmp(y);
+                            if k.desc {
+                                o.reverse()
+                            } else {
+                                o
+                            }
+                        }
+                    };
+                    if o != std::cmp::Ordering::Equal {
+                        return o;
+                    }
+                }
+                std::cmp::Ordering::Equal
+            });
+            keyed.into_iter().map(|(_, r)| r).collect()
+        }
+        Op::Summarize { input, by, aggs } => {
+            aggregate::summarize(eval(input, data, ctx)?, by, aggs, ctx)?
+        }
         Op::Take { input, count } => {
             let mut rows = eval(input, data, ctx)?;
             rows.truncate(*count as usize);
@@ -174,7 +224,7 @@ pub enum KeyCell {
     Json(String),
 }
 
-fn key_cell(v: &Value) -> KeyCell {
+pub(crate) fn key_cell(v: &Value) -> KeyCell {
     match v {
         Value::Null => KeyCell::Null,
         Value::Bool(b) => KeyCell::Bool(*b),

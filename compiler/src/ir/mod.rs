@@ -110,6 +110,84 @@ pub enum Op {
         input: Box<Node>,
         count: u64,
     },
+    /// Rows ordered by the keys; `true` = descending.
+    Sort {
+        input: Box<Node>,
+        keys: Vec<SortKey>,
+    },
+    /// Group by the `by` expressions (output first, in order), then the aggregates.
+    Summarize {
+        input: Box<Node>,
+        by: Vec<(String, Expr)>,
+        aggs: Vec<(String, Agg)>,
+    },
+    /// Literal rows (`datatable`, `print`).
+    Values {
+        rows: Vec<Vec<Value>>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SortKey {
+    pub expr: Expr,
+    pub desc: bool,
+    /// KQL's default: nulls first when ascending, last when descending.
+    pub nulls_first: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggFunc {
+    Count,
+    CountIf,
+    DCount,
+    DCountIf,
+    Sum,
+    SumIf,
+    Avg,
+    Min,
+    Max,
+    MakeSet,
+    MakeSetIf,
+    MakeList,
+    MakeListIf,
+    /// `any`/`take_any`: some value of the group.
+    Any,
+    /// One output column of `arg_max(key, cols...)`: args = [key, value].
+    ArgMax,
+    ArgMin,
+}
+
+impl AggFunc {
+    pub fn kql(self) -> &'static str {
+        match self {
+            AggFunc::Count => "count",
+            AggFunc::CountIf => "countif",
+            AggFunc::DCount => "dcount",
+            AggFunc::DCountIf => "dcountif",
+            AggFunc::Sum => "sum",
+            AggFunc::SumIf => "sumif",
+            AggFunc::Avg => "avg",
+            AggFunc::Min => "min",
+            AggFunc::Max => "max",
+            AggFunc::MakeSet => "make_set",
+            AggFunc::MakeSetIf => "make_set_if",
+            AggFunc::MakeList => "make_list",
+            AggFunc::MakeListIf => "make_list_if",
+            AggFunc::Any => "take_any",
+            AggFunc::ArgMax => "arg_max",
+            AggFunc::ArgMin => "arg_min",
+        }
+    }
+}
+
+/// One aggregate output column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Agg {
+    pub func: AggFunc,
+    pub args: Vec<Expr>,
+    /// Size limit of make_set/make_list, if given.
+    pub limit: Option<u64>,
+    pub ty: Type,
 }
 
 impl Node {
@@ -138,7 +216,10 @@ impl Node {
             | Op::Project { input, .. }
             | Op::MvExpand { input, .. }
             | Op::Distinct { input }
-            | Op::Take { input, .. } => vec![input],
+            | Op::Take { input, .. }
+            | Op::Sort { input, .. }
+            | Op::Summarize { input, .. } => vec![input],
+            Op::Values { .. } => vec![],
             Op::Join { left, right, .. } => vec![left, right],
             Op::Union { legs } => legs.iter().map(|(n, _)| n).collect(),
         }
@@ -154,7 +235,17 @@ impl Node {
     /// Every expression in the plan (for parameter discovery and rewriting).
     pub fn exprs_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
         match &mut self.op {
-            Op::Scan { .. } => {}
+            Op::Scan { .. } | Op::Values { .. } => {}
+            Op::Sort { input, keys } => {
+                keys.iter_mut().for_each(|k| f(&mut k.expr));
+                input.exprs_mut(f);
+            }
+            Op::Summarize { input, by, aggs } => {
+                by.iter_mut().for_each(|(_, e)| f(e));
+                aggs.iter_mut()
+                    .for_each(|(_, a)| a.args.iter_mut().for_each(&mut *f));
+                input.exprs_mut(f);
+            }
             Op::Filter { input, predicate } => {
                 f(predicate);
                 input.exprs_mut(f);
@@ -283,6 +374,37 @@ pub enum Func {
     Now,
     Ago,
     ArrayLength,
+    /// `x.name`, `x["name"]`, `x[i]` on a dynamic value (negative i counts from the end).
+    GetItem,
+    Bin,
+    StartOfDay,
+    EndOfDay,
+    /// `extract(regex, group, text)`.
+    Extract,
+    Split,
+    PackArray,
+    BagPack,
+    /// `case(p1, v1, p2, v2, ..., else)`.
+    Case,
+    ToTimespan,
+    /// `replace_regex(text, regex, rewrite)` (also `replace`).
+    ReplaceRegex,
+    ReplaceString,
+    Substring,
+    Ipv4IsPrivate,
+    ArrayConcat,
+    SetHasElement,
+    Trim,
+    IndexOf,
+    /// `x matches regex p`.
+    MatchesRegex,
+    HourOfDay,
+    DayOfWeek,
+    Floor,
+    Abs,
+    Log10,
+    Round,
+    ToHex,
 }
 
 impl Func {
@@ -309,6 +431,32 @@ impl Func {
             Func::Now => "now",
             Func::Ago => "ago",
             Func::ArrayLength => "array_length",
+            Func::GetItem => "getitem",
+            Func::Bin => "bin",
+            Func::StartOfDay => "startofday",
+            Func::EndOfDay => "endofday",
+            Func::Extract => "extract",
+            Func::Split => "split",
+            Func::PackArray => "pack_array",
+            Func::BagPack => "bag_pack",
+            Func::Case => "case",
+            Func::ToTimespan => "totimespan",
+            Func::ReplaceRegex => "replace_regex",
+            Func::ReplaceString => "replace_string",
+            Func::Substring => "substring",
+            Func::Ipv4IsPrivate => "ipv4_is_private",
+            Func::ArrayConcat => "array_concat",
+            Func::SetHasElement => "set_has_element",
+            Func::Trim => "trim",
+            Func::IndexOf => "indexof",
+            Func::MatchesRegex => "matches regex",
+            Func::HourOfDay => "hourofday",
+            Func::DayOfWeek => "dayofweek",
+            Func::Floor => "floor",
+            Func::Abs => "abs",
+            Func::Log10 => "log10",
+            Func::Round => "round",
+            Func::ToHex => "tohex",
         }
     }
 }

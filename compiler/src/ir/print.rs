@@ -104,5 +104,40 @@ fn node_text(node: &Node, depth: usize, out: &mut String) {
             writeln!(out, "{pad}take {count}").unwrap();
             node_text(input, depth + 1, out);
         }
+        Op::Sort { input, keys } => {
+            let k: Vec<String> = keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{} {}{}",
+                        expr_text(&k.expr),
+                        if k.desc { "desc" } else { "asc" },
+                        if k.nulls_first {
+                            " nulls first"
+                        } else {
+                            " nulls last"
+                        }
+                    )
+                })
+                .collect();
+            writeln!(out, "{pad}sort {}", k.join(", ")).unwrap();
+            node_text(input, depth + 1, out);
+        }
+        Op::Summarize { input, by, aggs } => {
+            let a: Vec<String> = aggs
+                .iter()
+                .map(|(n, a)| {
+                    let args: Vec<String> = a.args.iter().map(expr_text).collect();
+                    format!("{n}:{} = {}({})", a.ty, a.func.kql(), args.join(", "))
+                })
+                .collect();
+            let b: Vec<String> = by
+                .iter()
+                .map(|(n, e)| format!("{n}:{} = {}", e.ty, expr_text(e)))
+                .collect();
+            writeln!(out, "{pad}summarize {} by {}", a.join(", "), b.join(", ")).unwrap();
+            node_text(input, depth + 1, out);
+        }
+        Op::Values { rows } => writeln!(out, "{pad}values ({} rows)", rows.len()).unwrap(),
     }
 }

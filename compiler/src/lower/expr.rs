@@ -69,6 +69,15 @@ fn string_operand(
     Ok(v)
 }
 
+/// Requires an argument of type `t` (a parameter takes it).
+fn need(l: &mut Lowerer, e: &Expr, t: Type, span: Span) -> LResult<()> {
+    if e.ty == t || matches!(e.kind, ExprKind::Param(_)) || (t.is_numeric() && e.ty.is_numeric()) {
+        Ok(())
+    } else {
+        Err(l.err(codes::TYPE, span, format!("expected {t}, found {}", e.ty)))
+    }
+}
+
 fn func_by_name(name: &str) -> Option<Func> {
     Some(match name {
         "tolower" => Func::ToLower,
@@ -92,8 +101,76 @@ fn func_by_name(name: &str) -> Option<Func> {
         "now" => Func::Now,
         "ago" => Func::Ago,
         "array_length" => Func::ArrayLength,
+        "bin" | "floor" => Func::Bin,
+        "startofday" => Func::StartOfDay,
+        "endofday" => Func::EndOfDay,
+        "extract" => Func::Extract,
+        "split" => Func::Split,
+        "pack_array" => Func::PackArray,
+        "pack" | "bag_pack" => Func::BagPack,
+        "case" => Func::Case,
+        "totimespan" | "totime" => Func::ToTimespan,
+        "replace" | "replace_regex" => Func::ReplaceRegex,
+        "replace_string" => Func::ReplaceString,
+        "substring" => Func::Substring,
+        "ipv4_is_private" => Func::Ipv4IsPrivate,
+        "array_concat" => Func::ArrayConcat,
+        "set_has_element" => Func::SetHasElement,
+        "trim" => Func::Trim,
+        "indexof" => Func::IndexOf,
+        "hourofday" => Func::HourOfDay,
+        "dayofweek" => Func::DayOfWeek,
+        "abs" => Func::Abs,
+        "log10" => Func::Log10,
+        "round" => Func::Round,
+        "tohex" => Func::ToHex,
+        "parsejson" => Func::ToDynamic,
+        "notempty" => Func::IsNotEmpty,
+        "empty" => Func::IsEmpty,
         _ => return None,
     })
+}
+
+/// `x.name`, `x["name"]`, `x[i]`: the base must be dynamic.
+fn get_item(l: &mut Lowerer, base: Expr, idx: Expr, span: Span) -> LResult<Expr> {
+    if base.ty != Type::Dynamic {
+        return Err(l.err(
+            codes::TYPE,
+            span,
+            format!(
+                "property access needs a dynamic value, found {} (use todynamic())",
+                base.ty
+            ),
+        ));
+    }
+    if !(is_stringish(idx.ty) || idx.ty.is_integer()) {
+        return Err(l.err(
+            codes::TYPE,
+            span,
+            format!("an index must be a string or an integer, found {}", idx.ty),
+        ));
+    }
+    Ok(Expr {
+        kind: ExprKind::Call {
+            func: Func::GetItem,
+            args: vec![base, idx],
+        },
+        ty: Type::Dynamic,
+    })
+}
+
+/// A constant regular expression must compile (the Rust regex dialect, which Kusto uses).
+fn check_regex(l: &mut Lowerer, e: &Expr, span: Span) -> LResult<()> {
+    if let ExprKind::Literal(Value::String(p)) = &e.kind {
+        if let Err(x) = regex::Regex::new(p) {
+            return Err(l.err(
+                codes::TYPE,
+                span,
+                format!("invalid regular expression: {x}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn lower_scalar(
@@ -217,12 +294,15 @@ pub(super) fn lower_scalar(
             e.span,
             "`$left`/`$right` only appear in join conditions".into(),
         ),
-        A::Member { .. } | A::Index { .. } => err(
-            l,
-            codes::UNSUPPORTED,
-            e.span,
-            "dynamic property access is not supported yet".into(),
-        ),
+        A::Member { expr, name } => {
+            let base = lower_scalar(l, expr, row, scope)?;
+            get_item(l, base, lit_string(&name.name), e.span)
+        }
+        A::Index { expr, index } => {
+            let base = lower_scalar(l, expr, row, scope)?;
+            let idx = lower_scalar(l, index, row, scope)?;
+            get_item(l, base, idx, e.span)
+        }
         A::Star => err(
             l,
             codes::KQL_SYNTAX,
@@ -281,6 +361,16 @@ fn literal(l: &mut Lowerer, lit: &Lit, span: Span) -> LResult<Expr> {
                     }
                 },
                 Type::Guid => Expr::lit(Value::str(raw), Type::Guid),
+                Type::Timespan => match crate::value::parse_timespan(raw) {
+                    Some(t) => Expr::lit(Value::Timespan(t), Type::Timespan),
+                    None => {
+                        return Err(l.err(
+                            codes::TYPE,
+                            span,
+                            format!("bad timespan literal `{raw}`"),
+                        ))
+                    }
+                },
                 _ => {
                     return Err(l.err(
                         codes::UNSUPPORTED,
@@ -380,11 +470,22 @@ fn binary(
             };
             Ok(bin(op, a, b, ty))
         }
-        "matches regex" => Err(l.err(
-            codes::UNSUPPORTED,
-            span,
-            "`matches regex` is not supported yet",
-        )),
+        "matches regex" => {
+            if !(is_stringish(a.ty) || a.ty == Type::Dynamic) || !is_stringish(b.ty) {
+                return type_err(
+                    l,
+                    format!("`matches regex` needs strings, found {} and {}", a.ty, b.ty),
+                );
+            }
+            check_regex(l, &b, span)?;
+            Ok(Expr {
+                kind: ExprKind::Call {
+                    func: Func::MatchesRegex,
+                    args: vec![a, b],
+                },
+                ty: Type::Bool,
+            })
+        }
         _ => {
             let (negated, word) = match op.strip_prefix('!') {
                 Some(w) => (true, w),
@@ -587,6 +688,21 @@ fn call(
             "scalar let-functions are not supported yet",
         ));
     }
+    if matches!(name.name.as_str(), "column_ifexists" | "columnifexists") && args.len() == 2 {
+        // Resolved at compile time: the column if the row has it, else the default.
+        if let A::Lit(Lit::Str(col)) = &args[0].value.kind {
+            if let Some((index, c)) = row.and_then(|r| r.column(col)) {
+                return Ok(Expr {
+                    kind: ExprKind::Column {
+                        index,
+                        name: col.clone(),
+                    },
+                    ty: c.ty,
+                });
+            }
+            return lower_scalar(l, &args[1].value, row, scope);
+        }
+    }
     let Some(func) = func_by_name(&name.name) else {
         return Err(l.err(
             codes::UNKNOWN_FUNCTION,
@@ -714,6 +830,137 @@ fn call(
         ArrayLength => {
             arity(l, 1, 1)?;
             Type::Long
+        }
+        GetItem | MatchesRegex => unreachable!("not callable by name"),
+        Bin => {
+            arity(l, 2, 2)?;
+            let ok = (a[0].ty.is_numeric() && a[1].ty.is_numeric())
+                || (matches!(a[0].ty, Type::DateTime | Type::Timespan)
+                    && a[1].ty == Type::Timespan);
+            if !ok {
+                return Err(l.err(
+                    codes::TYPE,
+                    span,
+                    format!("bin() of {} by {}", a[0].ty, a[1].ty),
+                ));
+            }
+            a[0].ty
+        }
+        StartOfDay | EndOfDay => {
+            arity(l, 1, 1)?;
+            need(l, &a[0], Type::DateTime, span)?;
+            Type::DateTime
+        }
+        Extract => {
+            arity(l, 3, 3)?;
+            need(l, &a[0], Type::String, span)?;
+            check_regex(l, &a[0], span)?;
+            Type::String
+        }
+        Split => {
+            arity(l, 2, 2)?;
+            Type::Dynamic
+        }
+        PackArray | ArrayConcat => Type::Dynamic,
+        BagPack => {
+            if a.len() % 2 != 0 {
+                return Err(l.err(codes::ARGUMENTS, span, "bag_pack() takes key, value pairs"));
+            }
+            Type::Dynamic
+        }
+        Case => {
+            if a.len() < 3 || a.len() % 2 == 0 {
+                return Err(l.err(
+                    codes::ARGUMENTS,
+                    span,
+                    "case() takes predicate, value pairs and an else value",
+                ));
+            }
+            for i in (0..a.len() - 1).step_by(2) {
+                need(l, &a[i], Type::Bool, span)?;
+            }
+            let t = a[1].ty;
+            for i in (1..a.len()).step_by(2).chain([a.len() - 1]) {
+                if !comparable(t, a[i].ty) {
+                    return Err(l.err(
+                        codes::TYPE,
+                        span,
+                        format!("case() values have different types: {t} and {}", a[i].ty),
+                    ));
+                }
+            }
+            t
+        }
+        ToTimespan => {
+            arity(l, 1, 1)?;
+            if let ExprKind::Param(_) = a[0].kind {
+                let mut p = a.pop().unwrap();
+                p.ty = Type::Timespan;
+                return Ok(p);
+            }
+            Type::Timespan
+        }
+        ReplaceRegex => {
+            arity(l, 3, 3)?;
+            // `replace(regex, rewrite, text)` (legacy order) -> (text, regex, rewrite).
+            if name.name == "replace" {
+                let text = a.pop().unwrap();
+                a.insert(0, text);
+            }
+            check_regex(l, &a[1], span)?;
+            Type::String
+        }
+        ReplaceString => {
+            arity(l, 3, 3)?;
+            Type::String
+        }
+        Substring => {
+            arity(l, 2, 3)?;
+            Type::String
+        }
+        Ipv4IsPrivate => {
+            arity(l, 1, 1)?;
+            Type::Bool
+        }
+        SetHasElement => {
+            arity(l, 2, 2)?;
+            Type::Bool
+        }
+        Trim => {
+            arity(l, 2, 2)?;
+            check_regex(l, &a[0], span)?;
+            Type::String
+        }
+        IndexOf => {
+            arity(l, 2, 2)?;
+            Type::Long
+        }
+        HourOfDay => {
+            arity(l, 1, 1)?;
+            need(l, &a[0], Type::DateTime, span)?;
+            Type::Int
+        }
+        DayOfWeek => {
+            arity(l, 1, 1)?;
+            need(l, &a[0], Type::DateTime, span)?;
+            Type::Timespan
+        }
+        Floor => unreachable!("floor is bin"),
+        Abs => {
+            arity(l, 1, 1)?;
+            a[0].ty
+        }
+        Log10 => {
+            arity(l, 1, 1)?;
+            Type::Real
+        }
+        Round => {
+            arity(l, 1, 2)?;
+            a[0].ty
+        }
+        ToHex => {
+            arity(l, 1, 2)?;
+            Type::String
         }
     };
     Ok(Expr {

@@ -4,6 +4,9 @@
 
 mod expr;
 mod names;
+mod operators;
+
+use operators::PatternUse;
 
 use crate::catalog::{Catalog, TableSchema};
 use crate::diagnostics::{codes, Diagnostic, Span};
@@ -218,6 +221,10 @@ impl<'a> Lowerer<'a> {
             }
             A::Source(op) => match &op.kind {
                 OpKind::Union { options, legs } => self.union(None, options, legs, op.span, scope),
+                OpKind::Datatable { columns, values } => {
+                    self.datatable(columns, values, op.span, scope)
+                }
+                OpKind::Print(items) => self.print(items, scope),
                 _ => Err(self.err(
                     codes::UNSUPPORTED,
                     op.word.span,
@@ -496,6 +503,45 @@ impl<'a> Lowerer<'a> {
                     schema,
                 })
             }
+            OpKind::Sort(keys) => self.sort(input, keys, scope),
+            OpKind::Top { count, by } => {
+                let n = self.constant_count(count, scope)?;
+                let sorted = self.sort(input, std::slice::from_ref(by), scope)?;
+                let schema = sorted.schema.clone();
+                Ok(Node {
+                    op: Op::Take {
+                        input: Box::new(sorted),
+                        count: n,
+                    },
+                    schema,
+                })
+            }
+            OpKind::Summarize { options, aggs, by } => {
+                self.summarize(input, options, aggs, by, scope)
+            }
+            OpKind::ProjectAway(p) => self.project_patterns(input, p, PatternUse::Away),
+            OpKind::ProjectKeep(p) => self.project_patterns(input, p, PatternUse::Keep),
+            OpKind::ProjectReorder(p) => self.project_patterns(input, p, PatternUse::Reorder),
+            OpKind::ProjectRename(pairs) => self.project_rename(input, pairs),
+            OpKind::Count => {
+                let agg = crate::ir::Agg {
+                    func: crate::ir::AggFunc::Count,
+                    args: vec![],
+                    limit: None,
+                    ty: Type::Long,
+                };
+                Ok(Node {
+                    op: Op::Summarize {
+                        input: Box::new(input),
+                        by: vec![],
+                        aggs: vec![("Count".into(), agg)],
+                    },
+                    schema: vec![Column {
+                        name: "Count".into(),
+                        ty: Type::Long,
+                    }],
+                })
+            }
             _ => Err(self.err(
                 codes::UNSUPPORTED,
                 op.word.span,
@@ -507,7 +553,7 @@ impl<'a> Lowerer<'a> {
     /// The output name of an unnamed projection: a column keeps its name, `tostring(x)` and
     /// similar take x's name; anything else is `Column1`, `Column2`, ... (as Kusto does).
     /// Rejects `(a, b) = f(...)`, which assigns several columns from one expression.
-    fn single_name(&mut self, item: &ast::NamedExpr) -> LResult<()> {
+    pub(super) fn single_name(&mut self, item: &ast::NamedExpr) -> LResult<()> {
         match item.more.first() {
             Some(n) => Err(self.err(
                 codes::UNSUPPORTED,
@@ -518,14 +564,19 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn column_name(&mut self, item: &ast::NamedExpr, e: &crate::ir::Expr, i: usize) -> String {
+    pub(super) fn column_name(
+        &mut self,
+        item: &ast::NamedExpr,
+        e: &crate::ir::Expr,
+        i: usize,
+    ) -> String {
         if let Some(n) = &item.name {
             return n.name.clone();
         }
         names::default_name(&item.expr, e).unwrap_or_else(|| format!("Column{}", i + 1))
     }
 
-    fn project(
+    pub(super) fn project(
         &mut self,
         input: Node,
         items: Vec<(String, crate::ir::Expr)>,
@@ -610,7 +661,7 @@ impl<'a> Lowerer<'a> {
         })
     }
 
-    fn unknown_column(&mut self, name: &str, span: Span, input: &Node) -> Reported {
+    pub(super) fn unknown_column(&mut self, name: &str, span: Span, input: &Node) -> Reported {
         let mut d = Diagnostic::error(codes::UNKNOWN_COLUMN, format!("unknown column `{name}`"))
             .with_span(span);
         if let Some(s) = names::suggest(name, input.schema.iter().map(|c| c.name.as_str())) {

@@ -210,14 +210,25 @@ pub enum OpKind {
     },
     Count,
     /// `datatable (a:string, ...) [ values... ]`
-    Datatable { columns: Vec<(Ident, Ident)>, values: Vec<Expr> },
+    Datatable {
+        columns: Vec<(Ident, Ident)>,
+        values: Vec<Expr>,
+    },
     /// `externaldata (a:string, ...) [ uris... ] with (...)`: detc never downloads; `run`
     /// reads the rows from the data folder.
-    ExternalData { columns: Vec<(Ident, Ident)>, uris: Vec<Expr> },
+    ExternalData {
+        columns: Vec<(Ident, Ident)>,
+        uris: Vec<Expr>,
+    },
     /// `print a = 1, b = "x"`
     Print(Vec<NamedExpr>),
     /// `range x from a to b step c`
-    Range { name: Ident, from: Expr, to: Expr, step: Expr },
+    Range {
+        name: Ident,
+        from: Expr,
+        to: Expr,
+        step: Expr,
+    },
     /// An operator the parser knows only by name; its tokens were skipped.
     Other,
 }

@@ -627,7 +627,11 @@ impl Parser {
         if is_named {
             let n = self.ident()?;
             self.bump();
-            return Ok(NamedExpr { name: Some(n), more: Vec::new(), expr: self.expr()? });
+            return Ok(NamedExpr {
+                name: Some(n),
+                more: Vec::new(),
+                expr: self.expr()?,
+            });
         }
         if self.is_punct("(") && self.at_tuple_assignment() {
             self.bump();
@@ -638,9 +642,17 @@ impl Parser {
             self.expect_punct(")")?;
             self.expect_punct("=")?;
             let first = names.remove(0);
-            return Ok(NamedExpr { name: Some(first), more: names, expr: self.expr()? });
+            return Ok(NamedExpr {
+                name: Some(first),
+                more: names,
+                expr: self.expr()?,
+            });
         }
-        Ok(NamedExpr { name: None, more: Vec::new(), expr: self.expr()? })
+        Ok(NamedExpr {
+            name: None,
+            more: Vec::new(),
+            expr: self.expr()?,
+        })
     }
 
     /// `(a, b, c) =` ahead.
@@ -697,7 +709,10 @@ impl Parser {
         if let Tok::QuotedIdent(v) = self.peek().clone() {
             // `["one"]`: the lexer read it as a quoted name.
             let span = self.bump().span;
-            return Ok(vec![Expr { kind: ExprKind::Lit(Lit::Str(v)), span }]);
+            return Ok(vec![Expr {
+                kind: ExprKind::Lit(Lit::Str(v)),
+                span,
+            }]);
         }
         self.expect_punct("[")?;
         let mut out = Vec::new();
@@ -738,7 +753,10 @@ impl Parser {
                             }
                         }
                     }
-                    OpKind::ExternalData { columns, uris: values }
+                    OpKind::ExternalData {
+                        columns,
+                        uris: values,
+                    }
                 }
             }
             "print" => OpKind::Print(self.named_list()?),
@@ -750,11 +768,19 @@ impl Parser {
                 let to = self.expr()?;
                 self.expect_word("step")?;
                 let step = self.expr()?;
-                OpKind::Range { name, from, to, step }
+                OpKind::Range {
+                    name,
+                    from,
+                    to,
+                    step,
+                }
             }
         };
         let span = word.span.to(Span::empty_at(self.prev_end()));
-        Ok(Expr { kind: ExprKind::Source(Box::new(Operator { kind, word, span })), span })
+        Ok(Expr {
+            kind: ExprKind::Source(Box::new(Operator { kind, word, span })),
+            span,
+        })
     }
 
     /// Column names with optional `*` wildcards (`project-away Foo*, Bar`).
@@ -976,9 +1002,18 @@ impl Parser {
             } else if let Tok::QuotedIdent(key) = self.peek().clone() {
                 // `x['key']`: the lexer reads `['key']` as a quoted name.
                 let t = self.bump();
-                let index = Expr { kind: ExprKind::Lit(Lit::Str(key)), span: t.span };
+                let index = Expr {
+                    kind: ExprKind::Lit(Lit::Str(key)),
+                    span: t.span,
+                };
                 let span = e.span.to(t.span);
-                e = Expr { kind: ExprKind::Index { expr: Box::new(e), index: Box::new(index) }, span };
+                e = Expr {
+                    kind: ExprKind::Index {
+                        expr: Box::new(e),
+                        index: Box::new(index),
+                    },
+                    span,
+                };
             } else if self.is_punct("[") {
                 self.bump();
                 let index = self.expr()?;

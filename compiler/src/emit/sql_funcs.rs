@@ -1,0 +1,68 @@
+//! Per-dialect spellings of scalar functions and aggregates, as data. `{0}`, `{1}`, ... are
+//! the arguments' SQL. `None`: the dialect has no exact spelling (reported as unsupported).
+
+use super::sql::DialectKind::{self, *};
+use crate::ir::{AggFunc, Func};
+
+pub fn function(d: DialectKind, f: Func) -> Option<&'static str> {
+    Some(match (f, d) {
+        (Func::StartOfDay, DuckDb | Postgres) => "date_trunc('day', {0})",
+        (Func::StartOfDay, Sqlite) => "strftime('%Y-%m-%dT00:00:00.0000000Z', {0})",
+        (Func::EndOfDay, DuckDb) => {
+            "(date_trunc('day', {0}) + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND)"
+        }
+        (Func::EndOfDay, Postgres) => {
+            "(date_trunc('day', {0}) + INTERVAL '1 day' - INTERVAL '1 microsecond')"
+        }
+        (Func::EndOfDay, Sqlite) => "strftime('%Y-%m-%dT23:59:59.9999999Z', {0})",
+        (Func::Extract, DuckDb) => "regexp_extract({2}, {0}, {1})",
+        (Func::Split, DuckDb) => "to_json(string_split({0}, {1}))",
+        (Func::Split, Postgres) => "to_jsonb(string_to_array({0}, {1}))",
+        (Func::PackArray, DuckDb | Sqlite) => "json_array({*})",
+        (Func::PackArray, Postgres) => "jsonb_build_array({*})",
+        (Func::BagPack, DuckDb | Sqlite) => "json_object({*})",
+        (Func::BagPack, Postgres) => "jsonb_build_object({*})",
+        (Func::ReplaceString, _) => "replace({0}, {1}, {2})",
+        (Func::ReplaceRegex, DuckDb | Postgres) => "regexp_replace({0}, {1}, {2}, 'g')",
+        (Func::Substring, _) => "substr({0}, ({1}) + 1, {2})",
+        (Func::IndexOf, DuckDb | Postgres) => "(strpos({0}, {1}) - 1)",
+        (Func::IndexOf, Sqlite) => "(instr({0}, {1}) - 1)",
+        (Func::HourOfDay, DuckDb | Postgres) => "CAST(extract(hour FROM {0}) AS BIGINT)",
+        (Func::HourOfDay, Sqlite) => "CAST(strftime('%H', {0}) AS INTEGER)",
+        (Func::DayOfWeek, DuckDb | Postgres) => {
+            "(CAST(extract(dow FROM {0}) AS BIGINT) * 864000000000)"
+        }
+        (Func::DayOfWeek, Sqlite) => "(CAST(strftime('%w', {0}) AS INTEGER) * 864000000000)",
+        (Func::Abs, _) => "abs({0})",
+        (Func::Log10, DuckDb) => "log10({0})",
+        (Func::Log10, Postgres) => "log(CAST({0} AS DOUBLE PRECISION))",
+        (Func::Strlen, _) => "length({0})",
+        _ => return None,
+    })
+}
+
+/// An aggregate; `{0}` is its argument, `{p}` its predicate (the `*if` forms).
+pub fn aggregate(d: DialectKind, f: AggFunc) -> Option<&'static str> {
+    Some(match (f, d) {
+        (AggFunc::Count, _) => "count(*)",
+        (AggFunc::CountIf, _) => "count(*) FILTER (WHERE {p})",
+        (AggFunc::DCount, _) => "count(DISTINCT {0})",
+        (AggFunc::DCountIf, _) => "count(DISTINCT {0}) FILTER (WHERE {p})",
+        (AggFunc::Sum, _) => "COALESCE(sum({0}), 0)",
+        (AggFunc::SumIf, _) => "COALESCE(sum({0}) FILTER (WHERE {p}), 0)",
+        (AggFunc::Avg, _) => "avg({0})",
+        (AggFunc::Min, _) | (AggFunc::Any, _) => "min({0})",
+        (AggFunc::Max, _) => "max({0})",
+        (AggFunc::MakeSet, DuckDb) => "COALESCE(to_json(list(DISTINCT {0} ORDER BY {0}) FILTER (WHERE {0} IS NOT NULL)), '[]')",
+        (AggFunc::MakeSet, Postgres) => "COALESCE(to_jsonb(array_agg(DISTINCT {0} ORDER BY {0}) FILTER (WHERE {0} IS NOT NULL)), '[]'::jsonb)",
+        (AggFunc::MakeSet, Sqlite) => "json_group_array(DISTINCT {0} ORDER BY {0}) FILTER (WHERE {0} IS NOT NULL)",
+        (AggFunc::MakeSetIf, DuckDb) => "COALESCE(to_json(list(DISTINCT {0} ORDER BY {0}) FILTER (WHERE {0} IS NOT NULL AND {p})), '[]')",
+        (AggFunc::MakeSetIf, Postgres) => "COALESCE(to_jsonb(array_agg(DISTINCT {0} ORDER BY {0}) FILTER (WHERE {0} IS NOT NULL AND {p})), '[]'::jsonb)",
+        (AggFunc::MakeSetIf, Sqlite) => "json_group_array(DISTINCT {0} ORDER BY {0}) FILTER (WHERE {0} IS NOT NULL AND {p})",
+        (AggFunc::ArgMax, DuckDb) => "arg_max({1}, {0})",
+        (AggFunc::ArgMin, DuckDb) => "arg_min({1}, {0})",
+        (AggFunc::ArgMax, Postgres) => "(array_agg({1} ORDER BY {0} DESC) FILTER (WHERE {0} IS NOT NULL))[1]",
+        (AggFunc::ArgMin, Postgres) => "(array_agg({1} ORDER BY {0} ASC) FILTER (WHERE {0} IS NOT NULL))[1]",
+        _ => return None,
+    })
+}

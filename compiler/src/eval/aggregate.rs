@@ -1,0 +1,283 @@
+//! `summarize`: hash aggregation. Aggregates ignore nulls (docs); with no `by` an empty input
+//! still gives one row of defaults (count 0, sets `[]`, others null).
+
+use super::compile::{compile, Compiled, Ctx};
+use super::{key_cell, KeyCell, Row};
+use crate::diagnostics::Diagnostic;
+use crate::ir::{Agg, AggFunc, Expr};
+use crate::value::Value;
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+enum State {
+    Count(i64),
+    Distinct(HashSet<KeyCell>),
+    Sum(Value),
+    Avg(f64, i64),
+    Extreme(Value),
+    Set(Vec<serde_json::Value>, HashSet<String>),
+    List(Vec<serde_json::Value>),
+    Any(Value),
+    /// The key and value of the winning row.
+    Arg(Value, Value),
+}
+
+struct Compiled1 {
+    func: AggFunc,
+    args: Vec<Compiled>,
+    limit: usize,
+}
+
+fn init(f: AggFunc) -> State {
+    match f {
+        AggFunc::Count | AggFunc::CountIf => State::Count(0),
+        AggFunc::DCount | AggFunc::DCountIf => State::Distinct(HashSet::new()),
+        AggFunc::Sum | AggFunc::SumIf => State::Sum(Value::Null),
+        AggFunc::Avg => State::Avg(0.0, 0),
+        AggFunc::Min | AggFunc::Max => State::Extreme(Value::Null),
+        AggFunc::MakeSet | AggFunc::MakeSetIf => State::Set(Vec::new(), HashSet::new()),
+        AggFunc::MakeList | AggFunc::MakeListIf => State::List(Vec::new()),
+        AggFunc::Any => State::Any(Value::Null),
+        AggFunc::ArgMax | AggFunc::ArgMin => State::Arg(Value::Null, Value::Null),
+    }
+}
+
+fn truthy(v: &Value) -> bool {
+    matches!(v, Value::Bool(true))
+}
+
+fn add(a: &Value, b: &Value) -> Value {
+    match (a, b) {
+        (Value::Null, x) => x.clone(),
+        (Value::Long(x), Value::Long(y)) => Value::Long(x.wrapping_add(*y)),
+        (Value::Timespan(x), Value::Timespan(y)) => Value::Timespan(x + y),
+        (Value::Real(x), Value::Real(y)) => Value::Real(x + y),
+        (Value::Long(x), Value::Real(y)) | (Value::Real(y), Value::Long(x)) => {
+            Value::Real(*x as f64 + y)
+        }
+        _ => a.clone(),
+    }
+}
+
+/// Elements a set or list collects from one value: a dynamic array contributes its elements.
+fn elements(v: &Value, out: &mut Vec<serde_json::Value>) {
+    match v {
+        Value::Null => {}
+        Value::Dynamic(d) => match &**d {
+            serde_json::Value::Array(a) => out.extend(a.iter().cloned()),
+            serde_json::Value::Null => {}
+            other => out.push(other.clone()),
+        },
+        other => out.push(other.to_json()),
+    }
+}
+
+impl Compiled1 {
+    fn update(&self, st: &mut State, row: &[Value]) {
+        let arg = |i: usize| (self.args[i])(row);
+        match (self.func, st) {
+            (AggFunc::Count, State::Count(n)) => *n += 1,
+            (AggFunc::CountIf, State::Count(n)) => {
+                if truthy(&arg(0)) {
+                    *n += 1
+                }
+            }
+            (AggFunc::DCount, State::Distinct(s)) => {
+                let v = arg(0);
+                if !v.is_null() {
+                    s.insert(key_cell(&v));
+                }
+            }
+            (AggFunc::DCountIf, State::Distinct(s)) => {
+                let v = arg(0);
+                if !v.is_null() && truthy(&arg(1)) {
+                    s.insert(key_cell(&v));
+                }
+            }
+            (AggFunc::Sum, State::Sum(acc)) => *acc = add(acc, &arg(0)),
+            (AggFunc::SumIf, State::Sum(acc)) => {
+                if truthy(&arg(1)) {
+                    *acc = add(acc, &arg(0))
+                }
+            }
+            (AggFunc::Avg, State::Avg(s, n)) => match arg(0) {
+                Value::Long(x) => {
+                    *s += x as f64;
+                    *n += 1
+                }
+                Value::Real(x) => {
+                    *s += x;
+                    *n += 1
+                }
+                _ => {}
+            },
+            (f @ (AggFunc::Min | AggFunc::Max), State::Extreme(cur)) => {
+                let v = arg(0);
+                if !v.is_null() {
+                    let better = cur.is_null()
+                        || match f {
+                            AggFunc::Min => v.total_cmp(cur) == Ordering::Less,
+                            _ => v.total_cmp(cur) == Ordering::Greater,
+                        };
+                    if better {
+                        *cur = v;
+                    }
+                }
+            }
+            (f @ (AggFunc::MakeSet | AggFunc::MakeSetIf), State::Set(items, seen)) => {
+                if f == AggFunc::MakeSetIf && !truthy(&arg(1)) {
+                    return;
+                }
+                let mut new = Vec::new();
+                elements(&arg(0), &mut new);
+                for e in new {
+                    if items.len() >= self.limit {
+                        break;
+                    }
+                    if seen.insert(e.to_string()) {
+                        items.push(e);
+                    }
+                }
+            }
+            (f @ (AggFunc::MakeList | AggFunc::MakeListIf), State::List(items)) => {
+                if f == AggFunc::MakeListIf && !truthy(&arg(1)) {
+                    return;
+                }
+                let mut new = Vec::new();
+                elements(&arg(0), &mut new);
+                for e in new {
+                    if items.len() < self.limit {
+                        items.push(e);
+                    }
+                }
+            }
+            // `take_any` may return any value; detc returns the smallest so that every run and
+            // every target agree (docs/semantics.md).
+            (AggFunc::Any, State::Any(cur)) => {
+                let v = arg(0);
+                if !v.is_null() && (cur.is_null() || v.total_cmp(cur) == Ordering::Less) {
+                    *cur = v;
+                }
+            }
+            (f @ (AggFunc::ArgMax | AggFunc::ArgMin), State::Arg(best, val)) => {
+                let k = arg(0);
+                if k.is_null() {
+                    if best.is_null() && val.is_null() {
+                        // An all-null group still yields a row (docs example), null key.
+                        *val = arg(1);
+                    }
+                    return;
+                }
+                let better = best.is_null()
+                    || match f {
+                        AggFunc::ArgMax => k.total_cmp(best) == Ordering::Greater,
+                        _ => k.total_cmp(best) == Ordering::Less,
+                    };
+                if better {
+                    *best = k;
+                    *val = arg(1);
+                }
+            }
+            _ => unreachable!("state matches its function"),
+        }
+    }
+}
+
+fn finish(st: State, ty: crate::types::Type) -> Value {
+    match st {
+        State::Count(n) => Value::Long(n),
+        State::Distinct(s) => Value::Long(s.len() as i64),
+        State::Sum(Value::Null) => match ty {
+            crate::types::Type::Real => Value::Real(0.0),
+            crate::types::Type::Timespan => Value::Timespan(0),
+            _ => Value::Long(0),
+        },
+        State::Sum(v) => v,
+        State::Avg(_, 0) => Value::Null,
+        State::Avg(s, n) => Value::Real(s / n as f64),
+        State::Extreme(v) | State::Any(v) => v,
+        // Set order is undefined in KQL; detc sorts sets so every run and target agree.
+        State::Set(mut items, _) => {
+            items.sort_by(json_order);
+            Value::Dynamic(Arc::new(serde_json::Value::Array(items)))
+        }
+        State::List(items) => Value::Dynamic(Arc::new(serde_json::Value::Array(items))),
+        State::Arg(_, v) => v,
+    }
+}
+
+pub fn summarize(
+    rows: Vec<Row>,
+    by: &[(String, Expr)],
+    aggs: &[(String, Agg)],
+    ctx: &Ctx,
+) -> Result<Vec<Row>, Diagnostic> {
+    let keys: Vec<Compiled> = by
+        .iter()
+        .map(|(_, e)| compile(e, ctx))
+        .collect::<Result<_, _>>()?;
+    let comp: Vec<Compiled1> = aggs
+        .iter()
+        .map(|(_, a)| {
+            Ok(Compiled1 {
+                func: a.func,
+                args: a
+                    .args
+                    .iter()
+                    .map(|e| compile(e, ctx))
+                    .collect::<Result<_, Diagnostic>>()?,
+                limit: a.limit.map(|n| n as usize).unwrap_or(1_048_576),
+            })
+        })
+        .collect::<Result<_, Diagnostic>>()?;
+    let mut groups: HashMap<Vec<KeyCell>, usize> = HashMap::new();
+    let mut out: Vec<(Row, Vec<State>)> = Vec::new();
+    for r in &rows {
+        let kv: Row = keys.iter().map(|k| k(r)).collect();
+        let kc: Vec<KeyCell> = kv.iter().map(key_cell).collect();
+        let idx = *groups.entry(kc).or_insert_with(|| {
+            out.push((kv, comp.iter().map(|c| init(c.func)).collect()));
+            out.len() - 1
+        });
+        for (c, st) in comp.iter().zip(out[idx].1.iter_mut()) {
+            c.update(st, r);
+        }
+    }
+    if out.is_empty() && by.is_empty() {
+        out.push((Vec::new(), comp.iter().map(|c| init(c.func)).collect()));
+    }
+    Ok(out
+        .into_iter()
+        .map(|(mut k, states)| {
+            for (st, (_, a)) in states.into_iter().zip(aggs) {
+                k.push(finish(st, a.ty));
+            }
+            k
+        })
+        .collect())
+}
+
+/// Order of set elements: null, bools, numbers by value, strings, then other JSON by text;
+/// the order SQL's `ORDER BY` gives a column of one scalar type.
+fn json_order(a: &serde_json::Value, b: &serde_json::Value) -> Ordering {
+    use serde_json::Value as J;
+    let rank = |v: &J| match v {
+        J::Null => 0,
+        J::Bool(_) => 1,
+        J::Number(_) => 2,
+        J::String(_) => 3,
+        _ => 4,
+    };
+    match (a, b) {
+        (J::Bool(x), J::Bool(y)) => x.cmp(y),
+        (J::Number(x), J::Number(y)) => x
+            .as_f64()
+            .unwrap_or(f64::NAN)
+            .total_cmp(&y.as_f64().unwrap_or(f64::NAN)),
+        (J::String(x), J::String(y)) => x.cmp(y),
+        _ => rank(a)
+            .cmp(&rank(b))
+            .then_with(|| a.to_string().cmp(&b.to_string())),
+    }
+}

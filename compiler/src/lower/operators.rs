@@ -1,0 +1,563 @@
+//! Lowering of the row-shaping operators: sort/top, summarize, the project-* family,
+//! datatable and print.
+
+use super::{LResult, Lowerer, Scope};
+use crate::diagnostics::{codes, Span};
+use crate::ir::{Agg, AggFunc, Column, Expr, ExprKind, Node, Op, SortKey};
+use crate::syntax::ast::{self, ExprKind as A};
+use crate::types::Type;
+use crate::value::Value;
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum PatternUse {
+    Away,
+    Keep,
+    Reorder,
+}
+
+/// `Foo*` style column patterns.
+fn matches_pattern(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == name,
+        Some((pre, rest)) => {
+            name.starts_with(pre) && {
+                let tail = &name[pre.len()..];
+                if rest.is_empty() {
+                    true
+                } else {
+                    (0..=tail.len())
+                        .any(|i| tail.is_char_boundary(i) && matches_pattern(rest, &tail[i..]))
+                }
+            }
+        }
+    }
+}
+
+fn column_expr(node: &Node, i: usize) -> Expr {
+    let c = &node.schema[i];
+    Expr {
+        kind: ExprKind::Column {
+            index: i,
+            name: c.name.clone(),
+        },
+        ty: c.ty,
+    }
+}
+
+impl Lowerer<'_> {
+    pub(super) fn constant_count(&mut self, e: &ast::Expr, scope: &Scope) -> LResult<u64> {
+        let v = self.scalar(e, None, scope)?;
+        match v.kind {
+            ExprKind::Literal(Value::Long(n)) if n >= 0 => Ok(n as u64),
+            _ => Err(self.err(
+                codes::TYPE,
+                e.span,
+                "expected a non-negative integer constant",
+            )),
+        }
+    }
+
+    pub(super) fn sort(
+        &mut self,
+        input: Node,
+        keys: &[ast::SortKey],
+        scope: &Scope,
+    ) -> LResult<Node> {
+        let mut out = Vec::new();
+        for k in keys {
+            let expr = self.scalar(&k.expr, Some(&input), scope)?;
+            if expr.ty == Type::Dynamic {
+                return Err(self.err(codes::TYPE, k.expr.span, "cannot sort by a dynamic value"));
+            }
+            // KQL: nulls first when ascending, last when descending, unless stated.
+            let nulls_first = k.nulls_first.unwrap_or(!k.desc);
+            out.push(SortKey {
+                expr,
+                desc: k.desc,
+                nulls_first,
+            });
+        }
+        let schema = input.schema.clone();
+        Ok(Node {
+            op: Op::Sort {
+                input: Box::new(input),
+                keys: out,
+            },
+            schema,
+        })
+    }
+
+    pub(super) fn project_patterns(
+        &mut self,
+        input: Node,
+        pats: &[ast::Expr],
+        how: PatternUse,
+    ) -> LResult<Node> {
+        let mut picked: Vec<usize> = Vec::new();
+        for p in pats {
+            let A::Name(pattern) = &p.kind else {
+                return Err(self.err(
+                    codes::KQL_SYNTAX,
+                    p.span,
+                    "expected a column name or pattern",
+                ));
+            };
+            let hits: Vec<usize> = (0..input.schema.len())
+                .filter(|&i| matches_pattern(pattern, &input.schema[i].name))
+                .collect();
+            if hits.is_empty() && !pattern.contains('*') {
+                return Err(self.unknown_column(pattern, p.span, &input));
+            }
+            for h in hits {
+                if !picked.contains(&h) {
+                    picked.push(h);
+                }
+            }
+        }
+        let order: Vec<usize> = match how {
+            PatternUse::Away => (0..input.schema.len())
+                .filter(|i| !picked.contains(i))
+                .collect(),
+            PatternUse::Keep => (0..input.schema.len())
+                .filter(|i| picked.contains(i))
+                .collect(),
+            PatternUse::Reorder => {
+                let mut v = picked.clone();
+                v.extend((0..input.schema.len()).filter(|i| !picked.contains(i)));
+                v
+            }
+        };
+        let items = order
+            .iter()
+            .map(|&i| (input.schema[i].name.clone(), column_expr(&input, i)))
+            .collect();
+        self.project(input, items, Span::default())
+    }
+
+    pub(super) fn project_rename(
+        &mut self,
+        input: Node,
+        pairs: &[(ast::Ident, ast::Ident)],
+    ) -> LResult<Node> {
+        let mut names: Vec<String> = input.schema.iter().map(|c| c.name.clone()).collect();
+        for (new, old) in pairs {
+            let Some((i, _)) = input.column(&old.name) else {
+                return Err(self.unknown_column(&old.name, old.span, &input));
+            };
+            names[i] = new.name.clone();
+        }
+        let items = names
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| (n, column_expr(&input, i)))
+            .collect();
+        self.project(
+            input,
+            items,
+            pairs.first().map(|p| p.0.span).unwrap_or_default(),
+        )
+    }
+
+    pub(super) fn summarize(
+        &mut self,
+        input: Node,
+        options: &[ast::OptionKv],
+        aggs: &[ast::NamedExpr],
+        by: &[ast::NamedExpr],
+        scope: &Scope,
+    ) -> LResult<Node> {
+        for o in options {
+            if !o.key.name.starts_with("hint.") {
+                return Err(self.err(
+                    codes::UNSUPPORTED,
+                    o.key.span,
+                    format!("summarize option `{}`", o.key.name),
+                ));
+            }
+        }
+        let mut by_out = Vec::new();
+        for (i, item) in by.iter().enumerate() {
+            self.single_name(item)?;
+            let e = self.scalar(&item.expr, Some(&input), scope)?;
+            if e.ty == Type::Dynamic {
+                return Err(self.err(
+                    codes::TYPE,
+                    item.expr.span,
+                    "summarize cannot group by a dynamic value",
+                ));
+            }
+            let name = self.column_name(item, &e, i);
+            by_out.push((name, e));
+        }
+        let mut agg_out: Vec<(String, Agg)> = Vec::new();
+        for item in aggs {
+            self.single_name(item)?;
+            let A::Call { name, args } = &item.expr.kind else {
+                return Err(self.err(
+                    codes::TYPE,
+                    item.expr.span,
+                    "summarize needs an aggregate function call",
+                ));
+            };
+            for (n, a) in self.aggregate(name, args, item, &input, scope)? {
+                agg_out.push((n, a));
+            }
+        }
+        let names = super::unique_names(
+            by_out
+                .iter()
+                .map(|(n, _)| n.clone())
+                .chain(agg_out.iter().map(|(n, _)| n.clone()))
+                .collect(),
+        );
+        let mut names = names.into_iter();
+        for (n, _) in by_out.iter_mut() {
+            *n = names.next().unwrap();
+        }
+        for (n, _) in agg_out.iter_mut() {
+            *n = names.next().unwrap();
+        }
+        let schema = by_out
+            .iter()
+            .map(|(n, e)| Column {
+                name: n.clone(),
+                ty: e.ty,
+            })
+            .chain(agg_out.iter().map(|(n, a)| Column {
+                name: n.clone(),
+                ty: a.ty,
+            }))
+            .collect();
+        Ok(Node {
+            op: Op::Summarize {
+                input: Box::new(input),
+                by: by_out,
+                aggs: agg_out,
+            },
+            schema,
+        })
+    }
+
+    /// One aggregate call; `arg_max`/`arg_min` give several output columns.
+    fn aggregate(
+        &mut self,
+        name: &ast::Ident,
+        args: &[ast::Arg],
+        item: &ast::NamedExpr,
+        input: &Node,
+        scope: &Scope,
+    ) -> LResult<Vec<(String, Agg)>> {
+        let func = match name.name.as_str() {
+            "count" => AggFunc::Count,
+            "countif" => AggFunc::CountIf,
+            "dcount" => AggFunc::DCount,
+            "dcountif" => AggFunc::DCountIf,
+            "sum" => AggFunc::Sum,
+            "sumif" => AggFunc::SumIf,
+            "avg" => AggFunc::Avg,
+            "min" => AggFunc::Min,
+            "max" => AggFunc::Max,
+            "make_set" | "makeset" => AggFunc::MakeSet,
+            "make_set_if" => AggFunc::MakeSetIf,
+            "make_list" | "makelist" => AggFunc::MakeList,
+            "make_list_if" => AggFunc::MakeListIf,
+            "any" | "take_any" => AggFunc::Any,
+            "arg_max" => AggFunc::ArgMax,
+            "arg_min" => AggFunc::ArgMin,
+            other => {
+                return Err(self.err(
+                    codes::UNSUPPORTED,
+                    name.span,
+                    format!("aggregate `{other}` is not supported yet"),
+                ))
+            }
+        };
+        if matches!(func, AggFunc::ArgMax | AggFunc::ArgMin) {
+            return self.arg_extreme(func, args, item, input, scope);
+        }
+        let mut a = Vec::new();
+        for arg in args {
+            a.push(self.scalar(&arg.value, Some(input), scope)?);
+        }
+        let (min, max) = match func {
+            AggFunc::Count => (0, 0),
+            AggFunc::CountIf => (1, 1),
+            AggFunc::DCount => (1, 2),
+            AggFunc::DCountIf => (2, 3),
+            AggFunc::SumIf => (2, 2),
+            AggFunc::MakeSet | AggFunc::MakeList => (1, 2),
+            AggFunc::MakeSetIf | AggFunc::MakeListIf => (2, 3),
+            _ => (1, 1),
+        };
+        if a.len() < min || a.len() > max {
+            return Err(self.err(
+                codes::ARGUMENTS,
+                item.expr.span,
+                format!("{}() takes {min} to {max} argument(s)", name.name),
+            ));
+        }
+        // The optional size limit of make_set/make_list; dcount's accuracy level is ignored.
+        let mut limit = None;
+        if matches!(
+            func,
+            AggFunc::MakeSet | AggFunc::MakeList | AggFunc::MakeSetIf | AggFunc::MakeListIf
+        ) && a.len() == max
+        {
+            match a.pop().unwrap().kind {
+                ExprKind::Literal(Value::Long(n)) if n > 0 => limit = Some(n as u64),
+                _ => {
+                    return Err(self.err(
+                        codes::TYPE,
+                        item.expr.span,
+                        "the size limit must be a positive integer constant",
+                    ))
+                }
+            }
+        }
+        if matches!(func, AggFunc::DCount | AggFunc::DCountIf) && a.len() == max {
+            a.pop();
+        }
+        let cond_at = match func {
+            AggFunc::CountIf => Some(0),
+            AggFunc::DCountIf | AggFunc::SumIf | AggFunc::MakeSetIf | AggFunc::MakeListIf => {
+                Some(1)
+            }
+            _ => None,
+        };
+        if let Some(i) = cond_at {
+            if a[i].ty != Type::Bool {
+                return Err(self.err(
+                    codes::TYPE,
+                    item.expr.span,
+                    format!("{}() needs a bool predicate", name.name),
+                ));
+            }
+        }
+        let first = a.first().map(|e| e.ty);
+        let ty = match func {
+            AggFunc::Count | AggFunc::CountIf | AggFunc::DCount | AggFunc::DCountIf => Type::Long,
+            AggFunc::Sum | AggFunc::SumIf => match first {
+                Some(t) if t.is_integer() => Type::Long,
+                Some(t) if t.is_numeric() => Type::Real,
+                Some(Type::Timespan) => Type::Timespan,
+                _ => return Err(self.err(codes::TYPE, item.expr.span, "sum() needs a number")),
+            },
+            AggFunc::Avg => match first {
+                Some(t) if t.is_numeric() => Type::Real,
+                _ => return Err(self.err(codes::TYPE, item.expr.span, "avg() needs a number")),
+            },
+            AggFunc::Min | AggFunc::Max | AggFunc::Any => first.unwrap(),
+            _ => Type::Dynamic,
+        };
+        let default = || {
+            let arg = args.first().map(|a| &a.value);
+            let base = arg.and_then(|e| match &e.kind {
+                A::Name(n) => Some(n.clone()),
+                _ => None,
+            });
+            match func {
+                AggFunc::Count => "count_".to_string(),
+                AggFunc::CountIf => "countif_".to_string(),
+                f => {
+                    let prefix = match f {
+                        AggFunc::MakeSet => "set",
+                        AggFunc::MakeSetIf => "set",
+                        AggFunc::MakeList | AggFunc::MakeListIf => "list",
+                        AggFunc::Any => "any",
+                        f => f.kql(),
+                    };
+                    match base {
+                        Some(b) => format!("{prefix}_{b}"),
+                        None => format!("{prefix}_"),
+                    }
+                }
+            }
+        };
+        let out_name = item
+            .name
+            .as_ref()
+            .map(|n| n.name.clone())
+            .unwrap_or_else(default);
+        Ok(vec![(
+            out_name,
+            Agg {
+                func,
+                args: a,
+                limit,
+                ty,
+            },
+        )])
+    }
+
+    fn arg_extreme(
+        &mut self,
+        func: AggFunc,
+        args: &[ast::Arg],
+        item: &ast::NamedExpr,
+        input: &Node,
+        scope: &Scope,
+    ) -> LResult<Vec<(String, Agg)>> {
+        let Some(first) = args.first() else {
+            return Err(self.err(
+                codes::ARGUMENTS,
+                item.expr.span,
+                "arg_max/arg_min need an expression to maximise",
+            ));
+        };
+        let key = self.scalar(&first.value, Some(input), scope)?;
+        if key.ty == Type::Dynamic {
+            return Err(self.err(
+                codes::TYPE,
+                first.value.span,
+                "cannot maximise a dynamic value",
+            ));
+        }
+        let key_name = item
+            .name
+            .as_ref()
+            .map(|n| n.name.clone())
+            .unwrap_or_else(|| {
+                super::names::default_name(&first.value, &key)
+                    .unwrap_or_else(|| format!("{}_", func.kql()))
+            });
+        let mk = |value: Expr| Agg {
+            func,
+            args: vec![key.clone(), value.clone()],
+            limit: None,
+            ty: value.ty,
+        };
+        let mut out = vec![(key_name.clone(), mk(key.clone()))];
+        let key_col = match &key.kind {
+            ExprKind::Column { name, .. } => Some(name.clone()),
+            _ => None,
+        };
+        for arg in &args[1..] {
+            if let A::Star = arg.value.kind {
+                // `*`: every input column but the maximised one (Kusto.Language's rule).
+                for i in 0..input.schema.len() {
+                    if Some(&input.schema[i].name) != key_col.as_ref() {
+                        out.push((input.schema[i].name.clone(), mk(column_expr(input, i))));
+                    }
+                }
+                continue;
+            }
+            let named = arg.name.as_ref().map(|n| n.name.clone());
+            let v = self.scalar(&arg.value, Some(input), scope)?;
+            let n = named
+                .or_else(|| super::names::default_name(&arg.value, &v))
+                .unwrap_or_else(|| format!("{}_arg{}", func.kql(), out.len()));
+            out.push((n, mk(v)));
+        }
+        Ok(out)
+    }
+
+    pub(super) fn datatable(
+        &mut self,
+        columns: &[(ast::Ident, ast::Ident)],
+        values: &[ast::Expr],
+        span: Span,
+        scope: &Scope,
+    ) -> LResult<Node> {
+        let mut schema = Vec::new();
+        for (n, t) in columns {
+            let ty = Type::parse(&t.name).ok_or_else(|| {
+                self.err(codes::TYPE, t.span, format!("unknown type `{}`", t.name))
+            })?;
+            schema.push(Column {
+                name: n.name.clone(),
+                ty,
+            });
+        }
+        if schema.is_empty() || values.len() % schema.len() != 0 {
+            return Err(self.err(
+                codes::ARGUMENTS,
+                span,
+                format!(
+                    "datatable has {} values for {} columns",
+                    values.len(),
+                    schema.len()
+                ),
+            ));
+        }
+        let mut rows = Vec::new();
+        for chunk in values.chunks(schema.len()) {
+            let mut row = Vec::new();
+            for (v, c) in chunk.iter().zip(&schema) {
+                let e = self.scalar(v, None, scope)?;
+                let ExprKind::Literal(val) = e.kind else {
+                    return Err(self.err(
+                        codes::TYPE,
+                        v.span,
+                        "datatable values must be constants",
+                    ));
+                };
+                let val = match (val, c.ty) {
+                    (Value::Null, t) => Value::missing(t),
+                    (Value::Long(n), Type::Real | Type::Decimal) => Value::Real(n as f64),
+                    (val, t)
+                        if e.ty == t
+                            || (e.ty.is_integer() && t.is_integer())
+                            || (t == Type::Guid && e.ty == Type::String) =>
+                    {
+                        val
+                    }
+                    (val, Type::Dynamic) => Value::Dynamic(std::sync::Arc::new(val.to_json())),
+                    _ => {
+                        return Err(self.err(
+                            codes::TYPE,
+                            v.span,
+                            format!("column `{}` is {}, this value is {}", c.name, c.ty, e.ty),
+                        ))
+                    }
+                };
+                row.push(val);
+            }
+            rows.push(row);
+        }
+        Ok(Node {
+            op: Op::Values { rows },
+            schema,
+        })
+    }
+
+    pub(super) fn print(&mut self, items: &[ast::NamedExpr], scope: &Scope) -> LResult<Node> {
+        let mut schema = Vec::new();
+        let mut row = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            self.single_name(item)?;
+            let e = self.scalar(&item.expr, None, scope)?;
+            let ExprKind::Literal(v) = e.kind.clone() else {
+                return Err(self.err(
+                    codes::UNSUPPORTED,
+                    item.expr.span,
+                    "print of a non-constant expression is not supported yet",
+                ));
+            };
+            let name = item
+                .name
+                .as_ref()
+                .map(|n| n.name.clone())
+                .unwrap_or_else(|| format!("print_{i}"));
+            schema.push(Column { name, ty: e.ty });
+            row.push(v);
+        }
+        Ok(Node {
+            op: Op::Values { rows: vec![row] },
+            schema,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches_pattern;
+
+    #[test]
+    fn patterns() {
+        assert!(matches_pattern("Foo*", "FooBar"));
+        assert!(matches_pattern("*Bar", "FooBar"));
+        assert!(matches_pattern("F*B*r", "FooBar"));
+        assert!(!matches_pattern("Foo*", "Bar"));
+        assert!(matches_pattern("Exact", "Exact"));
+    }
+}
