@@ -100,6 +100,11 @@ fn bind_expr(
                 }
             }
         }
+        ExprKind::Subquery { .. } => {
+            if let ExprKind::Subquery { plan, .. } = &mut e.kind {
+                plan.exprs_mut(&mut |x| bind_expr(x, params, err));
+            }
+        }
         _ => {
             for c in e.children_mut() {
                 bind_expr(c, params, err);

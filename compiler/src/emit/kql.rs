@@ -252,6 +252,14 @@ pub fn expr_text(e: &Expr) -> String {
             expr_text(lo),
             expr_text(hi)
         ),
+        ExprKind::Subquery { plan, scalar } => {
+            let text = plan_text(plan);
+            if *scalar {
+                format!("toscalar({})", text.trim_end())
+            } else {
+                format!("({})", text.trim_end())
+            }
+        }
         ExprKind::Call {
             func: Func::GetItem,
             args,

@@ -434,35 +434,38 @@ impl Ctx<'_> {
                     inner
                 }
             }
-            ExprKind::In {
-                lhs,
-                items,
-                cs,
-                negated,
-            } => {
+            ExprKind::In { lhs, items, cs, negated } => {
                 let stringy = matches!(lhs.ty, Type::String | Type::Guid);
                 let a = self.expr(lhs)?;
                 let a = self.lower_if(a, !*cs);
                 let mut list = Vec::new();
+                let mut subs = Vec::new();
                 for i in items {
+                    if let ExprKind::Subquery { plan, scalar: false } = &i.kind {
+                        let q = self.node(plan)?;
+                        let col = quote_ident(&plan.schema[0].name);
+                        let sel = self.lower_if(col.clone(), !*cs);
+                        // KQL ignores null items; SQL's NOT IN would turn them into NULL.
+                        subs.push(format!("{a} IN (SELECT {sel} FROM {q} WHERE {col} IS NOT NULL)"));
+                        continue;
+                    }
                     let s = self.expr(i)?;
                     list.push(self.lower_if(s, !*cs));
                 }
-                if list.is_empty() {
-                    return Ok(if *negated {
-                        self.d.true_lit
-                    } else {
-                        self.d.false_lit
-                    }
-                    .to_string());
+                let mut tests = subs;
+                if !list.is_empty() {
+                    tests.insert(0, format!("{a} IN ({})", list.join(", ")));
                 }
-                let l = list.join(", ");
+                if tests.is_empty() {
+                    return Ok(if *negated { self.d.true_lit } else { self.d.false_lit }.to_string());
+                }
+                let any = format!("({})", tests.join(" OR "));
                 match (stringy, negated) {
-                    (true, false) => format!("({a} IN ({l}))"),
-                    (true, true) => format!("({a} NOT IN ({l}))"),
+                    (true, false) => any,
+                    (true, true) => format!("(NOT {any})"),
                     // KQL: null in (...) is false, null !in (...) is true.
-                    (false, false) => format!("COALESCE({a} IN ({l}), {})", self.d.false_lit),
-                    (false, true) => format!("({a} IS NULL OR {a} NOT IN ({l}))"),
+                    (false, false) => format!("COALESCE({any}, {})", self.d.false_lit),
+                    (false, true) => format!("({a} IS NULL OR NOT {any})"),
                 }
             }
             ExprKind::HasAny {
@@ -536,6 +539,13 @@ impl Ctx<'_> {
                 )
             }
             ExprKind::Call { func, args } => self.call(*func, args)?,
+            ExprKind::Subquery { plan, scalar: true } => {
+                let q = self.node(plan)?;
+                format!("(SELECT {} FROM {q} LIMIT 1)", quote_ident(&plan.schema[0].name))
+            }
+            ExprKind::Subquery { .. } => {
+                return Err(unsupported("sub-query", "a table used as values outside an `in` list"))
+            }
         })
     }
 

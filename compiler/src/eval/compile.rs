@@ -47,6 +47,9 @@ pub fn compile(e: &Expr, ctx: &Ctx) -> Result<Compiled, Diagnostic> {
             Box::new(move |_| v.clone())
         }
         ExprKind::Param(n) => return Err(unbound(&format!("parameter `{n}`"))),
+        ExprKind::Subquery { .. } => {
+            return Err(Diagnostic::error(codes::EVAL, "internal: a sub-query was not evaluated before compiling"))
+        }
         ExprKind::Template(t) => return Err(unbound(&format!("template string {t:?}"))),
         ExprKind::Neg(x) => {
             let x = compile(x, ctx)?;

@@ -30,7 +30,61 @@ pub fn run(plan: &Node, data: &Data, ctx: &Ctx) -> Result<Vec<Row>, Diagnostic> 
     eval(plan, data, ctx)
 }
 
+fn has_subquery(e: &crate::ir::Expr) -> bool {
+    let mut found = false;
+    e.walk(&mut |x| found |= matches!(x.kind, crate::ir::ExprKind::Subquery { .. }));
+    found
+}
+
+/// Replaces each sub-query by its values: the items of an `in`/`has_any` list, or a scalar.
+fn materialize(e: &mut crate::ir::Expr, data: &Data, ctx: &Ctx, err: &mut Option<Diagnostic>) {
+    use crate::ir::{Expr, ExprKind};
+    let values = |plan: &Node, err: &mut Option<Diagnostic>| -> Vec<Value> {
+        match eval(plan, data, ctx) {
+            Ok(rows) => rows.into_iter().map(|mut r| r.swap_remove(0)).collect(),
+            Err(d) => {
+                err.get_or_insert(d);
+                Vec::new()
+            }
+        }
+    };
+    match &mut e.kind {
+        ExprKind::In { items, .. } | ExprKind::HasAny { terms: items, .. } => {
+            let mut out = Vec::new();
+            for it in items.drain(..) {
+                match it.kind {
+                    ExprKind::Subquery { plan, scalar: false } => {
+                        let ty = it.ty;
+                        out.extend(values(&plan, err).into_iter().filter(|v| !v.is_null()).map(|v| Expr::lit(v, ty)));
+                    }
+                    _ => out.push(it),
+                }
+            }
+            *items = out;
+        }
+        ExprKind::Subquery { plan, .. } => {
+            let ty = e.ty;
+            let v = values(plan, err).into_iter().next().unwrap_or_else(|| Value::missing(ty));
+            e.kind = ExprKind::Literal(v);
+            return;
+        }
+        _ => {}
+    }
+    for c in e.children_mut() {
+        materialize(c, data, ctx, err);
+    }
+}
+
 fn eval(node: &Node, data: &Data, ctx: &Ctx) -> Result<Vec<Row>, Diagnostic> {
+    if node.own_exprs().into_iter().any(has_subquery) {
+        let mut n = node.clone();
+        let mut err = None;
+        n.exprs_mut(&mut |e| materialize(e, data, ctx, &mut err));
+        if let Some(d) = err {
+            return Err(d);
+        }
+        return eval(&n, data, ctx);
+    }
     Ok(match &node.op {
         Op::Scan { table } => match data.tables.get(table) {
             Some(rows) => rows.as_ref().clone(),

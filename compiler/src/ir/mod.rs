@@ -225,10 +225,32 @@ impl Node {
         }
     }
 
+    /// This node and every node below it, sub-queries inside expressions included.
     pub fn visit(&self, f: &mut dyn FnMut(&Node)) {
         f(self);
         for i in self.inputs() {
             i.visit(f);
+        }
+        for e in self.own_exprs() {
+            e.walk(&mut |x| {
+                if let ExprKind::Subquery { plan, .. } = &x.kind {
+                    plan.visit(f);
+                }
+            });
+        }
+    }
+
+    /// The expressions of this node only (not of its inputs).
+    pub fn own_exprs(&self) -> Vec<&Expr> {
+        match &self.op {
+            Op::Filter { predicate, .. } => vec![predicate],
+            Op::Extend { items, .. } => items.iter().map(|(_, _, e)| e).collect(),
+            Op::Project { items, .. } => items.iter().map(|(_, e)| e).collect(),
+            Op::Sort { keys, .. } => keys.iter().map(|k| &k.expr).collect(),
+            Op::Summarize { by, aggs, .. } => {
+                by.iter().map(|(_, e)| e).chain(aggs.iter().flat_map(|(_, a)| a.args.iter())).collect()
+            }
+            _ => vec![],
         }
     }
 
@@ -516,6 +538,12 @@ pub enum ExprKind {
         func: Func,
         args: Vec<Expr>,
     },
+    /// A tabular sub-query read as values: the first column's values as the items of an
+    /// `in`/`has_any` list, or (`scalar`, from `toscalar`) the first row's first column.
+    Subquery {
+        plan: Box<Node>,
+        scalar: bool,
+    },
 }
 
 impl Expr {
@@ -531,7 +559,8 @@ impl Expr {
             ExprKind::Column { .. }
             | ExprKind::Literal(_)
             | ExprKind::Param(_)
-            | ExprKind::Template(_) => vec![],
+            | ExprKind::Template(_)
+            | ExprKind::Subquery { .. } => vec![],
             ExprKind::Neg(e) => vec![e],
             ExprKind::Binary { lhs, rhs, .. } | ExprKind::Str { lhs, rhs, .. } => vec![lhs, rhs],
             ExprKind::In { lhs, items, .. } => std::iter::once(&**lhs).chain(items).collect(),
@@ -546,7 +575,8 @@ impl Expr {
             ExprKind::Column { .. }
             | ExprKind::Literal(_)
             | ExprKind::Param(_)
-            | ExprKind::Template(_) => vec![],
+            | ExprKind::Template(_)
+            | ExprKind::Subquery { .. } => vec![],
             ExprKind::Neg(e) => vec![e],
             ExprKind::Binary { lhs, rhs, .. } | ExprKind::Str { lhs, rhs, .. } => vec![lhs, rhs],
             ExprKind::In { lhs, items, .. } => std::iter::once(&mut **lhs)
@@ -560,12 +590,24 @@ impl Expr {
         }
     }
 
+    /// This expression and every sub-expression, pre-order.
+    pub fn walk(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
+        for c in self.children() {
+            c.walk(f);
+        }
+    }
+
     /// Parameters and templates referenced, in order of first appearance.
     pub fn params(&self, out: &mut Vec<(String, Type)>) {
         if let ExprKind::Param(n) = &self.kind {
             if !out.iter().any(|(m, _)| m == n) {
                 out.push((n.clone(), self.ty));
             }
+        }
+        if let ExprKind::Subquery { plan, .. } = &self.kind {
+            let mut p = plan.as_ref().clone();
+            p.exprs_mut(&mut |e| e.params(out));
         }
         for c in self.children() {
             c.params(out);

@@ -131,6 +131,16 @@ fn func_by_name(name: &str) -> Option<Func> {
     })
 }
 
+/// A tabular expression read as values (its first column).
+fn subquery(l: &mut Lowerer, e: &ast::Expr, scope: &Scope, scalar: bool) -> LResult<Expr> {
+    let plan = l.tabular(e, scope)?;
+    let Some(first) = plan.schema.first() else {
+        return Err(l.err(codes::TYPE, e.span, "the sub-query has no columns"));
+    };
+    let ty = first.ty;
+    Ok(Expr { kind: ExprKind::Subquery { plan: Box::new(plan), scalar }, ty })
+}
+
 /// `x.name`, `x["name"]`, `x[i]`: the base must be dynamic.
 fn get_item(l: &mut Lowerer, base: Expr, idx: Expr, span: Span) -> LResult<Expr> {
     if base.ty != Type::Dynamic {
@@ -579,6 +589,10 @@ fn list(
     let a = lower_scalar(l, lhs, row, scope)?;
     let mut vals = Vec::new();
     for it in items {
+        if l.is_tabular(it, scope) {
+            vals.push(subquery(l, it, scope, false)?);
+            continue;
+        }
         let v = lower_scalar(l, it, row, scope)?;
         // A dynamic array literal contributes its elements (nested arrays are flattened).
         if let ExprKind::Literal(Value::Dynamic(j)) = &v.kind {
@@ -687,6 +701,9 @@ fn call(
             name.span,
             "scalar let-functions are not supported yet",
         ));
+    }
+    if name.name == "toscalar" && args.len() == 1 && l.is_tabular(&args[0].value, scope) {
+        return subquery(l, &args[0].value, scope, true);
     }
     if matches!(name.name.as_str(), "column_ifexists" | "columnifexists") && args.len() == 2 {
         // Resolved at compile time: the column if the row has it, else the default.

@@ -169,7 +169,7 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn is_tabular(&self, e: &ast::Expr, scope: &Scope) -> bool {
+    pub(super) fn is_tabular(&self, e: &ast::Expr, scope: &Scope) -> bool {
         match &e.kind {
             A::Pipe { .. } | A::Source(_) => true,
             A::Name(n) => match scope.names.get(n) {
@@ -191,7 +191,7 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn tabular(&mut self, e: &ast::Expr, scope: &Scope) -> LResult<Node> {
+    pub(super) fn tabular(&mut self, e: &ast::Expr, scope: &Scope) -> LResult<Node> {
         match &e.kind {
             A::Name(n) => {
                 if let Some(b) = scope.names.get(n) {
