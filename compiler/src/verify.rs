@@ -69,22 +69,19 @@ fn norm_engine(j: &serde_json::Value, ty: Type) -> String {
 /// Runs the plan's SQL on `engine` and compares with `native`. Ok: the row count.
 pub fn check(plan: &Node, data: &Data, native: &[Row], engine: Engine) -> Result<usize, String> {
     engines::available(engine)?;
-    let catalog = crate::catalog::Catalog::builtin();
-    let mut tables = Vec::new();
-    for t in plan.tables() {
-        let schema = catalog
-            .table(&t)
-            .ok_or_else(|| format!("no schema for {t}"))?;
-        tables.push(TableData {
-            name: t.clone(),
-            columns: schema.columns.clone(),
+    let tables: Vec<TableData> = plan
+        .sources()
+        .into_iter()
+        .map(|(t, cols)| TableData {
             rows: data
                 .tables
                 .get(&t)
                 .map(|r| r.as_ref().clone())
                 .unwrap_or_default(),
-        });
-    }
+            name: t,
+            columns: cols.into_iter().map(|c| (c.name, c.ty)).collect(),
+        })
+        .collect();
     let out = sql::emit(plan, dialect(engine)).map_err(|u| format!("cannot emit SQL: {u}"))?;
     if !out.params.is_empty() {
         return Err("the plan still has unbound parameters".into());

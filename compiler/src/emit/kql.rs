@@ -454,6 +454,19 @@ fn write_node(node: &Node, indent: usize, out: &mut String) {
             }
             pipe(out, text);
         }
+        Op::External { uris, .. } => {
+            let cols: Vec<String> = node
+                .schema
+                .iter()
+                .map(|c| format!("{}:{}", ident(&c.name), c.ty))
+                .collect();
+            let u: Vec<String> = uris.iter().map(|u| string_lit(u)).collect();
+            out.push_str(&format!(
+                "externaldata({}) [{}]",
+                cols.join(", "),
+                u.join(", ")
+            ));
+        }
         Op::Values { rows } => {
             let cols: Vec<String> = node
                 .schema

@@ -434,19 +434,30 @@ impl Ctx<'_> {
                     inner
                 }
             }
-            ExprKind::In { lhs, items, cs, negated } => {
+            ExprKind::In {
+                lhs,
+                items,
+                cs,
+                negated,
+            } => {
                 let stringy = matches!(lhs.ty, Type::String | Type::Guid);
                 let a = self.expr(lhs)?;
                 let a = self.lower_if(a, !*cs);
                 let mut list = Vec::new();
                 let mut subs = Vec::new();
                 for i in items {
-                    if let ExprKind::Subquery { plan, scalar: false } = &i.kind {
+                    if let ExprKind::Subquery {
+                        plan,
+                        scalar: false,
+                    } = &i.kind
+                    {
                         let q = self.node(plan)?;
                         let col = quote_ident(&plan.schema[0].name);
                         let sel = self.lower_if(col.clone(), !*cs);
                         // KQL ignores null items; SQL's NOT IN would turn them into NULL.
-                        subs.push(format!("{a} IN (SELECT {sel} FROM {q} WHERE {col} IS NOT NULL)"));
+                        subs.push(format!(
+                            "{a} IN (SELECT {sel} FROM {q} WHERE {col} IS NOT NULL)"
+                        ));
                         continue;
                     }
                     let s = self.expr(i)?;
@@ -457,7 +468,12 @@ impl Ctx<'_> {
                     tests.insert(0, format!("{a} IN ({})", list.join(", ")));
                 }
                 if tests.is_empty() {
-                    return Ok(if *negated { self.d.true_lit } else { self.d.false_lit }.to_string());
+                    return Ok(if *negated {
+                        self.d.true_lit
+                    } else {
+                        self.d.false_lit
+                    }
+                    .to_string());
                 }
                 let any = format!("({})", tests.join(" OR "));
                 match (stringy, negated) {
@@ -541,10 +557,16 @@ impl Ctx<'_> {
             ExprKind::Call { func, args } => self.call(*func, args)?,
             ExprKind::Subquery { plan, scalar: true } => {
                 let q = self.node(plan)?;
-                format!("(SELECT {} FROM {q} LIMIT 1)", quote_ident(&plan.schema[0].name))
+                format!(
+                    "(SELECT {} FROM {q} LIMIT 1)",
+                    quote_ident(&plan.schema[0].name)
+                )
             }
             ExprKind::Subquery { .. } => {
-                return Err(unsupported("sub-query", "a table used as values outside an `in` list"))
+                return Err(unsupported(
+                    "sub-query",
+                    "a table used as values outside an `in` list",
+                ))
             }
         })
     }
@@ -816,6 +838,13 @@ impl Ctx<'_> {
 
     fn node(&mut self, node: &Node) -> Result<String, Unsupported> {
         let body = match &node.op {
+            Op::External { name, .. } => {
+                self.approx(
+                    "externaldata",
+                    "read from a table of the same name; nothing is downloaded",
+                );
+                format!("SELECT {} FROM {}", Self::cols(node), quote_ident(name))
+            }
             Op::Scan { table } => {
                 format!("SELECT {} FROM {}", Self::cols(node), quote_ident(table))
             }

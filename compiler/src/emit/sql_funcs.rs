@@ -37,6 +37,7 @@ pub fn function(d: DialectKind, f: Func) -> Option<&'static str> {
         (Func::Log10, DuckDb) => "log10({0})",
         (Func::Log10, Postgres) => "log(CAST({0} AS DOUBLE PRECISION))",
         (Func::Strlen, _) => "length({0})",
+        (Func::DatetimeDiff, DuckDb) => "date_diff({0}, {2}, {1})",
         _ => return None,
     })
 }

@@ -21,6 +21,7 @@ enum State {
     Any(Value),
     /// The key and value of the winning row.
     Arg(Value, Value),
+    Bag(serde_json::Map<String, serde_json::Value>),
 }
 
 struct Compiled1 {
@@ -40,6 +41,7 @@ fn init(f: AggFunc) -> State {
         AggFunc::MakeList | AggFunc::MakeListIf => State::List(Vec::new()),
         AggFunc::Any => State::Any(Value::Null),
         AggFunc::ArgMax | AggFunc::ArgMin => State::Arg(Value::Null, Value::Null),
+        AggFunc::MakeBag => State::Bag(serde_json::Map::new()),
     }
 }
 
@@ -179,6 +181,15 @@ impl Compiled1 {
                     *val = arg(1);
                 }
             }
+            (AggFunc::MakeBag, State::Bag(m)) => {
+                if let Value::Dynamic(d) = arg(0) {
+                    if let serde_json::Value::Object(o) = &*d {
+                        for (k, v) in o {
+                            m.entry(k.clone()).or_insert_with(|| v.clone());
+                        }
+                    }
+                }
+            }
             _ => unreachable!("state matches its function"),
         }
     }
@@ -204,6 +215,7 @@ fn finish(st: State, ty: crate::types::Type) -> Value {
         }
         State::List(items) => Value::Dynamic(Arc::new(serde_json::Value::Array(items))),
         State::Arg(_, v) => v,
+        State::Bag(m) => Value::Dynamic(Arc::new(serde_json::Value::Object(m))),
     }
 }
 

@@ -48,7 +48,10 @@ pub fn compile(e: &Expr, ctx: &Ctx) -> Result<Compiled, Diagnostic> {
         }
         ExprKind::Param(n) => return Err(unbound(&format!("parameter `{n}`"))),
         ExprKind::Subquery { .. } => {
-            return Err(Diagnostic::error(codes::EVAL, "internal: a sub-query was not evaluated before compiling"))
+            return Err(Diagnostic::error(
+                codes::EVAL,
+                "internal: a sub-query was not evaluated before compiling",
+            ))
         }
         ExprKind::Template(t) => return Err(unbound(&format!("template string {t:?}"))),
         ExprKind::Neg(x) => {
@@ -537,6 +540,17 @@ fn call(func: Func, args: &[Expr], ctx: &Ctx) -> Result<Compiled, Diagnostic> {
                 _ => Value::Null,
             })
         }
+        Func::DatetimeDiff => {
+            let (part, x, y) = (a.remove(0), a.remove(0), a.remove(0));
+            Box::new(move |r| match (part(r), x(r), y(r)) {
+                (Value::String(p), Value::DateTime(t1), Value::DateTime(t2)) => {
+                    datetime_diff(&p.to_ascii_lowercase(), t1, t2)
+                        .map(Value::Long)
+                        .unwrap_or(Value::Null)
+                }
+                _ => Value::Null,
+            })
+        }
         Func::GetItem => {
             let (x, i) = (a.remove(0), a.remove(0));
             Box::new(move |r| match (x(r), i(r)) {
@@ -850,5 +864,37 @@ fn bin(x: &Value, size: &Value) -> Value {
             (Some(f), Some(sz)) if sz > 0.0 => Value::Real((f / sz).floor() * sz),
             _ => Value::Null,
         },
+    }
+}
+
+/// Boundaries of `part` crossed going from `b` to `a` (`datetime_diff(part, a, b)`).
+fn datetime_diff(part: &str, a: i64, b: i64) -> Option<i64> {
+    use chrono::{Datelike, TimeZone, Utc};
+    let tick = |unit: i64| Some(a.div_euclid(unit) - b.div_euclid(unit));
+    let s = crate::value::TICKS_PER_SECOND;
+    let date = |t: i64| Utc.timestamp_opt(t.div_euclid(s), 0).single();
+    match part {
+        "year" => Some(i64::from(date(a)?.year() - date(b)?.year())),
+        "quarter" => {
+            let q = |t| date(t).map(|d| i64::from(d.year()) * 4 + i64::from(d.month0() / 3));
+            Some(q(a)? - q(b)?)
+        }
+        "month" => {
+            let m = |t| date(t).map(|d| i64::from(d.year()) * 12 + i64::from(d.month0()));
+            Some(m(a)? - m(b)?)
+        }
+        // Weeks start on Sunday; 1970-01-01 was a Thursday.
+        "week" => Some(
+            (a.div_euclid(TICKS_PER_DAY) + 4).div_euclid(7)
+                - (b.div_euclid(TICKS_PER_DAY) + 4).div_euclid(7),
+        ),
+        "day" => tick(TICKS_PER_DAY),
+        "hour" => tick(3600 * s),
+        "minute" => tick(60 * s),
+        "second" => tick(s),
+        "millisecond" => tick(10_000),
+        "microsecond" => tick(10),
+        "nanosecond" => Some((a - b) * 100),
+        _ => None,
     }
 }

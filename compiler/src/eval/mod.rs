@@ -53,9 +53,17 @@ fn materialize(e: &mut crate::ir::Expr, data: &Data, ctx: &Ctx, err: &mut Option
             let mut out = Vec::new();
             for it in items.drain(..) {
                 match it.kind {
-                    ExprKind::Subquery { plan, scalar: false } => {
+                    ExprKind::Subquery {
+                        plan,
+                        scalar: false,
+                    } => {
                         let ty = it.ty;
-                        out.extend(values(&plan, err).into_iter().filter(|v| !v.is_null()).map(|v| Expr::lit(v, ty)));
+                        out.extend(
+                            values(&plan, err)
+                                .into_iter()
+                                .filter(|v| !v.is_null())
+                                .map(|v| Expr::lit(v, ty)),
+                        );
                     }
                     _ => out.push(it),
                 }
@@ -64,7 +72,10 @@ fn materialize(e: &mut crate::ir::Expr, data: &Data, ctx: &Ctx, err: &mut Option
         }
         ExprKind::Subquery { plan, .. } => {
             let ty = e.ty;
-            let v = values(plan, err).into_iter().next().unwrap_or_else(|| Value::missing(ty));
+            let v = values(plan, err)
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| Value::missing(ty));
             e.kind = ExprKind::Literal(v);
             return;
         }
@@ -210,6 +221,15 @@ fn eval(node: &Node, data: &Data, ctx: &Ctx) -> Result<Vec<Row>, Diagnostic> {
             out
         }
         Op::Values { rows } => rows.clone(),
+        Op::External { name, .. } => match data.tables.get(name) {
+            Some(rows) => rows.as_ref().clone(),
+            None => {
+                return Err(Diagnostic::error(
+                    codes::MISSING_TABLE,
+                    format!("externaldata: no data for `{name}` (detc never downloads; put {name}.jsonl in the data folder)"),
+                ))
+            }
+        },
         Op::Sort { input, keys } => {
             let compiled: Vec<_> = keys
                 .iter()

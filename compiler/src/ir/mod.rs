@@ -125,6 +125,13 @@ pub enum Op {
     Values {
         rows: Vec<Vec<Value>>,
     },
+    /// `externaldata`: rows from outside the workspace. detc never downloads them; `run`
+    /// reads table `name` (the last path segment of the first URI, without extensions) from
+    /// the data folder, with the declared schema.
+    External {
+        name: String,
+        uris: Vec<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -155,6 +162,8 @@ pub enum AggFunc {
     /// One output column of `arg_max(key, cols...)`: args = [key, value].
     ArgMax,
     ArgMin,
+    /// Merges property bags; for a key in several rows the first row's value is kept.
+    MakeBag,
 }
 
 impl AggFunc {
@@ -176,6 +185,7 @@ impl AggFunc {
             AggFunc::Any => "take_any",
             AggFunc::ArgMax => "arg_max",
             AggFunc::ArgMin => "arg_min",
+            AggFunc::MakeBag => "make_bag",
         }
     }
 }
@@ -195,16 +205,25 @@ impl Node {
         self.schema.iter().enumerate().find(|(_, c)| c.name == name)
     }
 
-    /// Every table the plan scans, sorted and deduplicated.
+    /// Every table the plan reads (scans and `externaldata`), sorted and deduplicated.
     pub fn tables(&self) -> Vec<String> {
-        let mut out = Vec::new();
+        self.sources().into_iter().map(|(t, _)| t).collect()
+    }
+
+    /// Every table the plan reads with the columns it is read with, sorted by name.
+    pub fn sources(&self) -> Vec<(String, Vec<Column>)> {
+        let mut out: Vec<(String, Vec<Column>)> = Vec::new();
         self.visit(&mut |n| {
-            if let Op::Scan { table } = &n.op {
-                out.push(table.clone());
+            let name = match &n.op {
+                Op::Scan { table } => table,
+                Op::External { name, .. } => name,
+                _ => return,
+            };
+            if !out.iter().any(|(t, _)| t == name) {
+                out.push((name.clone(), n.schema.clone()));
             }
         });
-        out.sort();
-        out.dedup();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
 
@@ -219,7 +238,7 @@ impl Node {
             | Op::Take { input, .. }
             | Op::Sort { input, .. }
             | Op::Summarize { input, .. } => vec![input],
-            Op::Values { .. } => vec![],
+            Op::Values { .. } | Op::External { .. } => vec![],
             Op::Join { left, right, .. } => vec![left, right],
             Op::Union { legs } => legs.iter().map(|(n, _)| n).collect(),
         }
@@ -247,9 +266,11 @@ impl Node {
             Op::Extend { items, .. } => items.iter().map(|(_, _, e)| e).collect(),
             Op::Project { items, .. } => items.iter().map(|(_, e)| e).collect(),
             Op::Sort { keys, .. } => keys.iter().map(|k| &k.expr).collect(),
-            Op::Summarize { by, aggs, .. } => {
-                by.iter().map(|(_, e)| e).chain(aggs.iter().flat_map(|(_, a)| a.args.iter())).collect()
-            }
+            Op::Summarize { by, aggs, .. } => by
+                .iter()
+                .map(|(_, e)| e)
+                .chain(aggs.iter().flat_map(|(_, a)| a.args.iter()))
+                .collect(),
             _ => vec![],
         }
     }
@@ -257,7 +278,7 @@ impl Node {
     /// Every expression in the plan (for parameter discovery and rewriting).
     pub fn exprs_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
         match &mut self.op {
-            Op::Scan { .. } | Op::Values { .. } => {}
+            Op::Scan { .. } | Op::Values { .. } | Op::External { .. } => {}
             Op::Sort { input, keys } => {
                 keys.iter_mut().for_each(|k| f(&mut k.expr));
                 input.exprs_mut(f);
@@ -396,6 +417,8 @@ pub enum Func {
     Now,
     Ago,
     ArrayLength,
+    /// `datetime_diff(part, a, b)`: part boundaries crossed from b to a.
+    DatetimeDiff,
     /// `x.name`, `x["name"]`, `x[i]` on a dynamic value (negative i counts from the end).
     GetItem,
     Bin,
@@ -453,6 +476,7 @@ impl Func {
             Func::Now => "now",
             Func::Ago => "ago",
             Func::ArrayLength => "array_length",
+            Func::DatetimeDiff => "datetime_diff",
             Func::GetItem => "getitem",
             Func::Bin => "bin",
             Func::StartOfDay => "startofday",

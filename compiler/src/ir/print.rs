@@ -139,5 +139,12 @@ fn node_text(node: &Node, depth: usize, out: &mut String) {
             node_text(input, depth + 1, out);
         }
         Op::Values { rows } => writeln!(out, "{pad}values ({} rows)", rows.len()).unwrap(),
+        Op::External { name, uris } => writeln!(
+            out,
+            "{pad}externaldata {name} ({} columns) from {}",
+            node.schema.len(),
+            uris.join(", ")
+        )
+        .unwrap(),
     }
 }

@@ -100,7 +100,9 @@ fn func_by_name(name: &str) -> Option<Func> {
         "not" => Func::Not,
         "now" => Func::Now,
         "ago" => Func::Ago,
-        "array_length" => Func::ArrayLength,
+        "array_length" | "arraylength" => Func::ArrayLength,
+        "datetime_diff" => Func::DatetimeDiff,
+        "todecimal" => Func::ToReal,
         "bin" | "floor" => Func::Bin,
         "startofday" => Func::StartOfDay,
         "endofday" => Func::EndOfDay,
@@ -138,7 +140,13 @@ fn subquery(l: &mut Lowerer, e: &ast::Expr, scope: &Scope, scalar: bool) -> LRes
         return Err(l.err(codes::TYPE, e.span, "the sub-query has no columns"));
     };
     let ty = first.ty;
-    Ok(Expr { kind: ExprKind::Subquery { plan: Box::new(plan), scalar }, ty })
+    Ok(Expr {
+        kind: ExprKind::Subquery {
+            plan: Box::new(plan),
+            scalar,
+        },
+        ty,
+    })
 }
 
 /// `x.name`, `x["name"]`, `x[i]`: the base must be dynamic.
@@ -263,7 +271,18 @@ pub(super) fn lower_scalar(
         } => {
             let x = lower_scalar(l, expr, row, scope)?;
             let lo = lower_scalar(l, lo, row, scope)?;
-            let hi = lower_scalar(l, hi, row, scope)?;
+            let mut hi = lower_scalar(l, hi, row, scope)?;
+            // `d between (start .. 3d)` means [start, start + 3d].
+            if x.ty == Type::DateTime && lo.ty == Type::DateTime && hi.ty == Type::Timespan {
+                hi = Expr {
+                    kind: ExprKind::Binary {
+                        op: BinOp::Add,
+                        lhs: Box::new(lo.clone()),
+                        rhs: Box::new(hi),
+                    },
+                    ty: Type::DateTime,
+                };
+            }
             for b in [&lo, &hi] {
                 let ok = (x.ty.is_numeric() && b.ty.is_numeric()) || x.ty == b.ty;
                 if !ok {
@@ -849,6 +868,13 @@ fn call(
             Type::Long
         }
         GetItem | MatchesRegex => unreachable!("not callable by name"),
+        DatetimeDiff => {
+            arity(l, 3, 3)?;
+            need(l, &a[0], Type::String, span)?;
+            need(l, &a[1], Type::DateTime, span)?;
+            need(l, &a[2], Type::DateTime, span)?;
+            Type::Long
+        }
         Bin => {
             arity(l, 2, 2)?;
             let ok = (a[0].ty.is_numeric() && a[1].ty.is_numeric())

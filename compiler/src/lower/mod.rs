@@ -225,6 +225,9 @@ impl<'a> Lowerer<'a> {
                     self.datatable(columns, values, op.span, scope)
                 }
                 OpKind::Print(items) => self.print(items, scope),
+                OpKind::ExternalData { columns, uris } => {
+                    self.external(columns, uris, op.span, scope)
+                }
                 _ => Err(self.err(
                     codes::UNSUPPORTED,
                     op.word.span,
@@ -477,6 +480,12 @@ impl<'a> Lowerer<'a> {
                 })
             }
             OpKind::Join { options, right, on } => self.join(input, options, right, on, op, scope),
+            OpKind::Lookup { options, right, on } => {
+                self.lookup(input, options, right, on, op, scope)
+            }
+            OpKind::Parse { kind, expr, parts } => {
+                self.parse_op(input, kind.as_ref(), expr, parts, scope)
+            }
             OpKind::Union { options, legs } => {
                 self.union(Some(input), options, legs, op.span, scope)
             }
@@ -626,7 +635,7 @@ impl<'a> Lowerer<'a> {
         self.extend_items(node, batch)
     }
 
-    fn extend_items(
+    pub(super) fn extend_items(
         &mut self,
         input: Node,
         items: Vec<(String, crate::ir::Expr)>,
@@ -671,7 +680,7 @@ impl<'a> Lowerer<'a> {
         Reported
     }
 
-    fn join(
+    pub(super) fn join(
         &mut self,
         left: Node,
         options: &[ast::OptionKv],
@@ -680,7 +689,11 @@ impl<'a> Lowerer<'a> {
         op: &ast::Operator,
         scope: &Scope,
     ) -> LResult<Node> {
-        let mut kind = JoinKind::InnerUnique;
+        let mut kind = if op.word.name == "lookup" {
+            JoinKind::LeftOuter
+        } else {
+            JoinKind::InnerUnique
+        };
         for o in options {
             match o.key.name.as_str() {
                 "kind" => {

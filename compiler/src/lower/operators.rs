@@ -264,6 +264,7 @@ impl Lowerer<'_> {
             "any" | "take_any" => AggFunc::Any,
             "arg_max" => AggFunc::ArgMax,
             "arg_min" => AggFunc::ArgMin,
+            "make_bag" => AggFunc::MakeBag,
             other => {
                 return Err(self.err(
                     codes::UNSUPPORTED,
@@ -449,6 +450,218 @@ impl Lowerer<'_> {
             out.push((n, mk(v)));
         }
         Ok(out)
+    }
+
+    /// `lookup`: a join (leftouter by default) whose output keeps the left columns and the
+    /// right side's non-key columns under their own names.
+    pub(super) fn lookup(
+        &mut self,
+        input: Node,
+        options: &[ast::OptionKv],
+        right: &ast::Expr,
+        on: &[ast::Expr],
+        op: &ast::Operator,
+        scope: &Scope,
+    ) -> LResult<Node> {
+        let joined = self.join(input, options, right, on, op, scope)?;
+        let Op::Join {
+            kind,
+            left,
+            right,
+            keys,
+        } = &joined.op
+        else {
+            unreachable!()
+        };
+        if !matches!(
+            kind,
+            crate::ir::JoinKind::LeftOuter | crate::ir::JoinKind::Inner
+        ) {
+            return Err(self.err(
+                codes::KQL_SYNTAX,
+                op.span,
+                "lookup supports kind=leftouter and kind=inner",
+            ));
+        }
+        let n = left.schema.len();
+        let mut items: Vec<(String, Expr)> = (0..n)
+            .map(|i| (left.schema[i].name.clone(), column_expr(&joined, i)))
+            .collect();
+        for (j, c) in right.schema.iter().enumerate() {
+            if keys.iter().any(|(_, r)| *r == j) {
+                continue;
+            }
+            if left.column(&c.name).is_some() {
+                return Err(self.err(
+                    codes::TYPE,
+                    op.span,
+                    format!(
+                        "lookup: column `{}` is on both sides and is not a key",
+                        c.name
+                    ),
+                ));
+            }
+            items.push((c.name.clone(), column_expr(&joined, n + j)));
+        }
+        self.project(joined, items, op.span)
+    }
+
+    /// `parse`: each column is a capture group of one regular expression built from the
+    /// pattern (`*` skips, literals match, columns capture lazily, the last one greedily);
+    /// a row that does not match gets empty strings and nulls.
+    pub(super) fn parse_op(
+        &mut self,
+        input: Node,
+        kind: Option<&ast::Ident>,
+        text: &ast::Expr,
+        parts: &[ast::ParsePart],
+        scope: &Scope,
+    ) -> LResult<Node> {
+        let regex_kind = match kind.map(|k| k.name.as_str()) {
+            None | Some("simple") => false,
+            Some("regex") => true,
+            Some(other) => {
+                return Err(self.err(
+                    codes::UNSUPPORTED,
+                    kind.unwrap().span,
+                    format!("parse kind={other} is not supported yet"),
+                ))
+            }
+        };
+        let t = self.scalar(text, Some(&input), scope)?;
+        let t = match t.ty {
+            Type::String => t,
+            _ => Expr {
+                kind: ExprKind::Call {
+                    func: crate::ir::Func::ToString,
+                    args: vec![t],
+                },
+                ty: Type::String,
+            },
+        };
+        let mut pattern = String::from("(?s)^");
+        let mut cols = Vec::new();
+        let last_col = parts
+            .iter()
+            .rposition(|p| matches!(p, ast::ParsePart::Column(..)));
+        for (i, p) in parts.iter().enumerate() {
+            match p {
+                ast::ParsePart::Star => pattern.push_str(".*?"),
+                ast::ParsePart::Lit(l) => {
+                    if regex_kind {
+                        pattern.push_str(&format!("(?:{l})"));
+                    } else {
+                        pattern.push_str(&regex::escape(l));
+                    }
+                }
+                ast::ParsePart::Column(name, ty) => {
+                    let ty = match ty {
+                        Some(t) => Type::parse(&t.name).ok_or_else(|| {
+                            self.err(codes::TYPE, t.span, format!("unknown type `{}`", t.name))
+                        })?,
+                        None => Type::String,
+                    };
+                    let greedy = Some(i) == last_col && i == parts.len() - 1;
+                    pattern.push_str(if greedy { "(.*)" } else { "(.*?)" });
+                    cols.push((name.name.clone(), ty));
+                }
+            }
+        }
+        if regex::Regex::new(&pattern).is_err() {
+            return Err(self.err(
+                codes::TYPE,
+                text.span,
+                "the parse pattern is not a valid regular expression",
+            ));
+        }
+        let mut items = Vec::new();
+        for (g, (name, ty)) in cols.into_iter().enumerate() {
+            let extract = Expr {
+                kind: ExprKind::Call {
+                    func: crate::ir::Func::Extract,
+                    args: vec![
+                        Expr::lit(Value::str(&pattern), Type::String),
+                        Expr::lit(Value::Long(g as i64 + 1), Type::Long),
+                        t.clone(),
+                    ],
+                },
+                ty: Type::String,
+            };
+            let func = match ty {
+                Type::String | Type::Guid => None,
+                Type::Long => Some(crate::ir::Func::ToLong),
+                Type::Int => Some(crate::ir::Func::ToInt),
+                Type::Real | Type::Decimal => Some(crate::ir::Func::ToReal),
+                Type::DateTime => Some(crate::ir::Func::ToDateTime),
+                Type::Bool => Some(crate::ir::Func::ToBool),
+                Type::Dynamic => Some(crate::ir::Func::ToDynamic),
+                Type::Timespan => Some(crate::ir::Func::ToTimespan),
+            };
+            let e = match func {
+                Some(f) => Expr {
+                    kind: ExprKind::Call {
+                        func: f,
+                        args: vec![extract],
+                    },
+                    ty,
+                },
+                None => extract,
+            };
+            items.push((name, e));
+        }
+        self.extend_items(input, items)
+    }
+
+    pub(super) fn external(
+        &mut self,
+        columns: &[(ast::Ident, ast::Ident)],
+        uris: &[ast::Expr],
+        span: Span,
+        scope: &Scope,
+    ) -> LResult<Node> {
+        let mut schema = Vec::new();
+        for (n, t) in columns {
+            let ty = Type::parse(&t.name).ok_or_else(|| {
+                self.err(codes::TYPE, t.span, format!("unknown type `{}`", t.name))
+            })?;
+            schema.push(Column {
+                name: n.name.clone(),
+                ty,
+            });
+        }
+        let mut list = Vec::new();
+        for u in uris {
+            match self.scalar(u, None, scope)?.kind {
+                ExprKind::Literal(Value::String(s)) => list.push(s.to_string()),
+                _ => {
+                    return Err(self.err(
+                        codes::TYPE,
+                        u.span,
+                        "externaldata URIs must be constant strings",
+                    ))
+                }
+            }
+        }
+        let Some(first) = list.first() else {
+            return Err(self.err(codes::ARGUMENTS, span, "externaldata needs a URI"));
+        };
+        // The table's name: the URI's last path segment up to its first dot.
+        let path = first.split(['?', '#']).next().unwrap_or("");
+        let seg = path.rsplit('/').next().unwrap_or("");
+        let mut name: String = seg
+            .split('.')
+            .next()
+            .unwrap_or("")
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { '_' })
+            .collect();
+        if name.is_empty() {
+            name = "externaldata".into();
+        }
+        Ok(Node {
+            op: Op::External { name, uris: list },
+            schema,
+        })
     }
 
     pub(super) fn datatable(

@@ -141,6 +141,16 @@ pub struct NamedExpr {
 }
 
 #[derive(Clone, Debug, PartialEq)]
+pub enum ParsePart {
+    /// `*`: skip anything.
+    Star,
+    /// A string literal to match (a regular expression in `kind=regex`).
+    Lit(String),
+    /// A column to extract, with an optional type.
+    Column(Ident, Option<Ident>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
 pub struct OptionKv {
     pub key: Ident,
     pub value: Expr,
@@ -228,6 +238,12 @@ pub enum OpKind {
         from: Expr,
         to: Expr,
         step: Expr,
+    },
+    /// `parse [kind=simple|regex] expr with * "lit" Col:type ...`
+    Parse {
+        kind: Option<Ident>,
+        expr: Expr,
+        parts: Vec<ParsePart>,
     },
     /// An operator the parser knows only by name; its tokens were skipped.
     Other,

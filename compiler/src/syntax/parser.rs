@@ -493,6 +493,45 @@ impl Parser {
                 }
             }
             "count" => OpKind::Count,
+            "parse" => {
+                let mut kind = None;
+                while matches!(self.peek(), Tok::Ident(w) if w == "kind" || w == "flags")
+                    && self.is_punct_at(1, "=")
+                {
+                    let key = self.ident()?;
+                    self.bump();
+                    let v = self.ident()?;
+                    if key.name == "kind" {
+                        kind = Some(v);
+                    }
+                }
+                let expr = self.additive()?;
+                self.expect_word("with")?;
+                let mut parts = Vec::new();
+                loop {
+                    match self.peek().clone() {
+                        Tok::Punct("*") => {
+                            self.bump();
+                            parts.push(ParsePart::Star);
+                        }
+                        Tok::Str(v) => {
+                            self.bump();
+                            parts.push(ParsePart::Lit(v));
+                        }
+                        Tok::Ident(_) | Tok::QuotedIdent(_) => {
+                            let name = self.ident()?;
+                            let ty = if self.eat_punct(":") {
+                                Some(self.ident()?)
+                            } else {
+                                None
+                            };
+                            parts.push(ParsePart::Column(name, ty));
+                        }
+                        _ => break,
+                    }
+                }
+                OpKind::Parse { kind, expr, parts }
+            }
             _ => {
                 // Known by name only: skip its arguments; lowering reports it as unsupported.
                 self.sync();
