@@ -104,6 +104,23 @@ impl Value {
             (Real(a), Long(b)) => a.total_cmp(&(*b as f64)),
             (String(a), String(b)) => a.cmp(b),
             (DateTime(a), DateTime(b)) | (Timespan(a), Timespan(b)) => a.cmp(b),
+            // A dynamic scalar compares as the value it holds.
+            (Dynamic(d), other) | (other, Dynamic(d)) if !matches!(other, Dynamic(_)) => {
+                let inner = match &**d {
+                    serde_json::Value::Number(n) => match n.as_i64() {
+                        Some(i) => Long(i),
+                        None => Real(n.as_f64().unwrap_or(f64::NAN)),
+                    },
+                    serde_json::Value::String(s) => Value::str(s),
+                    serde_json::Value::Bool(b) => Bool(*b),
+                    _ => return self.to_kql_string().cmp(&other.to_kql_string()),
+                };
+                if matches!(self, Dynamic(_)) {
+                    inner.total_cmp(other)
+                } else {
+                    other.total_cmp(&inner)
+                }
+            }
             (a, b) => a.to_kql_string().cmp(&b.to_kql_string()),
         }
     }

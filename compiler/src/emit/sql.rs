@@ -365,6 +365,9 @@ impl Ctx<'_> {
                         return self.datetime_arith(*op, lhs, rhs);
                     }
                 }
+                if (lhs.ty == Type::Dynamic) != (rhs.ty == Type::Dynamic) {
+                    return Err(unsupported("comparison with a dynamic value", "not emitted to SQL yet"));
+                }
                 let (a, b) = (self.expr(lhs)?, self.expr(rhs)?);
                 match op {
                     BinOp::Ne => {
@@ -459,6 +462,9 @@ impl Ctx<'_> {
                             "{a} IN (SELECT {sel} FROM {q} WHERE {col} IS NOT NULL)"
                         ));
                         continue;
+                    }
+                    if i.ty == Type::Dynamic {
+                        return Err(unsupported("in", "a list item computed as a dynamic array at run time"));
                     }
                     let s = self.expr(i)?;
                     list.push(self.lower_if(s, !*cs));

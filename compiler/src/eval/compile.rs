@@ -135,8 +135,12 @@ pub fn compile(e: &Expr, ctx: &Ctx) -> Result<Compiled, Diagnostic> {
             Box::new(move |row| {
                 let lv = l(row);
                 let mut any = false;
+                // Items computed at run time may be arrays: their elements count (flattened).
+                let mut values = Vec::with_capacity(items.len());
                 for it in &items {
-                    let iv = it(row);
+                    flatten_into(it(row), &mut values);
+                }
+                for iv in values {
                     let eq = if stringy {
                         let (a, b) = (lv.to_kql_string(), iv.to_kql_string());
                         if cs {
@@ -175,10 +179,27 @@ pub fn compile(e: &Expr, ctx: &Ctx) -> Result<Compiled, Diagnostic> {
                 })
                 .collect();
             let Some(needles) = folded else {
-                return Err(Diagnostic::error(
-                    codes::UNSUPPORTED,
-                    "has_any/has_all with non-constant terms is not supported yet",
-                ));
+                // Terms computed per row (a let-bound array, a column).
+                let terms: Vec<Compiled> = terms.iter().map(|t| compile(t, ctx)).collect::<Result<_, _>>()?;
+                return Ok(Box::new(move |row| {
+                    let lv = l(row);
+                    let Some(hay) = text(&lv) else { return Value::Bool(false) };
+                    let hay = if cs { hay.into_owned() } else { fold(&hay) };
+                    let mut values = Vec::new();
+                    for t in &terms {
+                        flatten_into(t(row), &mut values);
+                    }
+                    let needles = values.iter().map(|v| if cs { v.to_kql_string() } else { fold(&v.to_kql_string()) });
+                    let mut needles = needles.peekable();
+                    if needles.peek().is_none() {
+                        return Value::Bool(all);
+                    }
+                    Value::Bool(if all {
+                        needles.into_iter().all(|n| has_term(&hay, &n))
+                    } else {
+                        needles.into_iter().any(|n| has_term(&hay, &n))
+                    })
+                }));
             };
             Box::new(move |row| {
                 let lv = l(row);
@@ -896,5 +917,26 @@ fn datetime_diff(part: &str, a: i64, b: i64) -> Option<i64> {
         "microsecond" => tick(10),
         "nanosecond" => Some((a - b) * 100),
         _ => None,
+    }
+}
+
+/// A value as list items: a dynamic array gives its elements (nested arrays flattened).
+fn flatten_into(v: Value, out: &mut Vec<Value>) {
+    fn walk(j: &serde_json::Value, out: &mut Vec<Value>) {
+        match j {
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            serde_json::Value::String(s) => out.push(Value::str(s)),
+            serde_json::Value::Number(n) => out.push(match n.as_i64() {
+                Some(i) => Value::Long(i),
+                None => Value::Real(n.as_f64().unwrap_or(f64::NAN)),
+            }),
+            serde_json::Value::Bool(b) => out.push(Value::Bool(*b)),
+            serde_json::Value::Null => {}
+            other => out.push(Value::Dynamic(Arc::new(other.clone()))),
+        }
+    }
+    match &v {
+        Value::Dynamic(d) => walk(d, out),
+        _ => out.push(v),
     }
 }

@@ -37,6 +37,25 @@ fn lit_string(s: &str) -> Expr {
     Expr::lit(Value::str(s), Type::String)
 }
 
+/// A string literal read as a value of type `want` (`EventID == "4688"`, `Flag == "true"`,
+/// `Flag == 1`), where it is one.
+fn literal_as(e: &Expr, want: Type) -> Option<Expr> {
+    let ExprKind::Literal(v) = &e.kind else { return None };
+    let v = match (v, want) {
+        (Value::String(s), t) if t.is_integer() => Value::Long(s.trim().parse().ok()?),
+        (Value::String(s), Type::Real | Type::Decimal) => Value::Real(s.trim().parse().ok()?),
+        (Value::String(s), Type::Bool) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => return None,
+        },
+        (Value::Long(n @ (0 | 1)), Type::Bool) => Value::Bool(*n == 1),
+        (Value::String(s), Type::DateTime) => Value::DateTime(parse_datetime(s)?),
+        _ => return None,
+    };
+    Some(Expr::lit(v, if want == Type::Int { Type::Long } else { want }))
+}
+
 /// A numeric literal compared with a string column compares as its text (docs/semantics.md).
 fn numeric_literal_as_string(e: &Expr) -> Option<Expr> {
     match &e.kind {
@@ -151,16 +170,15 @@ fn subquery(l: &mut Lowerer, e: &ast::Expr, scope: &Scope, scalar: bool) -> LRes
 
 /// `x.name`, `x["name"]`, `x[i]`: the base must be dynamic.
 fn get_item(l: &mut Lowerer, base: Expr, idx: Expr, span: Span) -> LResult<Expr> {
-    if base.ty != Type::Dynamic {
-        return Err(l.err(
-            codes::TYPE,
-            span,
-            format!(
-                "property access needs a dynamic value, found {} (use todynamic())",
-                base.ty
-            ),
-        ));
-    }
+    // A string column read as dynamic is parsed as JSON first (docs/semantics.md): several
+    // tables turned dynamic columns into strings after the rules were written.
+    let base = match base.ty {
+        Type::Dynamic => base,
+        Type::String => Expr { kind: ExprKind::Call { func: Func::ToDynamic, args: vec![base] }, ty: Type::Dynamic },
+        t => {
+            return Err(l.err(codes::TYPE, span, format!("property access needs a dynamic value, found {t}")))
+        }
+    };
     if !(is_stringish(idx.ty) || idx.ty.is_integer()) {
         return Err(l.err(
             codes::TYPE,
@@ -460,6 +478,8 @@ fn binary(
                 }
                 return type_err(l, format!("cannot compare {} with {}", a.ty, b.ty));
             }
+            // A string literal compared with a number or bool is read as one (docs/semantics.md).
+            let b = literal_as(&b, a.ty).unwrap_or(b);
             if !(comparable(a.ty, b.ty) || a.ty == Type::Dynamic || b.ty == Type::Dynamic) {
                 return type_err(l, format!("cannot compare {} with {}", a.ty, b.ty));
             }
@@ -471,7 +491,10 @@ fn binary(
             ))
         }
         "<" | "<=" | ">" | ">=" => {
-            if !comparable(a.ty, b.ty) || a.ty == Type::Dynamic || a.ty == Type::Bool {
+            let b = literal_as(&b, a.ty).unwrap_or(b);
+            let dynamic_number = (a.ty == Type::Dynamic && (b.ty.is_numeric() || b.ty == Type::Dynamic))
+                || (b.ty == Type::Dynamic && a.ty.is_numeric());
+            if !(comparable(a.ty, b.ty) || dynamic_number) || a.ty == Type::Bool {
                 return type_err(l, format!("`{op}` cannot compare {} with {}", a.ty, b.ty));
             }
             let op = match op {
@@ -620,6 +643,12 @@ fn list(
         }
         vals.push(v);
     }
+    // A dynamic left side compares as its text, as string operators do (docs/semantics.md).
+    let a = if a.ty == Type::Dynamic && op.contains("in") && !op.starts_with("has") {
+        Expr { kind: ExprKind::Call { func: Func::ToString, args: vec![a] }, ty: Type::String }
+    } else {
+        a
+    };
     match op {
         "in" | "!in" | "in~" | "!in~" => {
             let cs = !op.ends_with('~');
@@ -627,6 +656,10 @@ fn list(
             if is_stringish(a.ty) {
                 let mut out = Vec::new();
                 for v in vals {
+                    if v.ty == Type::Dynamic {
+                        out.push(v); // an array computed at run time: its elements
+                        continue;
+                    }
                     out.push(string_operand(l, v, span, |t| {
                         format!("`{op}` compares a string with {t}")
                     })?);
@@ -673,6 +706,10 @@ fn list(
             }
             let mut terms = Vec::new();
             for v in vals {
+                if v.ty == Type::Dynamic {
+                    terms.push(v);
+                    continue;
+                }
                 terms.push(string_operand(l, v, span, |t| {
                     format!("`{op}` terms must be strings, found {t}")
                 })?);
