@@ -639,6 +639,67 @@ impl Ctx<'_> {
         Ok(match func {
             Func::ToLower if arg_ty == Some(Type::String) => format!("lower({})", a[0]),
             Func::ToUpper if arg_ty == Some(Type::String) => format!("upper({})", a[0]),
+            Func::ToDynamic if arg_ty == Some(Type::String) => match self.d.kind {
+                DialectKind::DuckDb => format!(
+                    "(CASE WHEN {0} = '' THEN NULL WHEN json_valid({0}) THEN CAST({0} AS JSON) ELSE to_json({0}) END)",
+                    a[0]
+                ),
+                DialectKind::Sqlite => format!(
+                    "(CASE WHEN {0} = '' THEN NULL WHEN json_valid({0}) THEN json({0}) ELSE json_quote({0}) END)",
+                    a[0]
+                ),
+                DialectKind::Postgres => {
+                    self.approx("parse_json in PostgreSQL", "text that is not JSON raises an error; KQL returns it as a string");
+                    format!("(CASE WHEN {0} = '' THEN NULL ELSE CAST({0} AS JSONB) END)", a[0])
+                }
+            },
+            Func::ToDynamic if arg_ty == Some(Type::Dynamic) => a[0].clone(),
+            Func::ArrayLength => match self.d.kind {
+                DialectKind::DuckDb => format!("(CASE WHEN json_type({0}) = 'ARRAY' THEN CAST(json_array_length({0}) AS BIGINT) END)", a[0]),
+                DialectKind::Postgres => format!("(CASE WHEN jsonb_typeof({0}) = 'array' THEN CAST(jsonb_array_length({0}) AS BIGINT) END)", a[0]),
+                DialectKind::Sqlite => format!("(CASE WHEN json_type({0}) = 'array' THEN json_array_length({0}) END)", a[0]),
+            },
+            Func::ToLong | Func::ToInt | Func::ToReal if matches!(arg_ty, Some(Type::String)) => {
+                let (pat, ty) = if func == Func::ToReal {
+                    (r"^\s*-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$", Type::Real)
+                } else {
+                    (r"^\s*-?[0-9]+\s*$", Type::Long)
+                };
+                self.approx("tolong/toint/toreal of text", "only plain decimal text converts; other text gives null");
+                let test = fill(self.d.regex_match, &[("a", &a[0]), ("p", &string_lit(pat)?)]);
+                format!("(CASE WHEN {test} THEN CAST(trim({}) AS {}) END)", a[0], self.sql_type(ty))
+            }
+            Func::ToLong | Func::ToInt if matches!(arg_ty, Some(t) if t.is_integer()) => a[0].clone(),
+            Func::ToLong | Func::ToInt if matches!(arg_ty, Some(Type::Real)) => {
+                format!("CAST(trunc({}) AS {})", a[0], self.sql_type(Type::Long))
+            }
+            Func::ToReal if matches!(arg_ty, Some(t) if t.is_numeric()) => {
+                format!("CAST({} AS {})", a[0], self.sql_type(Type::Real))
+            }
+            Func::Coalesce => {
+                let parts: Vec<String> = a
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| {
+                        // KQL's coalesce skips empty strings as well as nulls.
+                        if args[i].ty == Type::String && i + 1 < a.len() { format!("NULLIF({x}, '')") } else { x.clone() }
+                    })
+                    .collect();
+                format!("COALESCE({})", parts.join(", "))
+            }
+            Func::Ipv4IsPrivate if arg_ty == Some(Type::String) => {
+                self.approx("ipv4_is_private", "a regular expression on the dotted text; octets above 255 are not rejected");
+                let valid = fill(self.d.regex_match, &[("a", &a[0]), ("p", &string_lit(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}$")?)]);
+                let private = fill(
+                    self.d.regex_match,
+                    &[("a", &a[0]), ("p", &string_lit(r"^(10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.)")?)],
+                );
+                format!("(CASE WHEN {valid} THEN {private} END)")
+            }
+            Func::Extract if self.d.kind == DialectKind::Sqlite => {
+                self.approx("extract in SQLite", "uses detc's regexp_extract() function, registered like REGEXP");
+                format!("regexp_extract({}, {}, {})", a[2], a[0], a[1])
+            }
             Func::ToString => match arg_ty {
                 Some(Type::String) => a[0].clone(),
                 Some(Type::Dynamic) => fill(self.d.json_to_string, &[("a", &a[0])]),

@@ -93,5 +93,24 @@ pub fn register_regexp(conn: &Connection) -> rusqlite::Result<()> {
             let text: Option<String> = ctx.get(1)?;
             Ok(text.map(|t| re.is_match(&t)))
         },
+    )?;
+    // `regexp_extract(text, pattern, group)`: the group's text, '' when there is no match.
+    conn.create_scalar_function(
+        "regexp_extract",
+        3,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let re: std::sync::Arc<regex::Regex> = ctx.get_or_create_aux(1, |vr| {
+                regex::Regex::new(vr.as_str()?).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
+            })?;
+            let text: Option<String> = ctx.get(0)?;
+            let group: i64 = ctx.get(2)?;
+            Ok(text.map(|t| {
+                re.captures(&t)
+                    .and_then(|c| c.get(group.max(0) as usize))
+                    .map(|m| m.as_str().to_string())
+                    .unwrap_or_default()
+            }))
+        },
     )
 }

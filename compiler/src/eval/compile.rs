@@ -466,6 +466,8 @@ fn call(func: Func, args: &[Expr], ctx: &Ctx) -> Result<Compiled, Diagnostic> {
             Box::new(move |r| match x(r) {
                 d @ Value::Dynamic(_) => d,
                 Value::Null => Value::Null,
+                // parse_json("") is empty (null); text that is not JSON stays a string.
+                Value::String(s) if s.is_empty() => Value::Null,
                 Value::String(s) => match serde_json::from_str::<serde_json::Value>(&s) {
                     Ok(j) => Value::Dynamic(Arc::new(j)),
                     Err(_) => Value::Dynamic(Arc::new(serde_json::Value::String(s.to_string()))),
