@@ -27,6 +27,8 @@ fn norm_native(v: &Value, ty: Type) -> String {
     match (v, ty) {
         (Value::Null, _) => "null".into(),
         (Value::DateTime(t), _) => norm_datetime(*t),
+        // SQL targets carry timespans as ticks.
+        (Value::Timespan(t), _) => t.to_string(),
         (Value::Dynamic(d), _) if d.is_null() => "null".into(),
         (Value::Real(x), _) => num_text(*x),
         (Value::Long(n), _) => n.to_string(),

@@ -562,7 +562,9 @@ impl Lowerer<'_> {
                         None => Type::String,
                     };
                     let greedy = Some(i) == last_col && i == parts.len() - 1;
-                    pattern.push_str(if greedy { "(.*)" } else { "(.*?)" });
+                    // The last column takes the rest; `$` keeps engines whose regex
+                    // preference follows the first quantifier (PostgreSQL) from stopping early.
+                    pattern.push_str(if greedy { "(.*)$" } else { "(.*?)" });
                     cols.push((name.name.clone(), ty));
                 }
             }
