@@ -180,16 +180,27 @@ pub fn compile(e: &Expr, ctx: &Ctx) -> Result<Compiled, Diagnostic> {
                 .collect();
             let Some(needles) = folded else {
                 // Terms computed per row (a let-bound array, a column).
-                let terms: Vec<Compiled> = terms.iter().map(|t| compile(t, ctx)).collect::<Result<_, _>>()?;
+                let terms: Vec<Compiled> = terms
+                    .iter()
+                    .map(|t| compile(t, ctx))
+                    .collect::<Result<_, _>>()?;
                 return Ok(Box::new(move |row| {
                     let lv = l(row);
-                    let Some(hay) = text(&lv) else { return Value::Bool(false) };
+                    let Some(hay) = text(&lv) else {
+                        return Value::Bool(false);
+                    };
                     let hay = if cs { hay.into_owned() } else { fold(&hay) };
                     let mut values = Vec::new();
                     for t in &terms {
                         flatten_into(t(row), &mut values);
                     }
-                    let needles = values.iter().map(|v| if cs { v.to_kql_string() } else { fold(&v.to_kql_string()) });
+                    let needles = values.iter().map(|v| {
+                        if cs {
+                            v.to_kql_string()
+                        } else {
+                            fold(&v.to_kql_string())
+                        }
+                    });
                     let mut needles = needles.peekable();
                     if needles.peek().is_none() {
                         return Value::Bool(all);
@@ -561,6 +572,40 @@ fn call(func: Func, args: &[Expr], ctx: &Ctx) -> Result<Compiled, Diagnostic> {
                     _ => Value::Null,
                 },
                 _ => Value::Null,
+            })
+        }
+        Func::CountOf
+        | Func::ParseUrl
+        | Func::Ipv4IsMatch
+        | Func::Base64Decode
+        | Func::Base64Encode
+        | Func::ExtractJson
+        | Func::ExtractAll
+        | Func::BagKeys
+        | Func::UrlDecode
+        | Func::UrlEncode
+        | Func::TrimStart
+        | Func::TrimEnd
+        | Func::StringSize
+        | Func::StrcatArray
+        | Func::SetUnion
+        | Func::SetDifference
+        | Func::SetIntersect
+        | Func::Reverse
+        | Func::FormatDatetime
+        | Func::DatetimePart
+        | Func::DatetimeAdd
+        | Func::ArraySlice
+        | Func::Translate
+        | Func::IngestionTime
+        | Func::SplitAt
+        | Func::ArrayIndexOf
+        | Func::IsAscii => {
+            // The first argument of regex functions is compiled once.
+            let re = args.first().and_then(literal_regex);
+            Box::new(move |r| {
+                let vals: Vec<Value> = a.iter().map(|f| f(r)).collect();
+                super::functions::call(func, &vals, re.as_ref())
             })
         }
         Func::DatetimeDiff => {

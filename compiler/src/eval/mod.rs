@@ -7,6 +7,7 @@
 pub mod aggregate;
 pub mod compile;
 pub mod data;
+pub mod functions;
 pub mod strings;
 
 use crate::diagnostics::{codes, Diagnostic};

@@ -40,7 +40,9 @@ fn lit_string(s: &str) -> Expr {
 /// A string literal read as a value of type `want` (`EventID == "4688"`, `Flag == "true"`,
 /// `Flag == 1`), where it is one.
 fn literal_as(e: &Expr, want: Type) -> Option<Expr> {
-    let ExprKind::Literal(v) = &e.kind else { return None };
+    let ExprKind::Literal(v) = &e.kind else {
+        return None;
+    };
     let v = match (v, want) {
         (Value::String(s), t) if t.is_integer() => Value::Long(s.trim().parse().ok()?),
         (Value::String(s), Type::Real | Type::Decimal) => Value::Real(s.trim().parse().ok()?),
@@ -53,7 +55,10 @@ fn literal_as(e: &Expr, want: Type) -> Option<Expr> {
         (Value::String(s), Type::DateTime) => Value::DateTime(parse_datetime(s)?),
         _ => return None,
     };
-    Some(Expr::lit(v, if want == Type::Int { Type::Long } else { want }))
+    Some(Expr::lit(
+        v,
+        if want == Type::Int { Type::Long } else { want },
+    ))
 }
 
 /// A numeric literal compared with a string column compares as its text (docs/semantics.md).
@@ -96,6 +101,67 @@ fn need(l: &mut Lowerer, e: &Expr, t: Type, span: Span) -> LResult<()> {
         Err(l.err(codes::TYPE, span, format!("expected {t}, found {}", e.ty)))
     }
 }
+
+/// Native-only functions: name, function, arity, result type. Argument types are checked
+/// at run time (a wrong kind of value gives null).
+const EXTRA: &[(&str, Func, usize, usize, Type)] = &[
+    ("countof", Func::CountOf, 2, 3, Type::Long),
+    ("parse_url", Func::ParseUrl, 1, 1, Type::Dynamic),
+    ("parseurl", Func::ParseUrl, 1, 1, Type::Dynamic),
+    ("ipv4_is_match", Func::Ipv4IsMatch, 2, 3, Type::Bool),
+    (
+        "base64_decode_tostring",
+        Func::Base64Decode,
+        1,
+        1,
+        Type::String,
+    ),
+    (
+        "base64_decodestring",
+        Func::Base64Decode,
+        1,
+        1,
+        Type::String,
+    ),
+    (
+        "base64_encode_tostring",
+        Func::Base64Encode,
+        1,
+        1,
+        Type::String,
+    ),
+    (
+        "base64_encodestring",
+        Func::Base64Encode,
+        1,
+        1,
+        Type::String,
+    ),
+    ("extractjson", Func::ExtractJson, 2, 3, Type::String),
+    ("extract_json", Func::ExtractJson, 2, 3, Type::String),
+    ("extract_all", Func::ExtractAll, 2, 3, Type::Dynamic),
+    ("bag_keys", Func::BagKeys, 1, 1, Type::Dynamic),
+    ("url_decode", Func::UrlDecode, 1, 1, Type::String),
+    ("url_encode", Func::UrlEncode, 1, 1, Type::String),
+    ("url_encode_component", Func::UrlEncode, 1, 1, Type::String),
+    ("trim_start", Func::TrimStart, 2, 2, Type::String),
+    ("trim_end", Func::TrimEnd, 2, 2, Type::String),
+    ("string_size", Func::StringSize, 1, 1, Type::Long),
+    ("strcat_array", Func::StrcatArray, 2, 2, Type::String),
+    ("set_union", Func::SetUnion, 2, 64, Type::Dynamic),
+    ("set_difference", Func::SetDifference, 2, 64, Type::Dynamic),
+    ("set_intersect", Func::SetIntersect, 2, 64, Type::Dynamic),
+    ("reverse", Func::Reverse, 1, 1, Type::String),
+    ("format_datetime", Func::FormatDatetime, 2, 2, Type::String),
+    ("datetime_part", Func::DatetimePart, 2, 2, Type::Long),
+    ("datepart", Func::DatetimePart, 2, 2, Type::Long),
+    ("datetime_add", Func::DatetimeAdd, 3, 3, Type::DateTime),
+    ("array_slice", Func::ArraySlice, 3, 3, Type::Dynamic),
+    ("translate", Func::Translate, 3, 3, Type::String),
+    ("ingestion_time", Func::IngestionTime, 0, 0, Type::DateTime),
+    ("array_index_of", Func::ArrayIndexOf, 2, 2, Type::Long),
+    ("isascii", Func::IsAscii, 1, 1, Type::Bool),
+];
 
 fn func_by_name(name: &str) -> Option<Func> {
     Some(match name {
@@ -174,9 +240,19 @@ fn get_item(l: &mut Lowerer, base: Expr, idx: Expr, span: Span) -> LResult<Expr>
     // tables turned dynamic columns into strings after the rules were written.
     let base = match base.ty {
         Type::Dynamic => base,
-        Type::String => Expr { kind: ExprKind::Call { func: Func::ToDynamic, args: vec![base] }, ty: Type::Dynamic },
+        Type::String => Expr {
+            kind: ExprKind::Call {
+                func: Func::ToDynamic,
+                args: vec![base],
+            },
+            ty: Type::Dynamic,
+        },
         t => {
-            return Err(l.err(codes::TYPE, span, format!("property access needs a dynamic value, found {t}")))
+            return Err(l.err(
+                codes::TYPE,
+                span,
+                format!("property access needs a dynamic value, found {t}"),
+            ))
         }
     };
     if !(is_stringish(idx.ty) || idx.ty.is_integer()) {
@@ -492,7 +568,8 @@ fn binary(
         }
         "<" | "<=" | ">" | ">=" => {
             let b = literal_as(&b, a.ty).unwrap_or(b);
-            let dynamic_number = (a.ty == Type::Dynamic && (b.ty.is_numeric() || b.ty == Type::Dynamic))
+            let dynamic_number = (a.ty == Type::Dynamic
+                && (b.ty.is_numeric() || b.ty == Type::Dynamic))
                 || (b.ty == Type::Dynamic && a.ty.is_numeric());
             if !(comparable(a.ty, b.ty) || dynamic_number) || a.ty == Type::Bool {
                 return type_err(l, format!("`{op}` cannot compare {} with {}", a.ty, b.ty));
@@ -645,7 +722,13 @@ fn list(
     }
     // A dynamic left side compares as its text, as string operators do (docs/semantics.md).
     let a = if a.ty == Type::Dynamic && op.contains("in") && !op.starts_with("has") {
-        Expr { kind: ExprKind::Call { func: Func::ToString, args: vec![a] }, ty: Type::String }
+        Expr {
+            kind: ExprKind::Call {
+                func: Func::ToString,
+                args: vec![a],
+            },
+            ty: Type::String,
+        }
     } else {
         a
     };
@@ -776,6 +859,46 @@ fn call(
             return lower_scalar(l, &args[1].value, row, scope);
         }
     }
+    if let Some((_, func, lo, hi, ty)) = EXTRA.iter().find(|e| e.0 == name.name) {
+        let mut a = Vec::new();
+        for arg in args {
+            a.push(lower_scalar(l, &arg.value, row, scope)?);
+        }
+        if a.len() < *lo || a.len() > *hi {
+            return Err(l.err(
+                codes::ARGUMENTS,
+                span,
+                format!(
+                    "{}() takes {lo} to {hi} argument(s), {} given",
+                    name.name,
+                    a.len()
+                ),
+            ));
+        }
+        if matches!(func, Func::ExtractAll | Func::TrimStart | Func::TrimEnd) {
+            check_regex(l, &a[0], span)?;
+        }
+        return Ok(Expr {
+            kind: ExprKind::Call {
+                func: *func,
+                args: a,
+            },
+            ty: *ty,
+        });
+    }
+    if name.name == "split" && args.len() == 3 {
+        let mut a = Vec::new();
+        for arg in args {
+            a.push(lower_scalar(l, &arg.value, row, scope)?);
+        }
+        return Ok(Expr {
+            kind: ExprKind::Call {
+                func: Func::SplitAt,
+                args: a,
+            },
+            ty: Type::Dynamic,
+        });
+    }
     let Some(func) = func_by_name(&name.name) else {
         return Err(l.err(
             codes::UNKNOWN_FUNCTION,
@@ -905,6 +1028,13 @@ fn call(
             Type::Long
         }
         GetItem | MatchesRegex => unreachable!("not callable by name"),
+        CountOf | ParseUrl | Ipv4IsMatch | Base64Decode | Base64Encode | ExtractJson
+        | ExtractAll | BagKeys | UrlDecode | UrlEncode | TrimStart | TrimEnd | StringSize
+        | StrcatArray | SetUnion | SetDifference | SetIntersect | Reverse | FormatDatetime
+        | DatetimePart | DatetimeAdd | ArraySlice | Translate | IngestionTime | SplitAt
+        | ArrayIndexOf | IsAscii => {
+            unreachable!("lowered from the EXTRA table")
+        }
         DatetimeDiff => {
             arity(l, 3, 3)?;
             need(l, &a[0], Type::String, span)?;
