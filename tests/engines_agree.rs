@@ -38,6 +38,9 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | summarize min(TimeGenerated), max(TimeGenerated), count()", &[]),
     ("SigninLogs | where ResultType !in (\"0\", \"50074\") | project ResultType", &[]),
     ("SigninLogs | count", &[]),
+    ("SigninLogs | summarize span = max(TimeGenerated) - min(TimeGenerated), n = count() * 2 by UserPrincipalName", &[]),
+    ("SigninLogs | where LocationDetails.city == \"Oslo\" or ConditionalAccessPolicies[0].result == \"failure\" | project UserPrincipalName", &[]),
+    ("SigninLogs | extend d = todynamic(strcat('{\"n\": ', tostring(strlen(UserPrincipalName)), '}')) | where d.n > 16 | project UserPrincipalName", &[]),
     ("SigninLogs | where ResultDescription has \"mfa\" or ResultDescription hasprefix \"auth\" | project ResultDescription", &[]),
     ("SigninLogs | where UserPrincipalName =~ \"BOB@contoso.com\" and ResultDescription !contains \"invalid\" | project UserPrincipalName", &[]),
     ("SigninLogs | extend d = startofday(TimeGenerated), hr = hourofday(TimeGenerated) | summarize count() by d, hr", &[]),
@@ -59,7 +62,8 @@ fn load_data(catalog: &Catalog) -> Data {
     let mut d = Data::default();
     for (name, path) in data::list_dir(&dir).unwrap() {
         let schema = catalog.table(&name).unwrap();
-        d.tables.insert(name, Arc::new(data::read_file(&path, &schema).unwrap()));
+        d.tables
+            .insert(name, Arc::new(data::read_file(&path, &schema).unwrap()));
     }
     d
 }
@@ -69,7 +73,10 @@ fn engines_agree_with_native() {
     let catalog = Catalog::builtin();
     let data = load_data(&catalog);
     let present: BTreeSet<String> = data.tables.keys().cloned().collect();
-    let tables = Tables { catalog: &catalog, present: Some(&present) };
+    let tables = Tables {
+        catalog: &catalog,
+        present: Some(&present),
+    };
     let now = detc::value::parse_datetime("2024-03-03T00:00:00Z").unwrap();
     let mut failures = Vec::new();
     let mut checked = 0;
@@ -80,22 +87,32 @@ fn engines_agree_with_native() {
         let (ast, d) = detc::syntax::parse(q);
         assert!(d.is_empty(), "{q}: {d:?}");
         let lowered = lower(&ast, &tables);
-        let plan = lowered.plan.unwrap_or_else(|| panic!("{q}: {:?}", lowered.diagnostics));
+        let plan = lowered
+            .plan
+            .unwrap_or_else(|| panic!("{q}: {:?}", lowered.diagnostics));
         let rows = eval::run(&plan, &data, &Ctx { now }).unwrap_or_else(|d| panic!("{q}: {d:?}"));
         for engine in [Engine::Sqlite, Engine::DuckDb, Engine::Postgres] {
             if !detc::engines::available_or_skip(engine) {
                 continue;
             }
             match detc::verify::check(&plan, &data, &rows, engine) {
-                Ok(_) if unsupported.contains(&engine.name()) => {
-                    failures.push(format!("{}: {q}\n  expected unsupported, but it ran", engine.name()))
-                }
+                Ok(_) if unsupported.contains(&engine.name()) => failures.push(format!(
+                    "{}: {q}\n  expected unsupported, but it ran",
+                    engine.name()
+                )),
                 Ok(_) => checked += 1,
-                Err(msg) if unsupported.contains(&engine.name()) && msg.starts_with("cannot emit SQL") => {}
+                Err(msg)
+                    if unsupported.contains(&engine.name())
+                        && msg.starts_with("cannot emit SQL") => {}
                 Err(msg) => failures.push(format!("{}: {q}\n{msg}", engine.name())),
             }
         }
     }
     eprintln!("{checked} query x engine pairs agree");
-    assert!(failures.is_empty(), "{} disagreement(s):\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} disagreement(s):\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

@@ -35,8 +35,6 @@ pub struct Dialect {
     int_div: &'static str,
     /// Text of a JSON value (`tostring`): bare for JSON strings, '' for null.
     json_to_string: &'static str,
-    /// Compact JSON text of a JSON value (what string operators see on dynamic values).
-    json_text: &'static str,
     true_lit: &'static str,
     false_lit: &'static str,
     /// Named parameter placeholder, `{name}` substituted; `None` = positional `$n`.
@@ -52,6 +50,8 @@ pub struct Dialect {
     /// JSON member `{k}` / element `{i}` of `{a}`.
     get_key: &'static str,
     get_index: &'static str,
+    /// The number a JSON value `{a}` holds, or NULL.
+    json_number: &'static str,
 }
 
 const SQLITE_TICKS: &str = "(CAST(unixepoch(substr({a}, 1, 19)) AS INTEGER) * 10000000 + CAST(substr({a}, 21, 7) AS INTEGER))";
@@ -66,7 +66,6 @@ pub const DUCKDB: Dialect = Dialect {
     distinct_from: "{a} IS DISTINCT FROM {b}",
     int_div: "{a} // {b}",
     json_to_string: "COALESCE(CASE WHEN json_type({a}) = 'VARCHAR' THEN json_extract_string({a}, '$') WHEN json_type({a}) = 'NULL' THEN '' ELSE CAST({a} AS VARCHAR) END, '')",
-    json_text: "COALESCE(CAST({a} AS VARCHAR), '')",
     true_lit: "TRUE",
     false_lit: "FALSE",
     param: Some("${name}"),
@@ -76,6 +75,7 @@ pub const DUCKDB: Dialect = Dialect {
     bin_dt: "make_timestamp((epoch_us({a}) // (({s}) // 10)) * (({s}) // 10))",
     get_key: "({a} -> {k})",
     get_index: "({a} -> {i})",
+    json_number: "(CASE WHEN json_type({a}) IN ('UBIGINT', 'BIGINT', 'DOUBLE') THEN CAST({a} AS DOUBLE) END)",
 };
 
 pub const POSTGRES: Dialect = Dialect {
@@ -87,7 +87,6 @@ pub const POSTGRES: Dialect = Dialect {
     distinct_from: "{a} IS DISTINCT FROM {b}",
     int_div: "{a} / {b}",
     json_to_string: "COALESCE(CASE WHEN jsonb_typeof({a}) = 'string' THEN {a} #>> '{}' WHEN jsonb_typeof({a}) = 'null' THEN '' ELSE {a}::text END, '')",
-    json_text: "COALESCE({a}::text, '')",
     true_lit: "TRUE",
     false_lit: "FALSE",
     param: None,
@@ -97,6 +96,7 @@ pub const POSTGRES: Dialect = Dialect {
     bin_dt: "(to_timestamp(floor(extract(epoch FROM {a}) * 10000000 / ({s})) * ({s}) / 10000000.0) AT TIME ZONE 'UTC')",
     get_key: "({a} -> {k})",
     get_index: "({a} -> CAST({i} AS INT))",
+    json_number: "(CASE WHEN jsonb_typeof({a}) = 'number' THEN CAST({a} #>> '{}' AS DOUBLE PRECISION) END)",
 };
 
 pub const SQLITE: Dialect = Dialect {
@@ -108,7 +108,6 @@ pub const SQLITE: Dialect = Dialect {
     distinct_from: "{a} IS NOT {b}",
     int_div: "{a} / {b}",
     json_to_string: "COALESCE(CASE json_type({a}) WHEN 'text' THEN json_extract({a}, '$') WHEN 'null' THEN '' ELSE {a} END, '')",
-    json_text: "COALESCE({a}, '')",
     true_lit: "1",
     false_lit: "0",
     param: Some(":{name}"),
@@ -118,6 +117,7 @@ pub const SQLITE: Dialect = Dialect {
     bin_dt: "",
     get_key: "({a} -> {k})",
     get_index: "({a} -> {i})",
+    json_number: "(CASE WHEN json_type({a}) IN ('integer', 'real') THEN json_extract({a}, '$') END)",
 };
 
 pub fn dialect(name: &str) -> Option<&'static Dialect> {
@@ -317,7 +317,7 @@ impl Ctx<'_> {
                         "PostgreSQL's jsonb text puts a space after `,` and `:`",
                     );
                 }
-                fill(self.d.json_text, &[("a", &s)])
+                fill(self.d.json_to_string, &[("a", &s)])
             }
             Type::String | Type::Guid => s,
             t => {
@@ -365,10 +365,31 @@ impl Ctx<'_> {
                         return self.datetime_arith(*op, lhs, rhs);
                     }
                 }
-                if (lhs.ty == Type::Dynamic) != (rhs.ty == Type::Dynamic) {
-                    return Err(unsupported("comparison with a dynamic value", "not emitted to SQL yet"));
-                }
-                let (a, b) = (self.expr(lhs)?, self.expr(rhs)?);
+                let dyn_num =
+                    |e: &Expr, other: &Expr| e.ty == Type::Dynamic && other.ty.is_numeric();
+                let (a, b) = if dyn_num(lhs, rhs) || dyn_num(rhs, lhs) {
+                    // A dynamic number compares as a number (docs/semantics.md).
+                    self.approx(
+                        "comparison of a dynamic value with a number",
+                        "only JSON numbers compare; a JSON string holding digits does not",
+                    );
+                    let conv = |s: &mut Self, e: &Expr| -> Result<String, Unsupported> {
+                        let x = s.expr(e)?;
+                        Ok(if e.ty == Type::Dynamic {
+                            fill(s.d.json_number, &[("a", &x)])
+                        } else {
+                            x
+                        })
+                    };
+                    (conv(self, lhs)?, conv(self, rhs)?)
+                } else if (lhs.ty == Type::Dynamic) != (rhs.ty == Type::Dynamic) {
+                    return Err(unsupported(
+                        "comparison with a dynamic value",
+                        "not emitted to SQL yet",
+                    ));
+                } else {
+                    (self.expr(lhs)?, self.expr(rhs)?)
+                };
                 match op {
                     BinOp::Ne => {
                         // KQL: null != x is true (docs/semantics.md).
@@ -464,7 +485,10 @@ impl Ctx<'_> {
                         continue;
                     }
                     if i.ty == Type::Dynamic {
-                        return Err(unsupported("in", "a list item computed as a dynamic array at run time"));
+                        return Err(unsupported(
+                            "in",
+                            "a list item computed as a dynamic array at run time",
+                        ));
                     }
                     let s = self.expr(i)?;
                     list.push(self.lower_if(s, !*cs));
@@ -639,6 +663,11 @@ impl Ctx<'_> {
         Ok(match func {
             Func::ToLower if arg_ty == Some(Type::String) => format!("lower({})", a[0]),
             Func::ToUpper if arg_ty == Some(Type::String) => format!("upper({})", a[0]),
+            Func::ToLower | Func::ToUpper if arg_ty == Some(Type::Dynamic) => format!(
+                "{}({})",
+                if func == Func::ToLower { "lower" } else { "upper" },
+                fill(self.d.json_to_string, &[("a", &a[0])])
+            ),
             Func::ToDynamic if arg_ty == Some(Type::String) => match self.d.kind {
                 DialectKind::DuckDb => format!(
                     "(CASE WHEN {0} = '' THEN NULL WHEN json_valid({0}) THEN CAST({0} AS JSON) ELSE to_json({0}) END)",
@@ -762,7 +791,7 @@ impl Ctx<'_> {
             }
             Func::MatchesRegex => {
                 let text = match args[0].ty {
-                    Type::Dynamic => fill(self.d.json_text, &[("a", &a[0])]),
+                    Type::Dynamic => fill(self.d.json_to_string, &[("a", &a[0])]),
                     _ => a[0].clone(),
                 };
                 format!(

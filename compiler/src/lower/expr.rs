@@ -554,6 +554,10 @@ fn binary(
                 }
                 return type_err(l, format!("cannot compare {} with {}", a.ty, b.ty));
             }
+            // A dynamic value compared with a string compares as its text.
+            if a.ty == Type::Dynamic && is_stringish(b.ty) {
+                return Ok(str_op(StrOp::Equals, true, negated, a, b));
+            }
             // A string literal compared with a number or bool is read as one (docs/semantics.md).
             let b = literal_as(&b, a.ty).unwrap_or(b);
             if !(comparable(a.ty, b.ty) || a.ty == Type::Dynamic || b.ty == Type::Dynamic) {
@@ -757,8 +761,12 @@ fn list(
             } else if a.ty == Type::Dynamic {
                 return Err(l.err(codes::UNSUPPORTED, span, "`in` with a dynamic left side is undefined in KQL's documentation; use set_has_element() or has"));
             } else {
+                vals = vals
+                    .into_iter()
+                    .map(|v| literal_as(&v, a.ty).unwrap_or(v))
+                    .collect();
                 for v in &vals {
-                    if !comparable(a.ty, v.ty) {
+                    if !comparable(a.ty, v.ty) && v.ty != Type::Dynamic {
                         return Err(l.err(
                             codes::TYPE,
                             span,

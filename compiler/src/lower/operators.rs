@@ -8,6 +8,79 @@ use crate::syntax::ast::{self, ExprKind as A};
 use crate::types::Type;
 use crate::value::Value;
 
+const AGGREGATES: &[&str] = &[
+    "count",
+    "countif",
+    "dcount",
+    "dcountif",
+    "sum",
+    "sumif",
+    "avg",
+    "min",
+    "max",
+    "make_set",
+    "makeset",
+    "make_set_if",
+    "make_list",
+    "makelist",
+    "make_list_if",
+    "any",
+    "take_any",
+    "arg_max",
+    "arg_min",
+    "make_bag",
+];
+
+fn is_aggregate(name: &str) -> bool {
+    AGGREGATES.contains(&name)
+}
+
+/// A copy of `e` with each aggregate call replaced by a hidden column name.
+fn extract_aggregates(
+    e: &ast::Expr,
+    found: &mut Vec<(String, ast::Expr)>,
+    item: usize,
+) -> ast::Expr {
+    let mut out = e.clone();
+    rewrite(&mut out, found, item);
+    out
+}
+
+fn rewrite(e: &mut ast::Expr, found: &mut Vec<(String, ast::Expr)>, item: usize) {
+    if let A::Call { name, .. } = &e.kind {
+        if is_aggregate(&name.name) {
+            let hname = format!("__detc_agg{item}_{}", found.len());
+            found.push((hname.clone(), e.clone()));
+            e.kind = A::Name(hname);
+            return;
+        }
+    }
+    match &mut e.kind {
+        A::Binary { lhs, rhs, .. } => {
+            rewrite(lhs, found, item);
+            rewrite(rhs, found, item);
+        }
+        A::Unary { expr, .. } | A::Member { expr, .. } => rewrite(expr, found, item),
+        A::Index { expr, index } => {
+            rewrite(expr, found, item);
+            rewrite(index, found, item);
+        }
+        A::Call { args, .. } => args
+            .iter_mut()
+            .for_each(|a| rewrite(&mut a.value, found, item)),
+        A::Between { expr, lo, hi, .. } => {
+            rewrite(expr, found, item);
+            rewrite(lo, found, item);
+            rewrite(hi, found, item);
+        }
+        A::List { expr, items, .. } => {
+            rewrite(expr, found, item);
+            items.iter_mut().for_each(|i| rewrite(i, found, item));
+        }
+        _ => {}
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 pub enum PatternUse {
     Away,
@@ -190,18 +263,51 @@ impl Lowerer<'_> {
             by_out.push((name, e));
         }
         let mut agg_out: Vec<(String, Agg)> = Vec::new();
-        for item in aggs {
+        // `x = round(avg(y), 2)`: aggregates inside an expression become hidden columns; the
+        // expression is computed over them after the summarize.
+        let mut post: Vec<(String, ast::Expr)> = Vec::new();
+        let mut hidden = Vec::new();
+        for (k, item) in aggs.iter().enumerate() {
             self.single_name(item)?;
-            let A::Call { name, args } = &item.expr.kind else {
+            if let A::Call { name, args } = &item.expr.kind {
+                if is_aggregate(&name.name) {
+                    for (n, a) in self.aggregate(name, args, item, &input, scope)? {
+                        agg_out.push((n, a));
+                    }
+                    continue;
+                }
+            }
+            let mut found = Vec::new();
+            let rewritten = extract_aggregates(&item.expr, &mut found, k);
+            if found.is_empty() {
                 return Err(self.err(
                     codes::TYPE,
                     item.expr.span,
                     "summarize needs an aggregate function call",
                 ));
-            };
-            for (n, a) in self.aggregate(name, args, item, &input, scope)? {
-                agg_out.push((n, a));
             }
+            for (hname, call) in found {
+                let A::Call { name, args } = &call.kind else {
+                    unreachable!()
+                };
+                let named = ast::NamedExpr {
+                    name: Some(ast::Ident {
+                        name: hname.clone(),
+                        span: call.span,
+                    }),
+                    more: Vec::new(),
+                    expr: call.clone(),
+                };
+                for (n, a) in self.aggregate(name, args, &named, &input, scope)? {
+                    agg_out.push((n, a));
+                }
+                hidden.push(hname);
+            }
+            let out_name = match &item.name {
+                Some(n) => n.name.clone(),
+                None => format!("Column{}", k + 1),
+            };
+            post.push((out_name, rewritten));
         }
         let names = super::unique_names(
             by_out
@@ -228,14 +334,28 @@ impl Lowerer<'_> {
                 ty: a.ty,
             }))
             .collect();
-        Ok(Node {
+        let node = Node {
             op: Op::Summarize {
                 input: Box::new(input),
                 by: by_out,
                 aggs: agg_out,
             },
             schema,
-        })
+        };
+        if post.is_empty() {
+            return Ok(node);
+        }
+        let mut items = Vec::new();
+        for (n, e) in &post {
+            let v = self.scalar(e, Some(&node), scope)?;
+            items.push((n.clone(), v));
+        }
+        let extended = self.extend_items(node, items)?;
+        let keep: Vec<(String, Expr)> = (0..extended.schema.len())
+            .filter(|&i| !hidden.contains(&extended.schema[i].name))
+            .map(|i| (extended.schema[i].name.clone(), column_expr(&extended, i)))
+            .collect();
+        self.project(extended, keep, Span::default())
     }
 
     /// One aggregate call; `arg_max`/`arg_min` give several output columns.

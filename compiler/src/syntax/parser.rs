@@ -1150,9 +1150,10 @@ impl Parser {
             }
             Tok::Ident(_) if self.source_operator_ahead() => self.source_operator(),
             Tok::Ident(w) => match w.as_str() {
-                "true" | "false" => {
+                // Kusto also accepts `True`/`False`/`TRUE`/`FALSE`.
+                "true" | "false" | "True" | "False" | "TRUE" | "FALSE" => {
                     self.bump();
-                    lit(ExprKind::Lit(Lit::Bool(w == "true")))
+                    lit(ExprKind::Lit(Lit::Bool(w.eq_ignore_ascii_case("true"))))
                 }
                 "null" => {
                     self.bump();
