@@ -683,6 +683,47 @@ impl Ctx<'_> {
                 }
             },
             Func::ToDynamic if arg_ty == Some(Type::Dynamic) => a[0].clone(),
+            Func::ToBool if arg_ty == Some(Type::String) => format!(
+                "(CASE lower(trim({0})) WHEN 'true' THEN {1} WHEN 'false' THEN {2} END)",
+                a[0], self.d.true_lit, self.d.false_lit
+            ),
+            Func::ToBool if matches!(arg_ty, Some(t) if t.is_numeric()) => format!("({} <> 0)", a[0]),
+            Func::ToBool if arg_ty == Some(Type::Bool) => a[0].clone(),
+            Func::DatetimeDiff if self.d.kind != DialectKind::DuckDb => {
+                let ExprKind::Literal(Value::String(part)) = &args[0].kind else {
+                    return Err(unsupported("datetime_diff", "the part must be a constant"));
+                };
+                let (x, y) = (&a[1], &a[2]);
+                let unit_ticks = match part.to_ascii_lowercase().as_str() {
+                    "day" => Some(864_000_000_000i64),
+                    "hour" => Some(36_000_000_000),
+                    "minute" => Some(600_000_000),
+                    "second" => Some(10_000_000),
+                    "millisecond" => Some(10_000),
+                    _ => None,
+                };
+                match (unit_ticks, self.d.kind) {
+                    (Some(u), DialectKind::Sqlite) => {
+                        format!("(({} / {u}) - ({} / {u}))", self.ticks(x), self.ticks(y))
+                    }
+                    (Some(u), _) => format!(
+                        "CAST(floor(extract(epoch FROM {x}) * 10000000 / {u}) - floor(extract(epoch FROM {y}) * 10000000 / {u}) AS BIGINT)"
+                    ),
+                    (None, DialectKind::Postgres) if part.eq_ignore_ascii_case("month") => format!(
+                        "CAST((extract(year FROM {x}) * 12 + extract(month FROM {x})) - (extract(year FROM {y}) * 12 + extract(month FROM {y})) AS BIGINT)"
+                    ),
+                    (None, DialectKind::Postgres) if part.eq_ignore_ascii_case("year") => {
+                        format!("CAST(extract(year FROM {x}) - extract(year FROM {y}) AS BIGINT)")
+                    }
+                    _ => return Err(unsupported("datetime_diff", &format!("part `{part}` is not emitted to SQL ({}) yet", self.d.name))),
+                }
+            }
+            Func::DatetimeDiff => {
+                if matches!(&args[0].kind, ExprKind::Literal(Value::String(p)) if p.eq_ignore_ascii_case("week")) {
+                    return Err(unsupported("datetime_diff", "DuckDB's weeks start on Monday, KQL's on Sunday"));
+                }
+                format!("date_diff({}, {}, {})", a[0], a[2], a[1])
+            }
             Func::ArrayLength => match self.d.kind {
                 DialectKind::DuckDb => format!("(CASE WHEN json_type({0}) = 'ARRAY' THEN CAST(json_array_length({0}) AS BIGINT) END)", a[0]),
                 DialectKind::Postgres => format!("(CASE WHEN jsonb_typeof({0}) = 'array' THEN CAST(jsonb_array_length({0}) AS BIGINT) END)", a[0]),
@@ -876,14 +917,62 @@ impl Ctx<'_> {
         ))
     }
 
+    /// SQLite has no arg_max, but when a query's only aggregate is one `max()` (or `min()`),
+    /// its bare columns come from the row holding that extreme (a documented SQLite rule).
+    fn sqlite_arg_extreme(
+        &mut self,
+        aggs: &[(String, crate::ir::Agg)],
+    ) -> Result<Option<Vec<String>>, Unsupported> {
+        use crate::ir::AggFunc;
+        let Some((_, first)) = aggs.first() else {
+            return Ok(None);
+        };
+        let same = aggs
+            .iter()
+            .all(|(_, a)| a.func == first.func && a.args.first() == first.args.first());
+        if self.d.kind != DialectKind::Sqlite
+            || !matches!(first.func, AggFunc::ArgMax | AggFunc::ArgMin)
+            || !same
+        {
+            return Ok(None);
+        }
+        self.approx("arg_max/arg_min in SQLite", "bare columns beside one max()/min(); a group whose key is all null gives an arbitrary row");
+        let f = if first.func == AggFunc::ArgMax {
+            "max"
+        } else {
+            "min"
+        };
+        let key = self.expr(&first.args[0])?;
+        let mut cols = vec![];
+        let mut key_done = false;
+        for (n, a) in aggs {
+            if a.args[1] == a.args[0] && !key_done {
+                cols.push(format!("{f}({key}) AS {}", quote_ident(n)));
+                key_done = true;
+            } else {
+                cols.push(format!("{} AS {}", self.expr(&a.args[1])?, quote_ident(n)));
+            }
+        }
+        if !key_done {
+            cols.push(format!("{f}({key}) AS \"__detc_extreme\""));
+        }
+        Ok(Some(cols))
+    }
+
     fn aggregate(&mut self, a: &crate::ir::Agg) -> Result<String, Unsupported> {
         use crate::ir::AggFunc;
-        if a.limit.is_some() {
-            return Err(unsupported(
-                a.func.kql(),
-                "a size limit is not emitted to SQL yet",
-            ));
-        }
+        let limited = match a.limit {
+            Some(n) => match crate::emit::sql_funcs::make_set_limited(self.d.kind, a.func) {
+                Some(tpl) => Some(tpl.replace("{n}", &n.to_string())),
+                None => {
+                    return Err(unsupported(
+                        a.func.kql(),
+                        "a size limit is not emitted to SQL yet",
+                    ))
+                }
+            },
+            None => None,
+        };
         if matches!(a.func, AggFunc::MakeSet | AggFunc::MakeSetIf)
             && !matches!(a.args[0].ty, Type::String | Type::Long | Type::Int)
         {
@@ -892,7 +981,10 @@ impl Ctx<'_> {
                 &format!("of {} values is not emitted to SQL yet", a.args[0].ty),
             ));
         }
-        let Some(tpl) = crate::emit::sql_funcs::aggregate(self.d.kind, a.func) else {
+        let Some(tpl) = limited
+            .as_deref()
+            .or_else(|| crate::emit::sql_funcs::aggregate(self.d.kind, a.func))
+        else {
             return Err(unsupported(
                 a.func.kql(),
                 &format!("not emitted to SQL ({}) yet", self.d.name),
@@ -1017,8 +1109,12 @@ impl Ctx<'_> {
                     sel.push(format!("{x} AS {}", quote_ident(n)));
                     groups.push(x);
                 }
-                for (n, a) in aggs {
-                    sel.push(format!("{} AS {}", self.aggregate(a)?, quote_ident(n)));
+                if let Some(cols) = self.sqlite_arg_extreme(aggs)? {
+                    sel.extend(cols);
+                } else {
+                    for (n, a) in aggs {
+                        sel.push(format!("{} AS {}", self.aggregate(a)?, quote_ident(n)));
+                    }
                 }
                 let mut text = format!("SELECT {} FROM {q}", sel.join(", "));
                 if !groups.is_empty() {

@@ -37,7 +37,6 @@ pub fn function(d: DialectKind, f: Func) -> Option<&'static str> {
         (Func::Log10, DuckDb) => "log10({0})",
         (Func::Log10, Postgres) => "log(CAST({0} AS DOUBLE PRECISION))",
         (Func::Strlen, _) => "length({0})",
-        (Func::DatetimeDiff, DuckDb) => "date_diff({0}, {2}, {1})",
         _ => return None,
     })
 }
@@ -67,6 +66,17 @@ pub fn aggregate(d: DialectKind, f: AggFunc) -> Option<&'static str> {
         (AggFunc::ArgMin, DuckDb) => "arg_min({1}, {0})",
         (AggFunc::ArgMax, Postgres) => "(array_agg({1} ORDER BY {0} DESC) FILTER (WHERE {0} IS NOT NULL))[1]",
         (AggFunc::ArgMin, Postgres) => "(array_agg({1} ORDER BY {0} ASC) FILTER (WHERE {0} IS NOT NULL))[1]",
+        _ => return None,
+    })
+}
+
+/// `make_set(x, n)`: the smallest `n` elements of the sorted set (docs/semantics.md).
+pub fn make_set_limited(d: DialectKind, f: AggFunc) -> Option<&'static str> {
+    Some(match (f, d) {
+        (AggFunc::MakeSet, DuckDb) => "COALESCE(to_json(list_slice(list(DISTINCT {0} ORDER BY {0}) FILTER (WHERE {0} IS NOT NULL), 1, {n})), '[]')",
+        (AggFunc::MakeSet, Postgres) => "COALESCE(to_jsonb((array_agg(DISTINCT {0} ORDER BY {0}) FILTER (WHERE {0} IS NOT NULL))[1:{n}]), '[]'::jsonb)",
+        (AggFunc::MakeSetIf, DuckDb) => "COALESCE(to_json(list_slice(list(DISTINCT {0} ORDER BY {0}) FILTER (WHERE {0} IS NOT NULL AND {p}), 1, {n})), '[]')",
+        (AggFunc::MakeSetIf, Postgres) => "COALESCE(to_jsonb((array_agg(DISTINCT {0} ORDER BY {0}) FILTER (WHERE {0} IS NOT NULL AND {p}))[1:{n}]), '[]'::jsonb)",
         _ => return None,
     })
 }

@@ -133,10 +133,9 @@ impl Compiled1 {
                 }
                 let mut new = Vec::new();
                 elements(&arg(0), &mut new);
+                // Every distinct element is kept here; the size limit applies to the sorted
+                // set in `finish`, so which elements survive does not depend on row order.
                 for e in new {
-                    if items.len() >= self.limit {
-                        break;
-                    }
                     if seen.insert(e.to_string()) {
                         items.push(e);
                     }
@@ -195,7 +194,7 @@ impl Compiled1 {
     }
 }
 
-fn finish(st: State, ty: crate::types::Type) -> Value {
+fn finish(st: State, ty: crate::types::Type, limit: usize) -> Value {
     match st {
         State::Count(n) => Value::Long(n),
         State::Distinct(s) => Value::Long(s.len() as i64),
@@ -211,6 +210,7 @@ fn finish(st: State, ty: crate::types::Type) -> Value {
         // Set order is undefined in KQL; detc sorts sets so every run and target agree.
         State::Set(mut items, _) => {
             items.sort_by(json_order);
+            items.truncate(limit);
             Value::Dynamic(Arc::new(serde_json::Value::Array(items)))
         }
         State::List(items) => Value::Dynamic(Arc::new(serde_json::Value::Array(items))),
@@ -262,8 +262,8 @@ pub fn summarize(
     Ok(out
         .into_iter()
         .map(|(mut k, states)| {
-            for (st, (_, a)) in states.into_iter().zip(aggs) {
-                k.push(finish(st, a.ty));
+            for ((st, (_, a)), c) in states.into_iter().zip(aggs).zip(&comp) {
+                k.push(finish(st, a.ty, c.limit));
             }
             k
         })
