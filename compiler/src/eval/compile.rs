@@ -600,7 +600,8 @@ fn call(func: Func, args: &[Expr], ctx: &Ctx) -> Result<Compiled, Diagnostic> {
         | Func::IngestionTime
         | Func::SplitAt
         | Func::ArrayIndexOf
-        | Func::IsAscii => {
+        | Func::IsAscii
+        | Func::ParseXml => {
             // The first argument of regex functions is compiled once.
             let re = args.first().and_then(literal_regex);
             Box::new(move |r| {

@@ -254,6 +254,10 @@ pub fn call(f: Func, a: &[Value], regex: Option<&regex::Regex>) -> Value {
             None => Value::Null,
         },
         Func::IsAscii => Value::Bool(text(&a[0]).is_ascii()),
+        Func::ParseXml => match super::xml::parse_xml(&text(&a[0])) {
+            Some(j) => dynamic(j),
+            None => Value::Null,
+        },
         _ => Value::Null,
     }
 }

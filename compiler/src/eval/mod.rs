@@ -9,6 +9,7 @@ pub mod compile;
 pub mod data;
 pub mod functions;
 pub mod strings;
+pub mod xml;
 
 use crate::diagnostics::{codes, Diagnostic};
 use crate::ir::{JoinKind, Node, Op};

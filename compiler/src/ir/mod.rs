@@ -447,6 +447,7 @@ pub enum Func {
     SplitAt,
     ArrayIndexOf,
     IsAscii,
+    ParseXml,
     /// `x.name`, `x["name"]`, `x[i]` on a dynamic value (negative i counts from the end).
     GetItem,
     Bin,
@@ -532,6 +533,7 @@ impl Func {
             Func::SplitAt => "split",
             Func::ArrayIndexOf => "array_index_of",
             Func::IsAscii => "isascii",
+            Func::ParseXml => "parse_xml",
             Func::GetItem => "getitem",
             Func::Bin => "bin",
             Func::StartOfDay => "startofday",

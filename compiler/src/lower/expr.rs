@@ -161,6 +161,7 @@ const EXTRA: &[(&str, Func, usize, usize, Type)] = &[
     ("ingestion_time", Func::IngestionTime, 0, 0, Type::DateTime),
     ("array_index_of", Func::ArrayIndexOf, 2, 2, Type::Long),
     ("isascii", Func::IsAscii, 1, 1, Type::Bool),
+    ("parse_xml", Func::ParseXml, 1, 1, Type::Dynamic),
 ];
 
 fn func_by_name(name: &str) -> Option<Func> {
@@ -1040,7 +1041,7 @@ fn call(
         | ExtractAll | BagKeys | UrlDecode | UrlEncode | TrimStart | TrimEnd | StringSize
         | StrcatArray | SetUnion | SetDifference | SetIntersect | Reverse | FormatDatetime
         | DatetimePart | DatetimeAdd | ArraySlice | Translate | IngestionTime | SplitAt
-        | ArrayIndexOf | IsAscii => {
+        | ArrayIndexOf | IsAscii | ParseXml => {
             unreachable!("lowered from the EXTRA table")
         }
         DatetimeDiff => {
