@@ -303,11 +303,17 @@ fn write_node(node: &Node, indent: usize, out: &mut String) {
             pipe(out, format!("where {}", expr_text(predicate)));
         }
         Op::Extend { input, items } => {
-            write_node(input, indent, out);
             let s: Vec<String> = items
                 .iter()
                 .map(|(n, _, e)| format!("{} = {}", ident(n), expr_text(e)))
                 .collect();
+            // `print` lowers to an extend over one empty row.
+            if matches!(&input.op, Op::Values { rows } if rows.len() == 1 && input.schema.is_empty())
+            {
+                out.push_str(&format!("print {}", s.join(", ")));
+                return;
+            }
+            write_node(input, indent, out);
             pipe(out, format!("extend {}", s.join(", ")));
         }
         Op::Project { input, items } => {

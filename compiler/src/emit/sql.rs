@@ -1122,6 +1122,10 @@ impl Ctx<'_> {
                 }
                 text
             }
+            Op::Values { rows } if node.schema.is_empty() => {
+                // `print`'s empty row; its columns are added by the extend above it.
+                format!("SELECT {} AS \"__detc_row\"", rows.len().min(1))
+            }
             Op::Values { rows } => {
                 let mut parts = Vec::new();
                 for r in rows {

@@ -101,7 +101,8 @@ pub fn register_regexp(conn: &Connection) -> rusqlite::Result<()> {
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
             let re: std::sync::Arc<regex::Regex> = ctx.get_or_create_aux(1, |vr| {
-                regex::Regex::new(vr.as_str()?).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
+                regex::Regex::new(vr.as_str()?)
+                    .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
             })?;
             let text: Option<String> = ctx.get(0)?;
             let group: i64 = ctx.get(2)?;

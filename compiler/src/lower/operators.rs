@@ -262,6 +262,7 @@ impl Lowerer<'_> {
             let name = self.column_name(item, &e, i);
             by_out.push((name, e));
         }
+        let by_names: Vec<String> = by_out.iter().map(|(n, _)| n.clone()).collect();
         let mut agg_out: Vec<(String, Agg)> = Vec::new();
         // `x = round(avg(y), 2)`: aggregates inside an expression become hidden columns; the
         // expression is computed over them after the summarize.
@@ -271,7 +272,7 @@ impl Lowerer<'_> {
             self.single_name(item)?;
             if let A::Call { name, args } = &item.expr.kind {
                 if is_aggregate(&name.name) {
-                    for (n, a) in self.aggregate(name, args, item, &input, scope)? {
+                    for (n, a) in self.aggregate(name, args, item, &input, &by_names, scope)? {
                         agg_out.push((n, a));
                     }
                     continue;
@@ -298,7 +299,7 @@ impl Lowerer<'_> {
                     more: Vec::new(),
                     expr: call.clone(),
                 };
-                for (n, a) in self.aggregate(name, args, &named, &input, scope)? {
+                for (n, a) in self.aggregate(name, args, &named, &input, &by_names, scope)? {
                     agg_out.push((n, a));
                 }
                 hidden.push(hname);
@@ -365,6 +366,7 @@ impl Lowerer<'_> {
         args: &[ast::Arg],
         item: &ast::NamedExpr,
         input: &Node,
+        by_names: &[String],
         scope: &Scope,
     ) -> LResult<Vec<(String, Agg)>> {
         let func = match name.name.as_str() {
@@ -394,7 +396,7 @@ impl Lowerer<'_> {
             }
         };
         if matches!(func, AggFunc::ArgMax | AggFunc::ArgMin) {
-            return self.arg_extreme(func, args, item, input, scope);
+            return self.arg_extreme(func, args, item, input, by_names, scope);
         }
         let mut a = Vec::new();
         for arg in args {
@@ -516,6 +518,7 @@ impl Lowerer<'_> {
         args: &[ast::Arg],
         item: &ast::NamedExpr,
         input: &Node,
+        by_names: &[String],
         scope: &Scope,
     ) -> LResult<Vec<(String, Agg)>> {
         let Some(first) = args.first() else {
@@ -554,9 +557,11 @@ impl Lowerer<'_> {
         };
         for arg in &args[1..] {
             if let A::Star = arg.value.kind {
-                // `*`: every input column but the maximised one (Kusto.Language's rule).
+                // `*`: every input column but the maximised one and the `by` columns
+                // (Kusto.Language's rule).
                 for i in 0..input.schema.len() {
-                    if Some(&input.schema[i].name) != key_col.as_ref() {
+                    let n = &input.schema[i].name;
+                    if Some(n) != key_col.as_ref() && !by_names.contains(n) {
                         out.push((input.schema[i].name.clone(), mk(column_expr(input, i))));
                     }
                 }
@@ -855,31 +860,24 @@ impl Lowerer<'_> {
         })
     }
 
+    /// `print a = expr, ...`: one row computed from an empty one.
     pub(super) fn print(&mut self, items: &[ast::NamedExpr], scope: &Scope) -> LResult<Node> {
-        let mut schema = Vec::new();
-        let mut row = Vec::new();
+        let base = Node {
+            op: Op::Values { rows: vec![vec![]] },
+            schema: vec![],
+        };
+        let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
             self.single_name(item)?;
-            let e = self.scalar(&item.expr, None, scope)?;
-            let ExprKind::Literal(v) = e.kind.clone() else {
-                return Err(self.err(
-                    codes::UNSUPPORTED,
-                    item.expr.span,
-                    "print of a non-constant expression is not supported yet",
-                ));
-            };
+            let e = self.scalar(&item.expr, Some(&base), scope)?;
             let name = item
                 .name
                 .as_ref()
                 .map(|n| n.name.clone())
                 .unwrap_or_else(|| format!("print_{i}"));
-            schema.push(Column { name, ty: e.ty });
-            row.push(v);
+            out.push((name, e));
         }
-        Ok(Node {
-            op: Op::Values { rows: vec![row] },
-            schema,
-        })
+        self.extend_items(base, out)
     }
 }
 
