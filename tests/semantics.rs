@@ -318,7 +318,7 @@ fn tabular_operators() {
 fn kql_round_trip_of_operator_plans() {
     let catalog = Catalog::builtin();
     for q in [
-        "print r = 1 + 2, s = \"a\"",
+        "print r = 1 + 2, s = \"a\", d = iff(true, dynamic([1]), \"x\")",
         "datatable(a:long, d:dynamic) [1, dynamic([1, 2])] | mv-expand d",
         "datatable(k:string, v:long) [\"a\", 1] | join kind=leftouter (datatable(k:string, w:long) [\"a\", 2]) on k",
         "datatable(g:string, t:long, v:string) [\"a\", 1, \"x\"] | summarize arg_max(t, *), n = count(), s = make_set(v, 5) by g",

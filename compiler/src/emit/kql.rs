@@ -260,6 +260,11 @@ pub fn expr_text(e: &Expr) -> String {
                 format!("({})", text.trim_end())
             }
         }
+        // Only `iff` creates it, and lowering `iff` adds it again.
+        ExprKind::Call {
+            func: Func::AsDynamic,
+            args,
+        } => expr_text(&args[0]),
         ExprKind::Call {
             func: Func::GetItem,
             args,

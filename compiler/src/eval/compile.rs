@@ -609,6 +609,14 @@ fn call(func: Func, args: &[Expr], ctx: &Ctx) -> Result<Compiled, Diagnostic> {
                 super::functions::call(func, &vals, re.as_ref())
             })
         }
+        Func::AsDynamic => {
+            let x = one(&mut a);
+            Box::new(move |r| match x(r) {
+                Value::Null => Value::Null,
+                d @ Value::Dynamic(_) => d,
+                v => Value::Dynamic(Arc::new(v.to_json())),
+            })
+        }
         Func::DatetimeDiff => {
             let (part, x, y) = (a.remove(0), a.remove(0), a.remove(0));
             Box::new(move |r| match (part(r), x(r), y(r)) {

@@ -472,6 +472,8 @@ pub enum Func {
     IndexOf,
     /// `x matches regex p`.
     MatchesRegex,
+    /// A scalar wrapped as a dynamic value, unparsed (a string stays a JSON string).
+    AsDynamic,
     HourOfDay,
     DayOfWeek,
     Floor,
@@ -553,6 +555,7 @@ impl Func {
             Func::Trim => "trim",
             Func::IndexOf => "indexof",
             Func::MatchesRegex => "matches regex",
+            Func::AsDynamic => "todynamic",
             Func::HourOfDay => "hourofday",
             Func::DayOfWeek => "dayofweek",
             Func::Floor => "floor",

@@ -998,6 +998,22 @@ fn call(
                     format!("iff() needs a bool condition, found {}", a[0].ty),
                 ));
             }
+            // A dynamic branch makes the result dynamic; the other branch is wrapped as a
+            // dynamic value (docs/semantics.md).
+            if (a[1].ty == Type::Dynamic) != (a[2].ty == Type::Dynamic) {
+                for i in [1, 2] {
+                    if a[i].ty != Type::Dynamic {
+                        let v = a[i].clone();
+                        a[i] = Expr {
+                            kind: ExprKind::Call {
+                                func: Func::AsDynamic,
+                                args: vec![v],
+                            },
+                            ty: Type::Dynamic,
+                        };
+                    }
+                }
+            }
             if !comparable(a[1].ty, a[2].ty) {
                 return Err(l.err(
                     codes::TYPE,
@@ -1036,7 +1052,7 @@ fn call(
             arity(l, 1, 1)?;
             Type::Long
         }
-        GetItem | MatchesRegex => unreachable!("not callable by name"),
+        GetItem | MatchesRegex | AsDynamic => unreachable!("not callable by name"),
         CountOf | ParseUrl | Ipv4IsMatch | Base64Decode | Base64Encode | ExtractJson
         | ExtractAll | BagKeys | UrlDecode | UrlEncode | TrimStart | TrimEnd | StringSize
         | StrcatArray | SetUnion | SetDifference | SetIntersect | Reverse | FormatDatetime
