@@ -298,6 +298,12 @@ fn tabular_operators() {
         "union (datatable(x:long) [1]), (datatable(x:string) [\"a\"]) | project x_long, x_string",
     );
     assert_eq!(rows.len(), 2);
+    // withsource labels legs; kind=inner keeps the common columns.
+    let rows = query_rows("let A = datatable(x:long, y:long) [1, 2]; let B = datatable(x:long) [3]; union withsource=T kind=inner A, B | sort by x asc");
+    assert_eq!(
+        rows,
+        vec![vec![json!("A"), json!(1)], vec![json!("B"), json!(3)]]
+    );
     // parse
     let rows = query_rows("datatable(s:string) [\"user=bob id=7\", \"junk\"] | parse s with \"user=\" U \" id=\" Id:long | project U, Id");
     assert_eq!(

@@ -46,7 +46,11 @@ fn node_text(node: &Node, depth: usize, out: &mut String) {
         Op::Project { input, items } => {
             let s: Vec<String> = items
                 .iter()
-                .map(|(n, e)| format!("{n}:{} = {}", e.ty, expr_text(e)))
+                .map(|(n, e)| match &e.kind {
+                    // A column kept under its own name is shown by name only.
+                    crate::ir::ExprKind::Column { name, .. } if name == n => n.clone(),
+                    _ => format!("{n}:{} = {}", e.ty, expr_text(e)),
+                })
                 .collect();
             writeln!(out, "{pad}project {}", s.join(", ")).unwrap();
             node_text(input, depth + 1, out);

@@ -820,10 +820,13 @@ impl<'a> Lowerer<'a> {
         scope: &Scope,
     ) -> LResult<Node> {
         let mut fuzzy = false;
+        let mut inner = false;
+        let mut source_col: Option<String> = None;
         for o in options {
             match (o.key.name.as_str(), &o.value.kind) {
                 ("isfuzzy", A::Lit(ast::Lit::Bool(b))) => fuzzy = *b,
-                ("kind", A::Name(k)) if k == "outer" => {}
+                ("kind", A::Name(k)) if k == "outer" || k == "inner" => inner = k == "inner",
+                ("withsource" | "with_source", A::Name(c)) => source_col = Some(c.clone()),
                 _ => {
                     return Err(self.err(
                         codes::UNSUPPORTED,
@@ -833,22 +836,38 @@ impl<'a> Lowerer<'a> {
                 }
             }
         }
-        let mut nodes: Vec<Node> = first.into_iter().collect();
+        // Each leg with the label `withsource` gives it: the table or function name.
+        let mut nodes: Vec<(Node, String)> =
+            first.into_iter().map(|n| (n, String::new())).collect();
         for leg in legs {
             if let A::Name(n) = &leg.kind {
                 if n.contains('*') {
-                    return Err(self.err(
-                        codes::UNSUPPORTED,
-                        leg.span,
-                        "table wildcards in union are not supported yet",
-                    ));
+                    // A wildcard names every known table it matches (present ones, in `run`).
+                    let names: Vec<String> = self
+                        .tables
+                        .catalog
+                        .names()
+                        .into_iter()
+                        .filter(|t| operators::matches_pattern(n, t))
+                        .filter(|t| matches!(self.tables.lookup(t), TableLookup::Found(_)))
+                        .collect();
+                    for t in names {
+                        let node = self.scan(&t, leg.span)?;
+                        nodes.push((node, t));
+                    }
+                    continue;
                 }
             }
+            let label = match &leg.kind {
+                A::Name(n) => n.clone(),
+                A::Call { name, .. } => name.name.clone(),
+                _ => String::new(),
+            };
             if fuzzy {
                 // A leg that cannot be resolved (a missing table) is dropped, as Kusto does.
                 let mark = self.diags.len();
                 match self.tabular(leg, scope) {
-                    Ok(n) => nodes.push(n),
+                    Ok(n) => nodes.push((n, label)),
                     Err(Reported) => {
                         let only_missing = self.diags[mark..].iter().all(|d| {
                             d.code == codes::MISSING_TABLE || d.code == codes::UNKNOWN_TABLE
@@ -865,7 +884,8 @@ impl<'a> Lowerer<'a> {
                     }
                 }
             } else {
-                nodes.push(self.tabular(leg, scope)?);
+                let n = self.tabular(leg, scope)?;
+                nodes.push((n, label));
             }
         }
         if nodes.is_empty() {
@@ -875,7 +895,65 @@ impl<'a> Lowerer<'a> {
                 "no leg of the union resolves to a table",
             ));
         }
-        Ok(names::union_node(nodes))
+        let nodes = match &source_col {
+            // The source column comes first in every leg, so it leads the union's columns.
+            Some(col) => nodes
+                .into_iter()
+                .map(|(n, label)| {
+                    let mut items = vec![(
+                        col.clone(),
+                        crate::ir::Expr::lit(crate::value::Value::str(&label), Type::String),
+                    )];
+                    items.extend(
+                        n.schema
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, c)| c.name != *col)
+                            .map(|(i, c)| {
+                                (
+                                    c.name.clone(),
+                                    crate::ir::Expr {
+                                        kind: crate::ir::ExprKind::Column {
+                                            index: i,
+                                            name: c.name.clone(),
+                                        },
+                                        ty: c.ty,
+                                    },
+                                )
+                            }),
+                    );
+                    self.project(n, items, span)
+                })
+                .collect::<LResult<Vec<_>>>()?,
+            None => nodes.into_iter().map(|(n, _)| n).collect(),
+        };
+        let node = names::union_node(nodes);
+        if !inner {
+            return Ok(node);
+        }
+        // kind=inner: only the columns every leg has, with one type.
+        let Op::Union { legs } = &node.op else {
+            unreachable!()
+        };
+        let keep: Vec<usize> = (0..node.schema.len())
+            .filter(|&j| legs.iter().all(|(_, m)| m[j].is_some()))
+            .collect();
+        let items = keep
+            .iter()
+            .map(|&j| {
+                (
+                    node.schema[j].name.clone(),
+                    crate::ir::Expr {
+                        kind: crate::ir::ExprKind::Column {
+                            index: j,
+                            name: node.schema[j].name.clone(),
+                        },
+                        ty: node.schema[j].ty,
+                    },
+                )
+            })
+            .collect();
+        self.project(node, items, span)
     }
 
     pub(crate) fn scalar(

@@ -89,7 +89,7 @@ pub enum PatternUse {
 }
 
 /// `Foo*` style column patterns.
-fn matches_pattern(pattern: &str, name: &str) -> bool {
+pub(super) fn matches_pattern(pattern: &str, name: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == name,
         Some((pre, rest)) => {

@@ -566,17 +566,29 @@ impl Parser {
     }
 
     fn union_leg(&mut self) -> PResult<Expr> {
-        // A table wildcard such as `Device*`.
-        if let (Tok::Ident(name), Tok::Punct("*")) = (self.peek().clone(), self.peek_n(1).clone()) {
-            let s = self.span();
-            if self.toks[self.pos + 1].span.start == s.end {
-                self.bump();
-                let e = self.bump().span;
-                return Ok(Expr {
-                    kind: ExprKind::Name(format!("{name}*")),
-                    span: s.to(e),
-                });
+        // A table wildcard such as `Device*` or `Device*Events`: adjacent names and stars.
+        let wild = matches!(self.peek(), Tok::Ident(_) | Tok::Punct("*"))
+            && matches!(self.peek_n(1), Tok::Punct("*") | Tok::Ident(_))
+            && self.toks[self.pos + 1].span.start == self.span().end
+            && (matches!(self.peek(), Tok::Punct("*"))
+                || matches!(self.peek_n(1), Tok::Punct("*")));
+        if wild {
+            let start = self.span();
+            let mut end = start;
+            let mut text = String::new();
+            loop {
+                let adjacent = text.is_empty() || self.span().start == end.end;
+                match self.peek().clone() {
+                    Tok::Ident(s) if adjacent => text.push_str(&s),
+                    Tok::Punct("*") if adjacent => text.push('*'),
+                    _ => break,
+                }
+                end = self.bump().span;
             }
+            return Ok(Expr {
+                kind: ExprKind::Name(text),
+                span: start.to(end),
+            });
         }
         self.unary()
     }
