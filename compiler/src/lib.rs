@@ -7,6 +7,7 @@
 
 pub mod bind;
 pub mod catalog;
+pub mod config;
 pub mod diagnostics;
 pub mod emit;
 pub mod engines;
@@ -15,6 +16,7 @@ pub mod explain;
 pub mod ir;
 pub mod lower;
 pub mod pipeline;
+pub mod report;
 pub mod rule;
 pub mod syntax;
 pub mod targets;

@@ -4,5 +4,13 @@
 mod cli;
 
 fn main() {
-    std::process::exit(cli::main());
+    // Deeply nested queries recurse deeply in the parser and lowering: give them room.
+    let worker = std::thread::Builder::new()
+        .stack_size(512 << 20)
+        .spawn(cli::main);
+    let code = match worker.map(|h| h.join()) {
+        Ok(Ok(code)) => code,
+        _ => 2,
+    };
+    std::process::exit(code);
 }

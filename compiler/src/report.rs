@@ -4,12 +4,19 @@
 //! Stages, in order: `yaml`, `schema`, `parse`, `resolve`, `ir`, `eval`, then one per target in
 //! [`Target::all`] order. Each stage of each file is ok, failed (code, message, location) or
 //! skipped. Dependencies:
-//! - a file that does not load as YAML (`yaml` failed) skips everything else;
+//! - a file that does not load as YAML (`yaml` failed: DY001, or DT001 unreadable) skips
+//!   everything else; a bare `.kql` file has no YAML and no metadata, so both are ok;
 //! - `schema` gates nothing: the query of a schema-invalid rule still goes through the query
 //!   stages; a file without a query skips them (and is not counted in `with_query`);
 //! - `parse` -> `resolve` -> `ir` form a chain (a stage after a failed one is skipped);
 //! - `eval` and each target need only the plan (`ir` ok): they are alternatives, so a Sigma
 //!   failure does not hide whether the SQL dialects can carry the rule.
+//!
+//! `resolve` is lowering without errors other than DR100 (unsupported), `ir` lowering without
+//! any error: lowering stops at the first error of a statement, so an unsupported operator can
+//! hide a name error after it. `eval` binds `{{Name}}` parameters to typed dummy values and runs
+//! the plan natively on empty tables, then on one synthetic row per table. Targets render the
+//! unbound plan, as `detc build` without `--param` does.
 //!
 //! The first failure of a file is its first failed stage in stage order. Every stage runs under
 //! `catch_unwind`: a panic is a failure with code [`codes::INTERNAL`] at the stage it happened

@@ -95,6 +95,15 @@ enum Cmd {
     Explain { rule: PathBuf },
     /// Print the rule JSON Schema generated from the rule model.
     Schema,
+    /// How far every rule file gets through each stage and target, and what stops the rest.
+    Report {
+        paths: Vec<PathBuf>,
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+        /// Worker threads (default: the available parallelism).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
 }
 
 pub fn main() -> i32 {
@@ -138,6 +147,11 @@ pub fn main() -> i32 {
             print!("{}", detc::rule::schema_json());
             Ok(0)
         }
+        Cmd::Report {
+            paths,
+            format,
+            jobs,
+        } => report(&paths, &format, jobs, &catalog),
     };
     match r {
         Ok(code) => code,
@@ -594,6 +608,32 @@ fn explain(rule: &Path, catalog: &Catalog, sources: &mut Sources) -> CmdResult {
         return Err(diags.into_iter().filter(|d| d.is_error()).collect());
     };
     println!("{}", detc::explain::explain(&plan));
+    Ok(0)
+}
+
+fn report(paths: &[PathBuf], format: &str, jobs: Option<usize>, catalog: &Catalog) -> CmdResult {
+    use std::io::IsTerminal;
+    if jobs == Some(0) {
+        eprintln!("detc report: --jobs must be at least 1");
+        return Ok(2);
+    }
+    let files = collect(paths);
+    if files.is_empty() {
+        eprintln!("detc report: no rule files found");
+        return Ok(2);
+    }
+    let opts = detc::report::Options {
+        jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        progress: std::io::stderr().is_terminal(),
+        now: detc::testing::current_ticks(),
+    };
+    let r = detc::report::run(&files, catalog, &opts);
+    let text = if format == "json" {
+        r.to_json()
+    } else {
+        r.to_table()
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(0)
 }
 

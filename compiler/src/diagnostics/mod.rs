@@ -130,4 +130,8 @@ pub mod codes {
     pub const ENGINE: &str = "DV001";
     /// An engine returned rows different from the native run.
     pub const VERIFY_MISMATCH: &str = "DV002";
+    /// A `detc.toml` that cannot be read or has a mistake.
+    pub const CONFIG: &str = "DC001";
+    /// An internal error: detc panicked (a bug). `detc report` records it instead of stopping.
+    pub const INTERNAL: &str = "DT999";
 }

@@ -451,10 +451,12 @@ impl<'a> Lowerer<'a> {
                     _ => {
                         // `mv-expand X = expr`: compute the column first.
                         let e = self.scalar(&item.expr, Some(&input), scope)?;
+                        // Unnamed: Kusto's default name (`a.b` -> `a_b`).
                         let name = item
                             .name
                             .as_ref()
                             .map(|n| n.name.clone())
+                            .or_else(|| names::default_name(&item.expr, &e))
                             .unwrap_or_else(|| "Column1".into());
                         let node = self.extend_items(input, vec![(name.clone(), e)])?;
                         let i = node.column(&name).unwrap().0;

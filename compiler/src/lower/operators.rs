@@ -403,7 +403,7 @@ impl Lowerer<'_> {
             a.push(self.scalar(&arg.value, Some(input), scope)?);
         }
         let (min, max) = match func {
-            AggFunc::Count => (0, 0),
+            AggFunc::Count => (0, 1),
             AggFunc::CountIf => (1, 1),
             AggFunc::DCount => (1, 2),
             AggFunc::DCountIf => (2, 3),
@@ -440,6 +440,20 @@ impl Lowerer<'_> {
         if matches!(func, AggFunc::DCount | AggFunc::DCountIf) && a.len() == max {
             a.pop();
         }
+        // `count(x)` counts the rows where x is not null (docs/semantics.md).
+        let func = if func == AggFunc::Count && a.len() == 1 {
+            let x = a.pop().unwrap();
+            a.push(Expr {
+                kind: ExprKind::Call {
+                    func: crate::ir::Func::IsNotNull,
+                    args: vec![x],
+                },
+                ty: Type::Bool,
+            });
+            AggFunc::CountIf
+        } else {
+            func
+        };
         let cond_at = match func {
             AggFunc::CountIf => Some(0),
             AggFunc::DCountIf | AggFunc::SumIf | AggFunc::MakeSetIf | AggFunc::MakeListIf => {

@@ -13,6 +13,7 @@ use crate::diagnostics::{codes, Diagnostic, Span};
 pub fn parse(src: &str) -> (Query, Vec<Diagnostic>) {
     let (tokens, mut diags) = lex(src);
     let mut p = Parser {
+        depth: 0,
         toks: tokens,
         pos: 0,
         diags: Vec::new(),
@@ -72,7 +73,12 @@ struct Parser {
     toks: Vec<Token>,
     pos: usize,
     diags: Vec<Diagnostic>,
+    /// Nesting depth of parentheses and prefix operators, bounded so that hostile input
+    /// gets an error instead of exhausting the stack.
+    depth: usize,
 }
+
+const MAX_DEPTH: usize = 512;
 
 type PResult<T> = Result<T, ()>;
 
@@ -1084,6 +1090,25 @@ impl Parser {
     }
 
     fn primary(&mut self) -> PResult<Expr> {
+        if self.depth >= MAX_DEPTH {
+            let span = self.span();
+            self.diags.push(
+                Diagnostic::error(
+                    codes::KQL_SYNTAX,
+                    format!("expressions nest more than {MAX_DEPTH} levels deep"),
+                )
+                .with_span(span),
+            );
+            self.pos = self.toks.len() - 1;
+            return Err(());
+        }
+        self.depth += 1;
+        let r = self.primary_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn primary_inner(&mut self) -> PResult<Expr> {
         let tok = self.peek().clone();
         let span = self.span();
         let lit = |kind| Ok(Expr { kind, span });
