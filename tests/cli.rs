@@ -224,3 +224,63 @@ fn verify_sqlite_agrees() {
     assert_eq!(code, 0, "{so}{se}");
     assert!(so.contains("sqlite: agree (8 row(s))"), "{so}");
 }
+
+#[test]
+fn detc_toml_declares_custom_tables_and_watchlists() {
+    let d = tmp("config");
+    std::fs::write(
+        d.join("detc.toml"),
+        "[tables.MyApp_CL]\ncolumns = { TimeGenerated = \"datetime\", User = \"string\" }\n\n[watchlists.VIP]\ncolumns = { Department = \"string\" }\n",
+    )
+    .unwrap();
+    let q = d.join("q.kql");
+    std::fs::write(
+        &q,
+        "MyApp_CL\n| where User in ((_GetWatchlist('VIP') | project SearchKey))\n| project User\n",
+    )
+    .unwrap();
+    let (code, _, se) = detc(&["lint", q.to_str().unwrap()]);
+    assert_eq!(code, 0, "{se}");
+    std::fs::write(
+        d.join("MyApp_CL.jsonl"),
+        "{\"User\": \"a\"}\n{\"User\": \"b\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("_GetWatchlist_VIP.jsonl"),
+        "{\"SearchKey\": \"b\", \"Department\": \"IT\"}\n",
+    )
+    .unwrap();
+    let (code, so, se) = detc(&[
+        "run",
+        q.to_str().unwrap(),
+        "--data",
+        d.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{se}");
+    assert_eq!(so, "{\"User\":\"b\"}\n");
+    // A bad type in detc.toml is an error located in detc.toml; nothing else runs.
+    std::fs::write(
+        d.join("detc.toml"),
+        "[tables.MyApp_CL]\ncolumns = { User = \"strng\" }\n",
+    )
+    .unwrap();
+    let (code, _, se) = detc(&["lint", q.to_str().unwrap()]);
+    assert_eq!(code, 2, "{se}");
+    assert!(se.contains("detc.toml:2:"), "{se}");
+}
+
+#[test]
+fn asim_parser_functions_resolve() {
+    let d = tmp("asim");
+    let q = d.join("q.kql");
+    std::fs::write(&q, "_Im_Dns(starttime=ago(1d), domain_has_any=dynamic(['x.com']))\n| summarize count() by SrcIpAddr\n").unwrap();
+    let (code, _, se) = detc(&["lint", q.to_str().unwrap()]);
+    assert_eq!(code, 0, "{se}");
+    std::fs::write(&q, "_Im_Dns(no_such_param=1)\n").unwrap();
+    let (code, _, se) = detc(&["lint", "--output-format", "concise", q.to_str().unwrap()]);
+    assert_eq!(code, 1, "{se}");
+    assert!(se.contains("has no parameter `no_such_param`"), "{se}");
+}

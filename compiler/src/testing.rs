@@ -75,7 +75,7 @@ fn load_tables(
 ) -> Result<Data, Diagnostic> {
     let mut data = Data::default();
     for (name, input) in &tc.tables {
-        let schema = catalog.table(name).ok_or_else(|| {
+        let schema = crate::lower::source_schema(catalog, name).ok_or_else(|| {
             Diagnostic::error(
                 codes::TEST_FILE,
                 format!("test `{}`: unknown table `{name}`", tc.name),

@@ -106,6 +106,20 @@ enum Cmd {
     },
 }
 
+impl Cmd {
+    fn first_path(&self) -> Option<PathBuf> {
+        let p = match self {
+            Cmd::Lint { paths, .. } | Cmd::Test { paths } | Cmd::Build { paths, .. } => {
+                paths.first()?
+            }
+            Cmd::Run { rule, .. } | Cmd::Verify { rule, .. } | Cmd::Explain { rule } => rule,
+            Cmd::Report { paths, .. } => paths.first()?,
+            Cmd::Schema => return None,
+        };
+        Some(p.clone())
+    }
+}
+
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -114,8 +128,28 @@ pub fn main() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    let catalog = Catalog::builtin();
+    let mut catalog = Catalog::builtin();
     let mut sources = Sources::default();
+    // detc.toml, found upward from the first path given (or the working folder), declares
+    // custom tables, functions and watchlists.
+    let start = cli.cmd.first_path().unwrap_or_else(|| PathBuf::from("."));
+    match detc::config::find_and_load(&start) {
+        Ok(Some((path, cfg))) => {
+            sources.add(&path, &cfg.text);
+            print_diags(&sources, &cfg.warnings, DiagFormat::Full);
+            cfg.apply(&mut catalog);
+        }
+        Ok(None) => {}
+        Err(d) => {
+            if let Some(f) = &d.file {
+                if let Ok(text) = std::fs::read_to_string(f) {
+                    sources.add(f, &text);
+                }
+            }
+            print_diags(&sources, &[d], DiagFormat::Full);
+            return 2;
+        }
+    }
     let r = match cli.cmd {
         Cmd::Lint {
             paths,
@@ -274,11 +308,7 @@ fn prepare(
         return Err(src.diagnostics);
     }
     let files = data::list_dir(dir).map_err(|d| vec![d])?;
-    let present: BTreeSet<String> = files
-        .keys()
-        .filter(|t| catalog.table(t).is_some())
-        .cloned()
-        .collect();
+    let present: BTreeSet<String> = files.keys().cloned().collect();
     let (plan, diags) = pipeline::compile(
         &src,
         &Tables {
@@ -292,9 +322,21 @@ fn prepare(
     let params = parse_params(params)?;
     let plan = detc::bind::bind(&plan, &params).map_err(|d| vec![d.with_file(rule)])?;
     let mut data = Data::default();
-    for t in plan.tables() {
-        let schema = catalog.table(&t).expect("lowered tables have schemas");
-        let path = &files[&t];
+    for (t, columns) in plan.sources() {
+        let Some(path) = files.get(&t) else {
+            return Err(vec![Diagnostic::error(
+                codes::MISSING_TABLE,
+                format!(
+                    "`{t}` has no data file ({t}.jsonl, .json or .csv) in {}",
+                    dir.display()
+                ),
+            )
+            .with_file(rule)]);
+        };
+        let schema = detc::catalog::TableSchema {
+            name: t.clone(),
+            columns: columns.into_iter().map(|c| (c.name, c.ty)).collect(),
+        };
         let text = std::fs::read_to_string(path).unwrap_or_default();
         sources.add(path, &text);
         data.tables.insert(

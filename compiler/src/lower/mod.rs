@@ -39,15 +39,47 @@ pub struct Tables<'a> {
 }
 
 impl Tables<'_> {
-    fn lookup(&self, name: &str) -> TableLookup {
-        match self.catalog.table(name) {
-            None => TableLookup::Unknown,
-            Some(t) => match self.present {
-                Some(p) if !p.contains(name) => TableLookup::Absent,
-                _ => TableLookup::Found(t),
-            },
+    fn found(&self, key: &str, schema: Arc<TableSchema>) -> TableLookup {
+        match self.present {
+            Some(p) if !p.contains(key) => TableLookup::Absent,
+            _ => TableLookup::Found(schema),
         }
     }
+
+    /// A name used as a table: a declared function callable without arguments wins over a
+    /// table of the same name (ASIM parsers shadow their 2022 tables), then tables.
+    fn lookup(&self, name: &str) -> TableLookup {
+        if let Some(f) = self.catalog.function(name) {
+            if f.params.iter().all(|p| p.optional) {
+                return self.found(name, Arc::new(f.result_schema()));
+            }
+        }
+        match self.catalog.table(name) {
+            None => TableLookup::Unknown,
+            Some(t) => self.found(name, t),
+        }
+    }
+}
+
+/// The table a watchlist is read from: `_GetWatchlist('VIP')` reads `_GetWatchlist_VIP`.
+pub fn watchlist_table(alias: &str) -> String {
+    format!("{}_{alias}", crate::catalog::GET_WATCHLIST)
+}
+
+/// The columns of a source that fixtures may provide rows for: a table, a declared function's
+/// result, or a watchlist table (`_GetWatchlist_<alias>`).
+pub fn source_schema(catalog: &Catalog, name: &str) -> Option<Arc<TableSchema>> {
+    if let Some(f) = catalog.function(name) {
+        return Some(Arc::new(f.result_schema()));
+    }
+    if let Some(t) = catalog.table(name) {
+        return Some(t);
+    }
+    let alias = name.strip_prefix(&format!("{}_", crate::catalog::GET_WATCHLIST))?;
+    Some(Arc::new(TableSchema {
+        name: name.to_string(),
+        columns: catalog.watchlist_columns(alias),
+    }))
 }
 
 /// The lowered query: its plan (None when lowering failed) and every finding.
@@ -240,7 +272,72 @@ impl<'a> Lowerer<'a> {
     }
 
     fn scan(&mut self, name: &str, span: Span) -> LResult<Node> {
-        match self.tables.lookup(name) {
+        let found = self.tables.lookup(name);
+        self.scan_schema(name, found, span)
+    }
+
+    /// Arguments of a declared function, matched by position or name. Their values are not
+    /// applied: `run` reads the function's result rows from the data folder
+    /// (docs/semantics.md).
+    fn check_function_args(
+        &mut self,
+        f: &crate::catalog::FunctionSchema,
+        args: &[ast::Arg],
+        span: Span,
+        scope: &Scope,
+    ) -> LResult<()> {
+        let mut given = vec![false; f.params.len()];
+        for (i, a) in args.iter().enumerate() {
+            let idx = match &a.name {
+                Some(n) => match f.params.iter().position(|p| p.name == n.name) {
+                    Some(k) => k,
+                    None => {
+                        let mut d = Diagnostic::error(
+                            codes::ARGUMENTS,
+                            format!("`{}` has no parameter `{}`", f.name, n.name),
+                        )
+                        .with_span(n.span);
+                        if let Some(s) =
+                            names::suggest(&n.name, f.params.iter().map(|p| p.name.as_str()))
+                        {
+                            d = d.with_note(format!("did you mean `{s}`?"));
+                        }
+                        self.diags.push(d);
+                        return Err(Reported);
+                    }
+                },
+                None if i < f.params.len() => i,
+                None => {
+                    return Err(self.err(
+                        codes::ARGUMENTS,
+                        a.value.span,
+                        format!("`{}` takes {} argument(s)", f.name, f.params.len()),
+                    ))
+                }
+            };
+            let v = self.scalar(&a.value, None, scope)?;
+            expr::coerce_arg(v, f.params[idx].ty)
+                .map_err(|m| self.err(codes::TYPE, a.value.span, m))?;
+            given[idx] = true;
+        }
+        if let Some(p) = f
+            .params
+            .iter()
+            .zip(&given)
+            .find(|(p, g)| !p.optional && !**g)
+            .map(|(p, _)| p)
+        {
+            return Err(self.err(
+                codes::ARGUMENTS,
+                span,
+                format!("missing argument `{}` of `{}`", p.name, f.name),
+            ));
+        }
+        Ok(())
+    }
+
+    fn scan_schema(&mut self, name: &str, found: TableLookup, span: Span) -> LResult<Node> {
+        match found {
             TableLookup::Found(t) => Ok(Node {
                 op: Op::Scan { table: t.name.clone() },
                 schema: t.columns.iter().map(|(n, ty)| Column { name: n.clone(), ty: *ty }).collect(),
@@ -273,6 +370,34 @@ impl<'a> Lowerer<'a> {
         if let Some(Binding::Function(f, fscope)) = scope.names.get(&name.name) {
             let (f, fscope) = (f.clone(), fscope.clone());
             return self.call_function(&f, &fscope, args, span, scope);
+        }
+        if name.name == crate::catalog::GET_WATCHLIST {
+            let [arg] = args else {
+                return Err(self.err(
+                    codes::ARGUMENTS,
+                    span,
+                    "_GetWatchlist() takes the watchlist alias",
+                ));
+            };
+            let v = self.scalar(&arg.value, None, scope)?;
+            let crate::ir::ExprKind::Literal(crate::value::Value::String(alias)) = &v.kind else {
+                return Err(self.err(
+                    codes::TYPE,
+                    arg.value.span,
+                    "the watchlist alias must be a constant string",
+                ));
+            };
+            let key = watchlist_table(alias);
+            let schema = Arc::new(TableSchema {
+                name: key.clone(),
+                columns: self.tables.catalog.watchlist_columns(alias),
+            });
+            return self.scan_schema(&key, self.tables.found(&key, schema), arg.value.span);
+        }
+        if let Some(f) = self.tables.catalog.function(&name.name) {
+            self.check_function_args(&f, args, span, scope)?;
+            let schema = Arc::new(f.result_schema());
+            return self.scan_schema(&name.name, self.tables.found(&name.name, schema), name.span);
         }
         match name.name.as_str() {
             "table" => {
