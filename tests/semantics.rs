@@ -298,6 +298,9 @@ fn tabular_operators() {
         "union (datatable(x:long) [1]), (datatable(x:string) [\"a\"]) | project x_long, x_string",
     );
     assert_eq!(rows.len(), 2);
+    // Scalar let-functions are inlined with their arguments.
+    let rows = query_rows("let norm = (s:string, suffix:string = \"!\") { let t = tolower(s); strcat(t, suffix) }; datatable(a:string) [\"AB\"] | extend b = norm(a), c = norm(a, \"?\")");
+    assert_eq!(rows, vec![vec![json!("AB"), json!("ab!"), json!("ab?")]]);
     // withsource labels legs; kind=inner keeps the common columns.
     let rows = query_rows("let A = datatable(x:long, y:long) [1, 2]; let B = datatable(x:long) [3]; union withsource=T kind=inner A, B | sort by x asc");
     assert_eq!(

@@ -219,6 +219,68 @@ fn func_by_name(name: &str) -> Option<Func> {
     })
 }
 
+/// A scalar let-function call, inlined: parameters bind to the caller's argument
+/// expressions (which may read the caller's row), then the body's result is lowered.
+fn scalar_function(
+    l: &mut Lowerer,
+    f: &ast::Function,
+    fscope: &Scope,
+    args: &[ast::Arg],
+    span: Span,
+    row: Option<&Node>,
+    caller: &Scope,
+) -> LResult<Expr> {
+    if l.depth > 32 {
+        return Err(l.err(codes::UNSUPPORTED, span, "let-function calls nest too deeply (recursion?)"));
+    }
+    if args.len() > f.params.len() {
+        return Err(l.err(
+            codes::ARGUMENTS,
+            span,
+            format!("the function takes {} argument(s), {} given", f.params.len(), args.len()),
+        ));
+    }
+    let mut inner = fscope.clone();
+    for (i, p) in f.params.iter().enumerate() {
+        let v = match (args.get(i), &p.default) {
+            (Some(a), _) => lower_scalar(l, &a.value, row, caller)?,
+            (None, Some(d)) => lower_scalar(l, d, None, fscope)?,
+            (None, None) => {
+                return Err(l.err(codes::ARGUMENTS, span, format!("missing argument `{}`", p.name.name)))
+            }
+        };
+        let v = match &p.ty {
+            Some(ty) => {
+                let want = Type::parse(&ty.name)
+                    .ok_or_else(|| l.err(codes::TYPE, ty.span, format!("unknown type `{}`", ty.name)))?;
+                coerce_arg(v, want).map_err(|m| l.err(codes::TYPE, span, m))?
+            }
+            None => return Err(l.err(codes::TYPE, span, "a tabular parameter in a scalar call")),
+        };
+        inner.insert(p.name.name.clone(), Binding::Scalar(v));
+    }
+    l.depth += 1;
+    let mut result = None;
+    for st in &f.body {
+        match st {
+            ast::Statement::Let { name, value, .. } => {
+                let b = match value {
+                    ast::LetValue::Function(g) => Binding::Function(Arc::new(g.clone()), inner.clone()),
+                    ast::LetValue::Expr(e) => Binding::Scalar(lower_scalar(l, e, None, &inner)?),
+                };
+                inner.insert(name.name.clone(), b);
+            }
+            ast::Statement::Expr(e) => result = Some(lower_scalar(l, e, None, &inner)),
+            ast::Statement::Directive { .. } => {}
+        }
+    }
+    l.depth -= 1;
+    match result {
+        Some(r) => r,
+        None => Err(l.err(codes::TYPE, span, "the function body has no result expression")),
+    }
+}
+
 /// A tabular expression read as values (its first column).
 fn subquery(l: &mut Lowerer, e: &ast::Expr, scope: &Scope, scalar: bool) -> LResult<Expr> {
     let plan = l.tabular(e, scope)?;
@@ -843,12 +905,9 @@ fn call(
     row: Option<&Node>,
     scope: &Scope,
 ) -> LResult<Expr> {
-    if let Some(Binding::Function(..)) = scope.names.get(&name.name) {
-        return Err(l.err(
-            codes::UNSUPPORTED,
-            name.span,
-            "scalar let-functions are not supported yet",
-        ));
+    if let Some(Binding::Function(f, fscope)) = scope.names.get(&name.name) {
+        let (f, fscope) = (f.clone(), fscope.clone());
+        return scalar_function(l, &f, &fscope, args, span, row, scope);
     }
     if name.name == "toscalar" && args.len() == 1 && l.is_tabular(&args[0].value, scope) {
         return subquery(l, &args[0].value, scope, true);

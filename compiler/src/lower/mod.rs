@@ -106,7 +106,7 @@ struct Scope {
 }
 
 impl Scope {
-    fn insert(&mut self, name: String, b: Binding) {
+    pub(super) fn insert(&mut self, name: String, b: Binding) {
         Arc::make_mut(&mut self.names).insert(name, b);
     }
 }
