@@ -301,6 +301,9 @@ fn tabular_operators() {
     // Scalar let-functions are inlined with their arguments.
     let rows = query_rows("let norm = (s:string, suffix:string = \"!\") { let t = tolower(s); strcat(t, suffix) }; datatable(a:string) [\"AB\"] | extend b = norm(a), c = norm(a, \"?\")");
     assert_eq!(rows, vec![vec![json!("AB"), json!("ab!"), json!("ab?")]]);
+    // invoke applies a function with a tabular first parameter to the input.
+    let rows = query_rows("let top1 = (T:(a:long), n:long) { T | where a > n }; datatable(a:long) [1, 5] | invoke top1(2)");
+    assert_eq!(rows, vec![vec![json!(5)]]);
     // withsource labels legs; kind=inner keeps the common columns.
     let rows = query_rows("let A = datatable(x:long, y:long) [1, 2]; let B = datatable(x:long) [3]; union withsource=T kind=inner A, B | sort by x asc");
     assert_eq!(

@@ -640,6 +640,22 @@ impl<'a> Lowerer<'a> {
                 })
             }
             OpKind::Sort(keys) => self.sort(input, keys, scope),
+            OpKind::Invoke(call) => {
+                let A::Call { name, args } = &call.kind else {
+                    return Err(self.err(codes::KQL_SYNTAX, call.span, "invoke needs a function call"));
+                };
+                let Some(Binding::Function(f, fscope)) = scope.names.get(&name.name) else {
+                    return Err(self.err(codes::UNKNOWN_FUNCTION, name.span, format!("unknown function `{}`", name.name)));
+                };
+                let (f, mut fscope) = (f.clone(), fscope.clone());
+                let Some(first) = f.params.first().filter(|p| p.ty.is_none()) else {
+                    return Err(self.err(codes::TYPE, name.span, "invoke needs a function whose first parameter is a table"));
+                };
+                // The input binds the tabular parameter; the call's arguments bind the rest.
+                fscope.insert(first.name.name.clone(), Binding::Tabular(Arc::new(input)));
+                let rest = ast::Function { params: f.params[1..].to_vec(), body: f.body.clone(), span: f.span };
+                self.call_function(&rest, &fscope, args, call.span, scope)
+            }
             OpKind::Top { count, by } => {
                 let n = self.constant_count(count, scope)?;
                 let sorted = self.sort(input, std::slice::from_ref(by), scope)?;

@@ -245,6 +245,8 @@ pub enum OpKind {
         expr: Expr,
         parts: Vec<ParsePart>,
     },
+    /// `invoke f(args)`: a let-function whose first parameter is tabular, applied to the input.
+    Invoke(Expr),
     /// An operator the parser knows only by name; its tokens were skipped.
     Other,
 }

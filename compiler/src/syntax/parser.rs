@@ -499,6 +499,7 @@ impl Parser {
                 }
             }
             "count" => OpKind::Count,
+            "invoke" => OpKind::Invoke(self.postfix()?),
             "parse" => {
                 let mut kind = None;
                 while matches!(self.peek(), Tok::Ident(w) if w == "kind" || w == "flags")
