@@ -304,6 +304,17 @@ fn tabular_operators() {
     // invoke applies a function with a tabular first parameter to the input.
     let rows = query_rows("let top1 = (T:(a:long), n:long) { T | where a > n }; datatable(a:long) [1, 5] | invoke top1(2)");
     assert_eq!(rows, vec![vec![json!(5)]]);
+    // Several mv-expand columns are zipped, the shorter padded with null; index and limit.
+    let rows = query_rows("print a = dynamic([1, 2, 3]), b = dynamic([\"x\"]) | mv-expand with_itemindex=i a, b limit 2");
+    assert_eq!(
+        rows,
+        vec![
+            vec![json!(1), json!("x"), json!(0)],
+            vec![json!(2), J::Null, json!(1)]
+        ]
+    );
+    let rows = query_rows("print d = dynamic({\"k\": 1}) | mv-expand bagexpansion=array d");
+    assert_eq!(rows, vec![vec![json!(["k", 1])]]);
     // withsource labels legs; kind=inner keeps the common columns.
     let rows = query_rows("let A = datatable(x:long, y:long) [1, 2]; let B = datatable(x:long) [3]; union withsource=T kind=inner A, B | sort by x asc");
     assert_eq!(
@@ -332,6 +343,7 @@ fn kql_round_trip_of_operator_plans() {
     for q in [
         "print r = 1 + 2, s = \"a\", d = iff(true, dynamic([1]), \"x\")",
         "datatable(a:long, d:dynamic) [1, dynamic([1, 2])] | mv-expand d",
+        "print a = dynamic([1]), b = dynamic({\"k\": 2}) | mv-expand bagexpansion=array with_itemindex=ix a to typeof(long), b limit 5",
         "datatable(k:string, v:long) [\"a\", 1] | join kind=leftouter (datatable(k:string, w:long) [\"a\", 2]) on k",
         "datatable(g:string, t:long, v:string) [\"a\", 1, \"x\"] | summarize arg_max(t, *), n = count(), s = make_set(v, 5) by g",
         "datatable(g:string, t:long) [\"a\", 1] | summarize x = max(t) - min(t) by g | sort by x asc nulls last | take 3",

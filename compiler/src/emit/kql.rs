@@ -334,17 +334,34 @@ fn write_node(node: &Node, indent: usize, out: &mut String) {
         }
         Op::MvExpand {
             input,
-            column,
-            to_type,
+            columns,
+            bag_array,
+            with_index,
+            limit,
         } => {
             write_node(input, indent, out);
-            let t = to_type
-                .map(|t| format!(" to typeof({t})"))
-                .unwrap_or_default();
-            pipe(
-                out,
-                format!("mv-expand {}{t}", ident(&input.schema[*column].name)),
-            );
+            let mut text = String::from("mv-expand ");
+            if *bag_array {
+                text.push_str("bagexpansion=array ");
+            }
+            if *with_index {
+                text.push_str(&format!(
+                    "with_itemindex={} ",
+                    ident(&node.schema[node.schema.len() - 1].name)
+                ));
+            }
+            let cols: Vec<String> = columns
+                .iter()
+                .map(|(c, t)| {
+                    let t = t.map(|t| format!(" to typeof({t})")).unwrap_or_default();
+                    format!("{}{t}", ident(&input.schema[*c].name))
+                })
+                .collect();
+            text.push_str(&cols.join(", "));
+            if let Some(l) = limit {
+                text.push_str(&format!(" limit {l}"));
+            }
+            pipe(out, text);
         }
         Op::Distinct { input } => {
             // `project` + `distinct *` re-lowers to the same nodes as `distinct a, b`.

@@ -1154,9 +1154,18 @@ impl Ctx<'_> {
             }
             Op::MvExpand {
                 input,
-                column,
-                to_type,
+                columns,
+                bag_array,
+                with_index,
+                limit,
             } => {
+                if columns.len() != 1 || *bag_array || *with_index || limit.is_some() {
+                    return Err(unsupported(
+                        "mv-expand",
+                        "several columns, bagexpansion, with_itemindex and limit are not emitted to SQL yet",
+                    ));
+                }
+                let (column, to_type) = (&columns[0].0, &columns[0].1);
                 if to_type.is_some() {
                     return Err(unsupported(
                         "mv-expand to typeof()",

@@ -145,37 +145,31 @@ fn eval(node: &Node, data: &Data, ctx: &Ctx) -> Result<Vec<Row>, Diagnostic> {
         }
         Op::MvExpand {
             input,
-            column,
-            to_type,
+            columns,
+            bag_array,
+            with_index,
+            limit,
         } => {
             let rows = eval(input, data, ctx)?;
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
-                let items: Vec<Value> = match &r[*column] {
-                    Value::Dynamic(d) => match &**d {
-                        serde_json::Value::Array(a) => a
-                            .iter()
-                            .map(|x| Value::Dynamic(Arc::new(x.clone())))
-                            .collect(),
-                        serde_json::Value::Object(m) => m
-                            .iter()
-                            .map(|(k, v)| {
-                                let mut one = serde_json::Map::new();
-                                one.insert(k.clone(), v.clone());
-                                Value::Dynamic(Arc::new(serde_json::Value::Object(one)))
-                            })
-                            .collect(),
-                        // A scalar dynamic value expands to itself (docs/semantics.md).
-                        _ => vec![Value::Dynamic(d.clone())],
-                    },
-                    other => vec![other.clone()],
-                };
-                for it in items {
+                let lists: Vec<Vec<Value>> = columns.iter().map(|(c, _)| expand_items(&r[*c], *bag_array)).collect();
+                let mut n = lists.iter().map(Vec::len).max().unwrap_or(0);
+                if let Some(l) = limit {
+                    n = n.min(*l as usize);
+                }
+                for k in 0..n {
                     let mut nr = r.clone();
-                    nr[*column] = match to_type {
-                        Some(t) => compile::cast_dynamic(&it, *t),
-                        None => it,
-                    };
+                    for ((c, t), list) in columns.iter().zip(&lists) {
+                        let it = list.get(k).cloned().unwrap_or(Value::Null);
+                        nr[*c] = match t {
+                            Some(t) => compile::cast_dynamic(&it, *t),
+                            None => it,
+                        };
+                    }
+                    if *with_index {
+                        nr.push(Value::Long(k as i64));
+                    }
                     out.push(nr);
                 }
             }
@@ -286,6 +280,37 @@ fn eval(node: &Node, data: &Data, ctx: &Ctx) -> Result<Vec<Row>, Diagnostic> {
             rows
         }
     })
+}
+
+/// The elements one mv-expand cell gives: array elements, one entry per bag property, the
+/// value itself for a scalar (docs/semantics.md), one null for null.
+fn expand_items(v: &Value, bag_array: bool) -> Vec<Value> {
+    match v {
+        Value::Dynamic(d) => match &**d {
+            serde_json::Value::Array(a) => a
+                .iter()
+                .map(|x| Value::Dynamic(Arc::new(x.clone())))
+                .collect(),
+            serde_json::Value::Object(m) => m
+                .iter()
+                .map(|(k, v)| {
+                    let j = if bag_array {
+                        serde_json::Value::Array(vec![
+                            serde_json::Value::String(k.clone()),
+                            v.clone(),
+                        ])
+                    } else {
+                        let mut one = serde_json::Map::new();
+                        one.insert(k.clone(), v.clone());
+                        serde_json::Value::Object(one)
+                    };
+                    Value::Dynamic(Arc::new(j))
+                })
+                .collect(),
+            _ => vec![Value::Dynamic(d.clone())],
+        },
+        other => vec![other.clone()],
+    }
 }
 
 /// A hashable form of some cells. Numbers compare by value across long and real.

@@ -84,12 +84,17 @@ pub enum Op {
         input: Box<Node>,
         items: Vec<(String, Expr)>,
     },
-    /// One output row per element of a dynamic column (replaced in place), none for an empty
-    /// array or bag, one with null for null.
+    /// One output row per element of the dynamic columns (replaced in place, zipped, the
+    /// shorter padded with null), none when all are empty arrays or bags, one null for null.
     MvExpand {
         input: Box<Node>,
-        column: usize,
-        to_type: Option<Type>,
+        /// Expanded columns and their `to typeof()` casts.
+        columns: Vec<(usize, Option<Type>)>,
+        /// `bagexpansion=array`: a bag gives `[key, value]` pairs instead of one-key bags.
+        bag_array: bool,
+        /// `with_itemindex=Name`: the last output column is the element's index.
+        with_index: bool,
+        limit: Option<u64>,
     },
     /// Distinct rows over all input columns.
     Distinct {

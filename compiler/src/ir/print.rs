@@ -57,13 +57,32 @@ fn node_text(node: &Node, depth: usize, out: &mut String) {
         }
         Op::MvExpand {
             input,
-            column,
-            to_type,
+            columns,
+            bag_array,
+            with_index,
+            limit,
         } => {
-            let t = to_type
-                .map(|t| format!(" to typeof({t})"))
-                .unwrap_or_default();
-            writeln!(out, "{pad}mv-expand {}{t}", input.schema[*column].name).unwrap();
+            let cols: Vec<String> = columns
+                .iter()
+                .map(|(c, t)| {
+                    let t = t.map(|t| format!(" to typeof({t})")).unwrap_or_default();
+                    format!("{}{t}", input.schema[*c].name)
+                })
+                .collect();
+            let mut opts = String::new();
+            if *bag_array {
+                opts.push_str(" bagexpansion=array");
+            }
+            if *with_index {
+                opts.push_str(&format!(
+                    " with_itemindex={}",
+                    node.schema[node.schema.len() - 1].name
+                ));
+            }
+            if let Some(l) = limit {
+                opts.push_str(&format!(" limit {l}"));
+            }
+            writeln!(out, "{pad}mv-expand {}{opts}", cols.join(", ")).unwrap();
             node_text(input, depth + 1, out);
         }
         Op::Distinct { input } => {

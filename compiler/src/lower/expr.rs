@@ -231,13 +231,21 @@ fn scalar_function(
     caller: &Scope,
 ) -> LResult<Expr> {
     if l.depth > 32 {
-        return Err(l.err(codes::UNSUPPORTED, span, "let-function calls nest too deeply (recursion?)"));
+        return Err(l.err(
+            codes::UNSUPPORTED,
+            span,
+            "let-function calls nest too deeply (recursion?)",
+        ));
     }
     if args.len() > f.params.len() {
         return Err(l.err(
             codes::ARGUMENTS,
             span,
-            format!("the function takes {} argument(s), {} given", f.params.len(), args.len()),
+            format!(
+                "the function takes {} argument(s), {} given",
+                f.params.len(),
+                args.len()
+            ),
         ));
     }
     let mut inner = fscope.clone();
@@ -246,13 +254,18 @@ fn scalar_function(
             (Some(a), _) => lower_scalar(l, &a.value, row, caller)?,
             (None, Some(d)) => lower_scalar(l, d, None, fscope)?,
             (None, None) => {
-                return Err(l.err(codes::ARGUMENTS, span, format!("missing argument `{}`", p.name.name)))
+                return Err(l.err(
+                    codes::ARGUMENTS,
+                    span,
+                    format!("missing argument `{}`", p.name.name),
+                ))
             }
         };
         let v = match &p.ty {
             Some(ty) => {
-                let want = Type::parse(&ty.name)
-                    .ok_or_else(|| l.err(codes::TYPE, ty.span, format!("unknown type `{}`", ty.name)))?;
+                let want = Type::parse(&ty.name).ok_or_else(|| {
+                    l.err(codes::TYPE, ty.span, format!("unknown type `{}`", ty.name))
+                })?;
                 coerce_arg(v, want).map_err(|m| l.err(codes::TYPE, span, m))?
             }
             None => return Err(l.err(codes::TYPE, span, "a tabular parameter in a scalar call")),
@@ -265,7 +278,9 @@ fn scalar_function(
         match st {
             ast::Statement::Let { name, value, .. } => {
                 let b = match value {
-                    ast::LetValue::Function(g) => Binding::Function(Arc::new(g.clone()), inner.clone()),
+                    ast::LetValue::Function(g) => {
+                        Binding::Function(Arc::new(g.clone()), inner.clone())
+                    }
                     ast::LetValue::Expr(e) => Binding::Scalar(lower_scalar(l, e, None, &inner)?),
                 };
                 inner.insert(name.name.clone(), b);
@@ -277,7 +292,11 @@ fn scalar_function(
     l.depth -= 1;
     match result {
         Some(r) => r,
-        None => Err(l.err(codes::TYPE, span, "the function body has no result expression")),
+        None => Err(l.err(
+            codes::TYPE,
+            span,
+            "the function body has no result expression",
+        )),
     }
 }
 

@@ -551,61 +551,7 @@ impl<'a> Lowerer<'a> {
                 options,
                 items,
                 limit,
-            } => {
-                if !options.is_empty() || limit.is_some() || items.len() != 1 {
-                    return Err(self.err(
-                        codes::UNSUPPORTED,
-                        op.word.span,
-                        "only the single-column form of mv-expand (no options, no limit) is supported yet",
-                    ));
-                }
-                let item = &items[0];
-                let to_type = match &item.to_type {
-                    Some(t) => Some(Type::parse(&t.name).ok_or_else(|| {
-                        self.err(codes::TYPE, t.span, format!("unknown type `{}`", t.name))
-                    })?),
-                    None => None,
-                };
-                let (input, column) = match (&item.name, &item.expr.kind) {
-                    (None, A::Name(n)) => {
-                        let Some((i, _)) = input.column(n) else {
-                            return Err(self.unknown_column(n, item.expr.span, &input));
-                        };
-                        (input, i)
-                    }
-                    _ => {
-                        // `mv-expand X = expr`: compute the column first.
-                        let e = self.scalar(&item.expr, Some(&input), scope)?;
-                        // Unnamed: Kusto's default name (`a.b` -> `a_b`).
-                        let name = item
-                            .name
-                            .as_ref()
-                            .map(|n| n.name.clone())
-                            .or_else(|| names::default_name(&item.expr, &e))
-                            .unwrap_or_else(|| "Column1".into());
-                        let node = self.extend_items(input, vec![(name.clone(), e)])?;
-                        let i = node.column(&name).unwrap().0;
-                        (node, i)
-                    }
-                };
-                if input.schema[column].ty != Type::Dynamic {
-                    return Err(self.err(
-                        codes::TYPE,
-                        item.expr.span,
-                        "mv-expand needs a dynamic column",
-                    ));
-                }
-                let mut schema = input.schema.clone();
-                schema[column].ty = to_type.unwrap_or(Type::Dynamic);
-                Ok(Node {
-                    op: Op::MvExpand {
-                        input: Box::new(input),
-                        column,
-                        to_type,
-                    },
-                    schema,
-                })
-            }
+            } => self.mv_expand(input, options, items, limit.as_ref(), scope),
             OpKind::Join { options, right, on } => self.join(input, options, right, on, op, scope),
             OpKind::Lookup { options, right, on } => {
                 self.lookup(input, options, right, on, op, scope)
@@ -642,18 +588,34 @@ impl<'a> Lowerer<'a> {
             OpKind::Sort(keys) => self.sort(input, keys, scope),
             OpKind::Invoke(call) => {
                 let A::Call { name, args } = &call.kind else {
-                    return Err(self.err(codes::KQL_SYNTAX, call.span, "invoke needs a function call"));
+                    return Err(self.err(
+                        codes::KQL_SYNTAX,
+                        call.span,
+                        "invoke needs a function call",
+                    ));
                 };
                 let Some(Binding::Function(f, fscope)) = scope.names.get(&name.name) else {
-                    return Err(self.err(codes::UNKNOWN_FUNCTION, name.span, format!("unknown function `{}`", name.name)));
+                    return Err(self.err(
+                        codes::UNKNOWN_FUNCTION,
+                        name.span,
+                        format!("unknown function `{}`", name.name),
+                    ));
                 };
                 let (f, mut fscope) = (f.clone(), fscope.clone());
                 let Some(first) = f.params.first().filter(|p| p.ty.is_none()) else {
-                    return Err(self.err(codes::TYPE, name.span, "invoke needs a function whose first parameter is a table"));
+                    return Err(self.err(
+                        codes::TYPE,
+                        name.span,
+                        "invoke needs a function whose first parameter is a table",
+                    ));
                 };
                 // The input binds the tabular parameter; the call's arguments bind the rest.
                 fscope.insert(first.name.name.clone(), Binding::Tabular(Arc::new(input)));
-                let rest = ast::Function { params: f.params[1..].to_vec(), body: f.body.clone(), span: f.span };
+                let rest = ast::Function {
+                    params: f.params[1..].to_vec(),
+                    body: f.body.clone(),
+                    span: f.span,
+                };
                 self.call_function(&rest, &fscope, args, call.span, scope)
             }
             OpKind::Top { count, by } => {
@@ -704,6 +666,94 @@ impl<'a> Lowerer<'a> {
 
     /// The output name of an unnamed projection: a column keeps its name, `tostring(x)` and
     /// similar take x's name; anything else is `Column1`, `Column2`, ... (as Kusto does).
+    fn mv_expand(
+        &mut self,
+        input: Node,
+        options: &[ast::OptionKv],
+        items: &[ast::MvExpandItem],
+        limit: Option<&ast::Expr>,
+        scope: &Scope,
+    ) -> LResult<Node> {
+        let mut bag_array = false;
+        let mut index_name = None;
+        for o in options {
+            match (o.key.name.as_str(), &o.value.kind) {
+                ("bagexpansion" | "kind", A::Name(v)) if v == "array" || v == "bag" => {
+                    bag_array = v == "array"
+                }
+                ("with_itemindex", A::Name(v)) => index_name = Some(v.clone()),
+                _ => {
+                    return Err(self.err(
+                        codes::UNSUPPORTED,
+                        o.key.span,
+                        format!("mv-expand option `{}` is not supported", o.key.name),
+                    ))
+                }
+            }
+        }
+        let limit = match limit {
+            Some(e) => Some(self.constant_count(e, scope)?),
+            None => None,
+        };
+        // Columns computed from expressions (`X = expr`, `a.b`) are added first.
+        let mut node = input;
+        let mut cols = Vec::new();
+        for item in items {
+            let to_type = match &item.to_type {
+                Some(t) => Some(Type::parse(&t.name).ok_or_else(|| {
+                    self.err(codes::TYPE, t.span, format!("unknown type `{}`", t.name))
+                })?),
+                None => None,
+            };
+            let column = match (&item.name, &item.expr.kind) {
+                (None, A::Name(n)) => match node.column(n) {
+                    Some((i, _)) => i,
+                    None => return Err(self.unknown_column(n, item.expr.span, &node)),
+                },
+                _ => {
+                    let e = self.scalar(&item.expr, Some(&node), scope)?;
+                    // Unnamed: Kusto's default name (`a.b` -> `a_b`).
+                    let name = item
+                        .name
+                        .as_ref()
+                        .map(|n| n.name.clone())
+                        .or_else(|| names::default_name(&item.expr, &e))
+                        .unwrap_or_else(|| "Column1".into());
+                    node = self.extend_items(node, vec![(name.clone(), e)])?;
+                    node.column(&name).unwrap().0
+                }
+            };
+            if node.schema[column].ty != Type::Dynamic {
+                return Err(self.err(
+                    codes::TYPE,
+                    item.expr.span,
+                    "mv-expand needs a dynamic column",
+                ));
+            }
+            cols.push((column, to_type));
+        }
+        let mut schema = node.schema.clone();
+        for (c, t) in &cols {
+            schema[*c].ty = t.unwrap_or(Type::Dynamic);
+        }
+        if let Some(n) = &index_name {
+            schema.push(Column {
+                name: n.clone(),
+                ty: Type::Long,
+            });
+        }
+        Ok(Node {
+            op: Op::MvExpand {
+                input: Box::new(node),
+                columns: cols,
+                bag_array,
+                with_index: index_name.is_some(),
+                limit,
+            },
+            schema,
+        })
+    }
+
     /// Rejects `(a, b) = f(...)`, which assigns several columns from one expression.
     pub(super) fn single_name(&mut self, item: &ast::NamedExpr) -> LResult<()> {
         match item.more.first() {
