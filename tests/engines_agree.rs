@@ -42,6 +42,8 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | summarize min(TimeGenerated), max(TimeGenerated), count()", &[]),
     ("SigninLogs | where ResultType !in (\"0\", \"50074\") | project ResultType", &[]),
     ("SigninLogs | count", &[]),
+    ("SigninLogs | extend parts = split(ResultDescription, \" \"), first = tostring(split(UserPrincipalName, \"@\")[0]) | project parts, first", &[]),
+    ("SigninLogs | extend r = replace_regex(ResultDescription, @\"code ([0-9]+)\", @\"<\\1>\") | project r", &[]),
     ("SigninLogs | summarize span = max(TimeGenerated) - min(TimeGenerated), n = count() * 2 by UserPrincipalName", &[]),
     ("SigninLogs | where LocationDetails.city == \"Oslo\" or ConditionalAccessPolicies[0].result == \"failure\" | project UserPrincipalName", &[]),
     ("SigninLogs | extend d = todynamic(strcat('{\"n\": ', tostring(strlen(UserPrincipalName)), '}')) | where d.n > 16 | project UserPrincipalName", &[]),

@@ -766,6 +766,38 @@ impl Ctx<'_> {
                 );
                 format!("(CASE WHEN {valid} THEN {private} END)")
             }
+            Func::Split => {
+                // A constant, non-empty delimiter only: engines disagree on "" (DuckDB splits
+                // into characters).
+                let delim = match &args[1].kind {
+                    ExprKind::Literal(Value::String(d)) if !d.is_empty() => d.to_string(),
+                    _ => return Err(unsupported("split", "the delimiter must be a non-empty constant")),
+                };
+                let x = &a[0];
+                match self.d.kind {
+                    DialectKind::DuckDb => format!("to_json(string_split({x}, {}))", a[1]),
+                    DialectKind::Postgres => format!(
+                        "(CASE WHEN {x} = '' THEN '[\"\"]'::jsonb ELSE to_jsonb(string_to_array({x}, {})) END)",
+                        a[1]
+                    ),
+                    DialectKind::Sqlite => {
+                        // Build the JSON array text: escape the string, then turn each
+                        // (escaped) delimiter into `","`.
+                        let esc = |t: &str| t.replace('\\', "\\\\").replace('"', "\\\"");
+                        let body = format!(
+                            "replace(replace(replace(replace(replace({x}, '\\', '\\\\'), '\"', '\\\"'), char(10), '\\n'), char(13), '\\r'), char(9), '\\t')"
+                        );
+                        format!(
+                            "json('[\"' || replace({body}, {}, '\",\"') || '\"]')",
+                            string_lit(&esc(&delim))?
+                        )
+                    }
+                }
+            }
+            Func::ReplaceRegex if self.d.kind == DialectKind::Sqlite => {
+                self.approx("replace_regex in SQLite", "uses detc's regexp_replace() function, registered like REGEXP");
+                format!("regexp_replace({}, {}, {})", a[0], a[1], a[2])
+            }
             Func::Extract if self.d.kind == DialectKind::Sqlite => {
                 self.approx("extract in SQLite", "uses detc's regexp_extract() function, registered like REGEXP");
                 format!("regexp_extract({}, {}, {})", a[2], a[0], a[1])

@@ -16,8 +16,6 @@ pub fn function(d: DialectKind, f: Func) -> Option<&'static str> {
         }
         (Func::EndOfDay, Sqlite) => "strftime('%Y-%m-%dT23:59:59.9999999Z', {0})",
         (Func::Extract, DuckDb) => "regexp_extract({2}, {0}, {1})",
-        (Func::Split, DuckDb) => "to_json(string_split({0}, {1}))",
-        (Func::Split, Postgres) => "to_jsonb(string_to_array({0}, {1}))",
         (Func::PackArray, DuckDb | Sqlite) => "json_array({*})",
         (Func::PackArray, Postgres) => "jsonb_build_array({*})",
         (Func::BagPack, DuckDb | Sqlite) => "json_object({*})",

@@ -94,6 +94,25 @@ pub fn register_regexp(conn: &Connection) -> rusqlite::Result<()> {
             Ok(text.map(|t| re.is_match(&t)))
         },
     )?;
+    // `regexp_replace(text, pattern, rewrite)`: every match replaced; `\\1` names a group.
+    conn.create_scalar_function(
+        "regexp_replace",
+        3,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let re: std::sync::Arc<regex::Regex> = ctx.get_or_create_aux(1, |vr| {
+                regex::Regex::new(vr.as_str()?)
+                    .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
+            })?;
+            let text: Option<String> = ctx.get(0)?;
+            let rewrite: String = ctx.get(2)?;
+            let rewrite = regex::Regex::new(r"\\(\d)")
+                .unwrap()
+                .replace_all(&rewrite.replace('$', "$$"), "$${$1}")
+                .into_owned();
+            Ok(text.map(|t| re.replace_all(&t, rewrite.as_str()).into_owned()))
+        },
+    )?;
     // `regexp_extract(text, pattern, group)`: the group's text, '' when there is no match.
     conn.create_scalar_function(
         "regexp_extract",
