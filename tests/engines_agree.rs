@@ -42,6 +42,7 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | summarize min(TimeGenerated), max(TimeGenerated), count()", &[]),
     ("SigninLogs | where ResultType !in (\"0\", \"50074\") | project ResultType", &[]),
     ("SigninLogs | count", &[]),
+    ("SigninLogs | summarize a = take_anyif(IPAddress, ResultType != \"0\") by UserPrincipalName", &[]),
     ("SigninLogs | extend parts = split(ResultDescription, \" \"), first = tostring(split(UserPrincipalName, \"@\")[0]) | project parts, first", &[]),
     ("SigninLogs | extend r = replace_regex(ResultDescription, @\"code ([0-9]+)\", @\"<\\1>\") | project r", &[]),
     ("SigninLogs | summarize span = max(TimeGenerated) - min(TimeGenerated), n = count() * 2 by UserPrincipalName", &[]),

@@ -222,6 +222,8 @@ fn strings_and_regex() {
         ("trim(\"-\", \"--a--\")", json!("a")),
         ("indexof(\"abcd\", \"cd\")", json!(2)),
         ("countof(\"aaa\", \"aa\")", json!(2)),
+        ("indexof(\"abcabc\", \"c\", 3)", json!(5)),
+        ("double(\"2.5\")", json!(2.5)),
         ("case(1 > 2, \"a\", 2 > 1, \"b\", \"c\")", json!("b")),
         ("ipv4_is_private(\"172.16.0.1\")", json!(true)),
         ("ipv4_is_private(\"172.32.0.1\")", json!(false)),
@@ -315,6 +317,9 @@ fn tabular_operators() {
     );
     let rows = query_rows("print d = dynamic({\"k\": 1}) | mv-expand bagexpansion=array d");
     assert_eq!(rows, vec![vec![json!(["k", 1])]]);
+    // take_anyif picks among the rows where the predicate holds.
+    let rows = query_rows("datatable(g:string, v:long) [\"a\", 1, \"a\", 7, \"a\", 9] | summarize take_anyif(v, v > 5) by g");
+    assert_eq!(rows, vec![vec![json!("a"), json!(7)]]);
     // withsource labels legs; kind=inner keeps the common columns.
     let rows = query_rows("let A = datatable(x:long, y:long) [1, 2]; let B = datatable(x:long) [3]; union withsource=T kind=inner A, B | sort by x asc");
     assert_eq!(

@@ -1029,7 +1029,7 @@ impl Ctx<'_> {
             .collect::<Result<_, _>>()?;
         let pred_at = match a.func {
             AggFunc::CountIf => Some(0),
-            AggFunc::DCountIf | AggFunc::SumIf | AggFunc::MakeSetIf => Some(1),
+            AggFunc::DCountIf | AggFunc::SumIf | AggFunc::MakeSetIf | AggFunc::AnyIf => Some(1),
             _ => None,
         };
         let mut out = tpl.to_string();

@@ -53,6 +53,7 @@ pub fn aggregate(d: DialectKind, f: AggFunc) -> Option<&'static str> {
         (AggFunc::SumIf, _) => "COALESCE(sum({0}) FILTER (WHERE {p}), 0)",
         (AggFunc::Avg, _) => "avg({0})",
         (AggFunc::Min, _) | (AggFunc::Any, _) => "min({0})",
+        (AggFunc::AnyIf, _) => "min({0}) FILTER (WHERE {p})",
         (AggFunc::Max, _) => "max({0})",
         (AggFunc::MakeSet, DuckDb) => "COALESCE(to_json(list(DISTINCT {0} ORDER BY {0}) FILTER (WHERE {0} IS NOT NULL)), '[]')",
         (AggFunc::MakeSet, Postgres) => "COALESCE(to_jsonb(array_agg(DISTINCT {0} ORDER BY {0}) FILTER (WHERE {0} IS NOT NULL)), '[]'::jsonb)",

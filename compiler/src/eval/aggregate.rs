@@ -39,7 +39,7 @@ fn init(f: AggFunc) -> State {
         AggFunc::Min | AggFunc::Max => State::Extreme(Value::Null),
         AggFunc::MakeSet | AggFunc::MakeSetIf => State::Set(Vec::new(), HashSet::new()),
         AggFunc::MakeList | AggFunc::MakeListIf => State::List(Vec::new()),
-        AggFunc::Any => State::Any(Value::Null),
+        AggFunc::Any | AggFunc::AnyIf => State::Any(Value::Null),
         AggFunc::ArgMax | AggFunc::ArgMin => State::Arg(Value::Null, Value::Null),
         AggFunc::MakeBag => State::Bag(serde_json::Map::new()),
     }
@@ -155,7 +155,10 @@ impl Compiled1 {
             }
             // `take_any` may return any value; detc returns the smallest so that every run and
             // every target agree (docs/semantics.md).
-            (AggFunc::Any, State::Any(cur)) => {
+            (f @ (AggFunc::Any | AggFunc::AnyIf), State::Any(cur)) => {
+                if f == AggFunc::AnyIf && !truthy(&arg(1)) {
+                    return;
+                }
                 let v = arg(0);
                 if !v.is_null() && (cur.is_null() || v.total_cmp(cur) == Ordering::Less) {
                     *cur = v;

@@ -851,10 +851,24 @@ fn call(func: Func, args: &[Expr], ctx: &Ctx) -> Result<Compiled, Diagnostic> {
         }
         Func::IndexOf => {
             let (x, f) = (a.remove(0), a.remove(0));
+            let start = a.pop();
             Box::new(move |r| {
                 let s = x(r).to_kql_string();
-                match s.find(&f(r).to_kql_string()) {
-                    Some(b) => Value::Long(s[..b].chars().count() as i64),
+                // An optional start position, in characters.
+                let from = match start.as_ref().map(|g| g(r)) {
+                    Some(Value::Long(n)) if n >= 0 => n as usize,
+                    Some(_) => return Value::Null,
+                    None => 0,
+                };
+                let Some((off, _)) = s
+                    .char_indices()
+                    .nth(from)
+                    .or((from == s.chars().count()).then_some((s.len(), ' ')))
+                else {
+                    return Value::Long(-1);
+                };
+                match s[off..].find(&f(r).to_kql_string()) {
+                    Some(b) => Value::Long((s[..off + b].chars().count()) as i64),
                     None => Value::Long(-1),
                 }
             })

@@ -164,6 +164,8 @@ pub enum AggFunc {
     MakeListIf,
     /// `any`/`take_any`: some value of the group.
     Any,
+    /// `take_anyif(x, predicate)`.
+    AnyIf,
     /// One output column of `arg_max(key, cols...)`: args = [key, value].
     ArgMax,
     ArgMin,
@@ -188,6 +190,7 @@ impl AggFunc {
             AggFunc::MakeList => "make_list",
             AggFunc::MakeListIf => "make_list_if",
             AggFunc::Any => "take_any",
+            AggFunc::AnyIf => "take_anyif",
             AggFunc::ArgMax => "arg_max",
             AggFunc::ArgMin => "arg_min",
             AggFunc::MakeBag => "make_bag",

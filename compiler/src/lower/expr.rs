@@ -148,6 +148,7 @@ const EXTRA: &[(&str, Func, usize, usize, Type)] = &[
     ("trim_end", Func::TrimEnd, 2, 2, Type::String),
     ("string_size", Func::StringSize, 1, 1, Type::Long),
     ("strcat_array", Func::StrcatArray, 2, 2, Type::String),
+    ("array_strcat", Func::StrcatArray, 2, 2, Type::String),
     ("set_union", Func::SetUnion, 2, 64, Type::Dynamic),
     ("set_difference", Func::SetDifference, 2, 64, Type::Dynamic),
     ("set_intersect", Func::SetIntersect, 2, 64, Type::Dynamic),
@@ -206,6 +207,10 @@ fn func_by_name(name: &str) -> Option<Func> {
         "set_has_element" => Func::SetHasElement,
         "trim" => Func::Trim,
         "indexof" => Func::IndexOf,
+        // Typed conversion spellings: `double(x)`, `int(x)`, `long(x)` on a non-literal.
+        "double" | "real" => Func::ToReal,
+        "int" => Func::ToInt,
+        "long" => Func::ToLong,
         "hourofday" => Func::HourOfDay,
         "dayofweek" => Func::DayOfWeek,
         "abs" => Func::Abs,
@@ -1245,7 +1250,7 @@ fn call(
             Type::String
         }
         IndexOf => {
-            arity(l, 2, 2)?;
+            arity(l, 2, 3)?;
             Type::Long
         }
         HourOfDay => {

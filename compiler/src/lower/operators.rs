@@ -9,6 +9,8 @@ use crate::types::Type;
 use crate::value::Value;
 
 const AGGREGATES: &[&str] = &[
+    "take_anyif",
+    "anyif",
     "count",
     "countif",
     "dcount",
@@ -384,6 +386,7 @@ impl Lowerer<'_> {
             "make_list" | "makelist" => AggFunc::MakeList,
             "make_list_if" => AggFunc::MakeListIf,
             "any" | "take_any" => AggFunc::Any,
+            "take_anyif" | "anyif" => AggFunc::AnyIf,
             "arg_max" => AggFunc::ArgMax,
             "arg_min" => AggFunc::ArgMin,
             "make_bag" => AggFunc::MakeBag,
@@ -407,7 +410,7 @@ impl Lowerer<'_> {
             AggFunc::CountIf => (1, 1),
             AggFunc::DCount => (1, 2),
             AggFunc::DCountIf => (2, 3),
-            AggFunc::SumIf => (2, 2),
+            AggFunc::SumIf | AggFunc::AnyIf => (2, 2),
             AggFunc::MakeSet | AggFunc::MakeList => (1, 2),
             AggFunc::MakeSetIf | AggFunc::MakeListIf => (2, 3),
             _ => (1, 1),
@@ -456,9 +459,11 @@ impl Lowerer<'_> {
         };
         let cond_at = match func {
             AggFunc::CountIf => Some(0),
-            AggFunc::DCountIf | AggFunc::SumIf | AggFunc::MakeSetIf | AggFunc::MakeListIf => {
-                Some(1)
-            }
+            AggFunc::DCountIf
+            | AggFunc::SumIf
+            | AggFunc::MakeSetIf
+            | AggFunc::MakeListIf
+            | AggFunc::AnyIf => Some(1),
             _ => None,
         };
         if let Some(i) = cond_at {
@@ -483,7 +488,7 @@ impl Lowerer<'_> {
                 Some(t) if t.is_numeric() => Type::Real,
                 _ => return Err(self.err(codes::TYPE, item.expr.span, "avg() needs a number")),
             },
-            AggFunc::Min | AggFunc::Max | AggFunc::Any => first.unwrap(),
+            AggFunc::Min | AggFunc::Max | AggFunc::Any | AggFunc::AnyIf => first.unwrap(),
             _ => Type::Dynamic,
         };
         let default = || {
