@@ -317,6 +317,9 @@ fn tabular_operators() {
     );
     let rows = query_rows("print d = dynamic({\"k\": 1}) | mv-expand bagexpansion=array d");
     assert_eq!(rows, vec![vec![json!(["k", 1])]]);
+    // `by bin(T, 1h)` keeps T's name.
+    let rows = query_rows("datatable(T:datetime) [datetime(2024-01-01 10:30)] | summarize count() by bin(T, 1h) | project T");
+    assert_eq!(rows, vec![vec![json!("2024-01-01T10:00:00.0000000Z")]]);
     // take_anyif picks among the rows where the predicate holds.
     let rows = query_rows("datatable(g:string, v:long) [\"a\", 1, \"a\", 7, \"a\", 9] | summarize take_anyif(v, v > 5) by g");
     assert_eq!(rows, vec![vec![json!("a"), json!(7)]]);

@@ -86,9 +86,15 @@ pub fn union_node(legs: Vec<Node>) -> Node {
 pub fn default_name(e: &ast::Expr, _lowered: &crate::ir::Expr) -> Option<String> {
     match &e.kind {
         A::Name(n) => Some(n.clone()),
+        // `bin(x, 1h)` and `floor(x, 1h)` take x's name too (Kusto.Language's FirstArgument rule).
+        A::Call { name, args }
+            if matches!(name.name.as_str(), "bin" | "floor") && !args.is_empty() =>
+        {
+            default_name(&args[0].value, _lowered)
+        }
         A::Call { name, args } if args.len() == 1 => match name.name.as_str() {
             "tostring" | "todatetime" | "tolong" | "toint" | "toreal" | "todouble" | "tobool"
-            | "toboolean" | "todynamic" | "totimespan" | "toguid" | "bin" | "floor" => {
+            | "toboolean" | "todynamic" | "totimespan" | "toguid" => {
                 default_name(&args[0].value, _lowered)
             }
             _ => None,
