@@ -601,7 +601,9 @@ fn call(func: Func, args: &[Expr], ctx: &Ctx) -> Result<Compiled, Diagnostic> {
         | Func::SplitAt
         | Func::ArrayIndexOf
         | Func::IsAscii
-        | Func::ParseXml => {
+        | Func::ParseXml
+        | Func::ParseUrlQuery
+        | Func::ParsePath => {
             // The first argument of regex functions is compiled once.
             let re = args.first().and_then(literal_regex);
             Box::new(move |r| {

@@ -254,12 +254,61 @@ pub fn call(f: Func, a: &[Value], regex: Option<&regex::Regex>) -> Value {
             None => Value::Null,
         },
         Func::IsAscii => Value::Bool(text(&a[0]).is_ascii()),
+        Func::ParseUrlQuery => {
+            let mut params = serde_json::Map::new();
+            let q = text(&a[0]);
+            for kv in q
+                .trim_start_matches('?')
+                .split('&')
+                .filter(|x| !x.is_empty())
+            {
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                params.insert(url_decode(k), J::String(url_decode(v)));
+            }
+            let mut m = serde_json::Map::new();
+            m.insert("Query Parameters".into(), J::Object(params));
+            dynamic(J::Object(m))
+        }
+        Func::ParsePath => parse_path(&text(&a[0])),
         Func::ParseXml => match super::xml::parse_xml(&text(&a[0])) {
             Some(j) => dynamic(j),
             None => Value::Null,
         },
         _ => Value::Null,
     }
+}
+
+/// `parse_path`: Scheme, RootPath, DirectoryPath, DirectoryName, Filename, Extension and
+/// AlternateDataStreamName of a Windows or Unix path or a URL.
+fn parse_path(p: &str) -> Value {
+    let (scheme, rest) = match p.split_once("://") {
+        Some((s, r)) => (s.to_string(), r),
+        None => (String::new(), p),
+    };
+    let sep = if rest.contains('\\') { '\\' } else { '/' };
+    let (dir, file) = match rest.rfind(sep) {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => ("", rest),
+    };
+    let root = if rest.len() >= 2 && rest.as_bytes()[1] == b':' {
+        rest[..rest.len().min(3)].to_string()
+    } else if rest.starts_with(sep) {
+        sep.to_string()
+    } else {
+        String::new()
+    };
+    let (file, ads) = file.split_once(':').unwrap_or((file, ""));
+    let ext = file.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    let dir_name = dir.rsplit(sep).next().unwrap_or("");
+    let mut m = serde_json::Map::new();
+    m.insert("Scheme".into(), J::String(scheme));
+    m.insert("RootPath".into(), J::String(root));
+    m.insert("DirectoryPath".into(), J::String(dir.to_string()));
+    m.insert("DirectoryName".into(), J::String(dir_name.to_string()));
+    m.insert("Filename".into(), J::String(file.to_string()));
+    m.insert("Extension".into(), J::String(ext.to_string()));
+    m.insert("AlternateDataStreamName".into(), J::String(ads.to_string()));
+    dynamic(J::Object(m))
 }
 
 fn ipv4(s: &str) -> Option<(u32, u8)> {

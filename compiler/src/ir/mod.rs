@@ -456,6 +456,8 @@ pub enum Func {
     ArrayIndexOf,
     IsAscii,
     ParseXml,
+    ParseUrlQuery,
+    ParsePath,
     /// `x.name`, `x["name"]`, `x[i]` on a dynamic value (negative i counts from the end).
     GetItem,
     Bin,
@@ -544,6 +546,8 @@ impl Func {
             Func::ArrayIndexOf => "array_index_of",
             Func::IsAscii => "isascii",
             Func::ParseXml => "parse_xml",
+            Func::ParseUrlQuery => "parse_urlquery",
+            Func::ParsePath => "parse_path",
             Func::GetItem => "getitem",
             Func::Bin => "bin",
             Func::StartOfDay => "startofday",

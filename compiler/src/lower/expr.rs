@@ -53,6 +53,7 @@ fn literal_as(e: &Expr, want: Type) -> Option<Expr> {
         },
         (Value::Long(n @ (0 | 1)), Type::Bool) => Value::Bool(*n == 1),
         (Value::String(s), Type::DateTime) => Value::DateTime(parse_datetime(s)?),
+        (Value::String(s), Type::Timespan) => Value::Timespan(crate::value::parse_timespan(s)?),
         _ => return None,
     };
     Some(Expr::lit(
@@ -163,6 +164,8 @@ const EXTRA: &[(&str, Func, usize, usize, Type)] = &[
     ("array_index_of", Func::ArrayIndexOf, 2, 2, Type::Long),
     ("isascii", Func::IsAscii, 1, 1, Type::Bool),
     ("parse_xml", Func::ParseXml, 1, 1, Type::Dynamic),
+    ("parse_urlquery", Func::ParseUrlQuery, 1, 1, Type::Dynamic),
+    ("parse_path", Func::ParsePath, 1, 1, Type::Dynamic),
 ];
 
 fn func_by_name(name: &str) -> Option<Func> {
@@ -1140,7 +1143,7 @@ fn call(
         | ExtractAll | BagKeys | UrlDecode | UrlEncode | TrimStart | TrimEnd | StringSize
         | StrcatArray | SetUnion | SetDifference | SetIntersect | Reverse | FormatDatetime
         | DatetimePart | DatetimeAdd | ArraySlice | Translate | IngestionTime | SplitAt
-        | ArrayIndexOf | IsAscii | ParseXml => {
+        | ArrayIndexOf | IsAscii | ParseXml | ParseUrlQuery | ParsePath => {
             unreachable!("lowered from the EXTRA table")
         }
         DatetimeDiff => {
@@ -1196,6 +1199,22 @@ fn call(
             }
             for i in (0..a.len() - 1).step_by(2) {
                 need(l, &a[i], Type::Bool, span)?;
+            }
+            // As for iff: one dynamic value makes the result dynamic, the others wrapped.
+            let values: Vec<usize> = (1..a.len()).step_by(2).chain([a.len() - 1]).collect();
+            if values.iter().any(|&i| a[i].ty == Type::Dynamic) {
+                for &i in &values {
+                    if a[i].ty != Type::Dynamic {
+                        let v = a[i].clone();
+                        a[i] = Expr {
+                            kind: ExprKind::Call {
+                                func: Func::AsDynamic,
+                                args: vec![v],
+                            },
+                            ty: Type::Dynamic,
+                        };
+                    }
+                }
             }
             let t = a[1].ty;
             for i in (1..a.len()).step_by(2).chain([a.len() - 1]) {
