@@ -42,6 +42,8 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | summarize min(TimeGenerated), max(TimeGenerated), count()", &[]),
     ("SigninLogs | where ResultType !in (\"0\", \"50074\") | project ResultType", &[]),
     ("SigninLogs | count", &[]),
+    ("let terms = datatable(t:string) [\"MFA\", \"(mfa)\", \"invalid username\", \"quoted\\\"\"]; SigninLogs | where ResultDescription has_any (terms) | project ResultDescription", &[]),
+    ("SigninLogs | extend t = iff(ResultType == \"0\", \"success\", \"code\") | where ResultDescription has t | project ResultDescription", &[]),
     ("SigninLogs | summarize a = take_anyif(IPAddress, ResultType != \"0\") by UserPrincipalName", &[]),
     ("SigninLogs | extend parts = split(ResultDescription, \" \"), first = tostring(split(UserPrincipalName, \"@\")[0]) | project parts, first", &[]),
     ("SigninLogs | extend r = replace_regex(ResultDescription, @\"code ([0-9]+)\", @\"<\\1>\") | project r", &[]),

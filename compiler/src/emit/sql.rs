@@ -137,6 +137,10 @@ fn fill(tpl: &str, pairs: &[(&str, &str)]) -> String {
     s
 }
 
+fn is_text(t: Type) -> bool {
+    matches!(t, Type::String | Type::Guid)
+}
+
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
@@ -421,6 +425,12 @@ impl Ctx<'_> {
                 let a = self.text_of(lhs)?;
                 let a = self.lower_if(a, ci);
                 let inner = match op {
+                    StrOp::Has if Self::literal_text(rhs).is_none() && is_text(rhs.ty) => {
+                        let t = self.expr(rhs)?;
+                        let t = self.lower_if(t, ci);
+                        let pat = self.runtime_term_pattern(&t);
+                        fill(self.d.regex_match, &[("a", &a), ("p", &pat)])
+                    }
                     StrOp::Has | StrOp::HasPrefix | StrOp::HasSuffix => {
                         let Some(term) = Self::literal_text(rhs) else {
                             return Err(unsupported(
@@ -523,6 +533,30 @@ impl Ctx<'_> {
                 let ci = !*cs;
                 let a = self.text_of(lhs)?;
                 let a = self.lower_if(a, ci);
+                // Terms drawn from a table: an EXISTS over its rows, each term turned into a
+                // pattern at run time.
+                if !*all {
+                    if let Some(ExprKind::Subquery {
+                        plan,
+                        scalar: false,
+                    }) = terms
+                        .iter()
+                        .map(|t| &t.kind)
+                        .find(|k| matches!(k, ExprKind::Subquery { .. }))
+                    {
+                        if terms.len() == 1 && is_text(plan.schema[0].ty) {
+                            let q = self.node(plan)?;
+                            let col = format!("s.{}", quote_ident(&plan.schema[0].name));
+                            let t = self.lower_if(col.clone(), ci);
+                            let pat = self.runtime_term_pattern(&t);
+                            self.term_approx("");
+                            return Ok(format!(
+                                "EXISTS (SELECT 1 FROM {q} AS s WHERE {col} IS NOT NULL AND {})",
+                                fill(self.d.regex_match, &[("a", &a), ("p", &pat)])
+                            ));
+                        }
+                    }
+                }
                 let mut pats = Vec::new();
                 for t in terms {
                     let Some(term) = Self::literal_text(t) else {
@@ -599,6 +633,21 @@ impl Ctx<'_> {
                 ))
             }
         })
+    }
+
+    /// The whole-term pattern of a term known only at run time (`t` is its SQL): the same
+    /// boundary rule as `term_pattern`, with the term regex-escaped by the engine.
+    fn runtime_term_pattern(&mut self, t: &str) -> String {
+        self.term_approx("");
+        let escaped = match self.d.kind {
+            DialectKind::Sqlite => format!("regexp_escape({t})"),
+            _ => format!("regexp_replace({t}, '([[:punct:]])', '\\\\\\1', 'g')"),
+        };
+        let starts = fill(self.d.regex_match, &[("a", t), ("p", "'^[0-9a-z]'")]);
+        let ends = fill(self.d.regex_match, &[("a", t), ("p", "'[0-9a-z]$'")]);
+        format!(
+            "((CASE WHEN {starts} THEN '(^|[^0-9a-z])' ELSE '' END) || {escaped} || (CASE WHEN {ends} THEN '($|[^0-9a-z])' ELSE '' END))"
+        )
     }
 
     fn term_approx(&mut self, term: &str) {

@@ -113,6 +113,16 @@ pub fn register_regexp(conn: &Connection) -> rusqlite::Result<()> {
             Ok(text.map(|t| re.replace_all(&t, rewrite.as_str()).into_owned()))
         },
     )?;
+    // `regexp_escape(text)`: the text as a regular expression matching itself.
+    conn.create_scalar_function(
+        "regexp_escape",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text: Option<String> = ctx.get(0)?;
+            Ok(text.map(|t| regex::escape(&t)))
+        },
+    )?;
     // `regexp_extract(text, pattern, group)`: the group's text, '' when there is no match.
     conn.create_scalar_function(
         "regexp_extract",
