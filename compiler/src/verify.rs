@@ -30,9 +30,28 @@ fn norm_native(v: &Value, ty: Type) -> String {
         // SQL targets carry timespans as ticks.
         (Value::Timespan(t), _) => t.to_string(),
         (Value::Dynamic(d), _) if d.is_null() => "null".into(),
+        (Value::Dynamic(d), _) => canonical_json(d).to_string(),
         (Value::Real(x), _) => num_text(*x),
         (Value::Long(n), _) => n.to_string(),
         (v, _) => serde_json::to_string(&v.to_json()).unwrap(),
+    }
+}
+
+/// JSON with integral floats written as integers (`4.0` and `4` are one number).
+fn canonical_json(j: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match j {
+        J::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (None, Some(x)) if x.fract() == 0.0 && x.abs() < 9.0e15 => J::from(x as i64),
+            _ => j.clone(),
+        },
+        J::Array(a) => J::Array(a.iter().map(canonical_json).collect()),
+        J::Object(m) => J::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), canonical_json(v)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 
@@ -60,10 +79,11 @@ fn norm_engine(j: &serde_json::Value, ty: Type) -> String {
         // SQLite keeps dynamic values as JSON text.
         (J::String(s), Type::Dynamic) => match serde_json::from_str::<serde_json::Value>(s) {
             Ok(J::Null) => "null".into(),
-            Ok(v) => v.to_string(),
+            Ok(v) => canonical_json(&v).to_string(),
             Err(_) => serde_json::to_string(s).unwrap(),
         },
         (J::Bool(b), _) => b.to_string(),
+        (other, Type::Dynamic) => canonical_json(other).to_string(),
         (other, _) => other.to_string(),
     }
 }

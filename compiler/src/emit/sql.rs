@@ -708,8 +708,46 @@ impl Ctx<'_> {
             .iter()
             .map(|x| self.expr(x))
             .collect::<Result<_, _>>()?;
-        let arg_ty = args.first().map(|x| x.ty);
+        let mut arg_ty = args.first().map(|x| x.ty);
+        let mut a = a;
+        // A conversion of a dynamic value converts its text (what tostring gives).
+        if arg_ty == Some(Type::Dynamic)
+            && matches!(
+                func,
+                Func::ToBool | Func::ToInt | Func::ToLong | Func::ToReal | Func::ToDateTime
+            )
+        {
+            a[0] = fill(self.d.json_to_string, &[("a", &a[0])]);
+            arg_ty = Some(Type::String);
+        }
         Ok(match func {
+            Func::ToDateTime if arg_ty == Some(Type::String) => match self.d.kind {
+                DialectKind::DuckDb => format!("TRY_CAST(trim({}) AS TIMESTAMP)", a[0]),
+                DialectKind::Postgres => {
+                    let ok = fill(
+                        self.d.regex_match,
+                        &[("a", &a[0]), ("p", &string_lit(r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?Z?\s*$")?)],
+                    );
+                    self.approx("todatetime in PostgreSQL", "well-formed text naming an impossible date (day 0) raises an engine error; KQL gives null");
+                    format!("(CASE WHEN {ok} THEN CAST(trim({}) AS TIMESTAMP) END)", a[0])
+                }
+                DialectKind::Sqlite => {
+                    self.approx("todatetime in SQLite", "strftime keeps milliseconds: digits beyond them are dropped");
+                    format!("(strftime('%Y-%m-%dT%H:%M:%f', trim({})) || '0000Z')", a[0])
+                }
+            },
+            Func::ToHex if arg_ty.is_some_and(|t| t.is_integer()) && args.len() == 1 => match self.d.kind {
+                DialectKind::DuckDb => format!("lower(hex({}))", a[0]),
+                DialectKind::Postgres => format!("to_hex({})", a[0]),
+                DialectKind::Sqlite => format!("printf('%x', {})", a[0]),
+            },
+            Func::Base64Decode if self.d.kind != DialectKind::Sqlite => {
+                self.approx("base64_decode_tostring", "text that is not base64 or not UTF-8 raises an engine error; KQL gives \"\"");
+                match self.d.kind {
+                    DialectKind::DuckDb => format!("decode(from_base64({}))", a[0]),
+                    _ => format!("convert_from(decode({}, 'base64'), 'UTF8')", a[0]),
+                }
+            }
             Func::ToLower if arg_ty == Some(Type::String) => format!("lower({})", a[0]),
             Func::ToUpper if arg_ty == Some(Type::String) => format!("upper({})", a[0]),
             Func::ToLower | Func::ToUpper if arg_ty == Some(Type::Dynamic) => format!(
@@ -1055,7 +1093,10 @@ impl Ctx<'_> {
             None => None,
         };
         if matches!(a.func, AggFunc::MakeSet | AggFunc::MakeSetIf)
-            && !matches!(a.args[0].ty, Type::String | Type::Long | Type::Int)
+            && !matches!(
+                a.args[0].ty,
+                Type::String | Type::Long | Type::Int | Type::Real
+            )
         {
             return Err(unsupported(
                 a.func.kql(),
