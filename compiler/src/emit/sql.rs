@@ -881,6 +881,25 @@ impl Ctx<'_> {
                     }
                 }
             }
+            Func::SplitAt => {
+                let idx = match &args[2].kind {
+                    ExprKind::Literal(Value::Long(i)) if *i >= 0 => *i,
+                    _ => return Err(unsupported("split", "the index must be a non-negative constant")),
+                };
+                // The whole split as JSON, then the one element (or an empty array).
+                let whole = self.call(Func::Split, &args[..2])?;
+                match self.d.kind {
+                    DialectKind::DuckDb => format!(
+                        "(CASE WHEN json_array_length({whole}) > {idx} THEN json_array({whole} -> {idx}) ELSE '[]'::JSON END)"
+                    ),
+                    DialectKind::Postgres => format!(
+                        "(CASE WHEN jsonb_array_length({whole}) > {idx} THEN jsonb_build_array({whole} -> {idx}) ELSE '[]'::jsonb END)"
+                    ),
+                    DialectKind::Sqlite => format!(
+                        "(CASE WHEN json_array_length({whole}) > {idx} THEN json_array(json({whole} -> {idx})) ELSE '[]' END)"
+                    ),
+                }
+            }
             Func::ReplaceRegex if self.d.kind == DialectKind::Sqlite => {
                 self.approx("replace_regex in SQLite", "uses detc's regexp_replace() function, registered like REGEXP");
                 format!("regexp_replace({}, {}, {})", a[0], a[1], a[2])
@@ -1288,10 +1307,11 @@ impl Ctx<'_> {
                     ));
                 }
                 let (column, to_type) = (&columns[0].0, &columns[0].1);
-                if to_type.is_some() {
+                if matches!(to_type, Some(t) if !matches!(t, Type::String | Type::Long | Type::Int | Type::Real | Type::Bool | Type::Dynamic))
+                {
                     return Err(unsupported(
                         "mv-expand to typeof()",
-                        "not emitted to SQL yet",
+                        "this type is not emitted to SQL yet",
                     ));
                 }
                 self.approx("mv-expand of a property bag", "SQL expands arrays only: a bag stays one row, where KQL gives one row per property");
@@ -1310,6 +1330,23 @@ impl Ctx<'_> {
                         format!("{q} AS t, json_each(CASE WHEN {c} IS NULL THEN '[null]' WHEN json_type({c}) = 'array' THEN {c} ELSE json_array(json({c})) END) AS e"),
                         "CASE e.type WHEN 'text' THEN json_quote(e.value) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null' ELSE e.value END".to_string(),
                     ),
+                };
+                // `to typeof(T)`: a cast only; elements of another kind are null ("" for string).
+                let value = match (to_type, self.d.kind) {
+                    (None | Some(Type::Dynamic), _) => value,
+                    (Some(Type::String), DialectKind::DuckDb) => "CASE WHEN json_type(e.v) = 'VARCHAR' THEN json_extract_string(e.v, '$') ELSE '' END".into(),
+                    (Some(Type::String), DialectKind::Postgres) => "CASE WHEN jsonb_typeof(e.v) = 'string' THEN e.v #>> '{}' ELSE '' END".into(),
+                    (Some(Type::String), DialectKind::Sqlite) => "CASE WHEN e.type = 'text' THEN e.value ELSE '' END".into(),
+                    (Some(Type::Long | Type::Int), DialectKind::DuckDb) => "CASE WHEN json_type(e.v) IN ('BIGINT', 'UBIGINT') THEN CAST(e.v AS BIGINT) END".into(),
+                    (Some(Type::Long | Type::Int), DialectKind::Postgres) => "CASE WHEN jsonb_typeof(e.v) = 'number' AND (e.v #>> '{}') ~ '^-?[0-9]+$' THEN CAST(e.v #>> '{}' AS BIGINT) END".into(),
+                    (Some(Type::Long | Type::Int), DialectKind::Sqlite) => "CASE WHEN e.type = 'integer' THEN e.value END".into(),
+                    (Some(Type::Real), DialectKind::DuckDb) => "CASE WHEN json_type(e.v) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN CAST(e.v AS DOUBLE) END".into(),
+                    (Some(Type::Real), DialectKind::Postgres) => "CASE WHEN jsonb_typeof(e.v) = 'number' THEN CAST(e.v #>> '{}' AS DOUBLE PRECISION) END".into(),
+                    (Some(Type::Real), DialectKind::Sqlite) => "CASE WHEN e.type IN ('integer', 'real') THEN CAST(e.value AS REAL) END".into(),
+                    (Some(Type::Bool), DialectKind::DuckDb) => "CASE WHEN json_type(e.v) = 'BOOLEAN' THEN CAST(e.v AS BOOLEAN) END".into(),
+                    (Some(Type::Bool), DialectKind::Postgres) => "CASE WHEN jsonb_typeof(e.v) = 'boolean' THEN CAST(e.v #>> '{}' AS BOOLEAN) END".into(),
+                    (Some(Type::Bool), DialectKind::Sqlite) => "CASE e.type WHEN 'true' THEN 1 WHEN 'false' THEN 0 END".into(),
+                    _ => unreachable!("checked above"),
                 };
                 let sel: Vec<String> = input
                     .schema

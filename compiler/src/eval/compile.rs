@@ -356,7 +356,12 @@ fn arith(op: BinOp, a: &Value, c: &Value) -> Value {
 /// `mv-expand ... to typeof(T)`: a cast only; elements of another kind become null.
 pub fn cast_dynamic(v: &Value, ty: Type) -> Value {
     let Value::Dynamic(d) = v else {
-        return v.clone();
+        // A null element casts to the type's empty value ("" for a string).
+        return if v.is_null() {
+            Value::missing(ty)
+        } else {
+            v.clone()
+        };
     };
     use serde_json::Value as J;
     match (ty, &**d) {
