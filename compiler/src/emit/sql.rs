@@ -361,13 +361,13 @@ impl Ctx<'_> {
             }
             ExprKind::Neg(x) => format!("(-{})", self.expr(x)?),
             ExprKind::Binary { op, lhs, rhs } => {
-                if matches!(lhs.ty, Type::DateTime) || matches!(rhs.ty, Type::DateTime) {
-                    if matches!(
+                if (matches!(lhs.ty, Type::DateTime) || matches!(rhs.ty, Type::DateTime))
+                    && matches!(
                         op,
                         BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod
-                    ) {
-                        return self.datetime_arith(*op, lhs, rhs);
-                    }
+                    )
+                {
+                    return self.datetime_arith(*op, lhs, rhs);
                 }
                 let dyn_num =
                     |e: &Expr, other: &Expr| e.ty == Type::Dynamic && other.ty.is_numeric();

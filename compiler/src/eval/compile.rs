@@ -761,7 +761,7 @@ fn call(func: Func, args: &[Expr], ctx: &Ctx) -> Result<Compiled, Diagnostic> {
                 Value::Dynamic(d) => match &*d {
                     serde_json::Value::Array(items) => {
                         let want = v(r).to_json();
-                        Value::Bool(items.iter().any(|i| *i == want))
+                        Value::Bool(items.contains(&want))
                     }
                     _ => Value::Null,
                 },

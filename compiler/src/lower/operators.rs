@@ -827,7 +827,7 @@ impl Lowerer<'_> {
                 ty,
             });
         }
-        if schema.is_empty() || values.len() % schema.len() != 0 {
+        if schema.is_empty() || !values.len().is_multiple_of(schema.len()) {
             return Err(self.err(
                 codes::ARGUMENTS,
                 span,
