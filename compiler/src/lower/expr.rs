@@ -238,24 +238,7 @@ fn scalar_function(
     row: Option<&Node>,
     caller: &Scope,
 ) -> LResult<Expr> {
-    if l.depth > 32 {
-        return Err(l.err(
-            codes::UNSUPPORTED,
-            span,
-            "let-function calls nest too deeply (recursion?)",
-        ));
-    }
-    if args.len() > f.params.len() {
-        return Err(l.err(
-            codes::ARGUMENTS,
-            span,
-            format!(
-                "the function takes {} argument(s), {} given",
-                f.params.len(),
-                args.len()
-            ),
-        ));
-    }
+    l.check_call(f, args, span)?;
     let mut inner = fscope.clone();
     for (i, p) in f.params.iter().enumerate() {
         let v = match (args.get(i), &p.default) {

@@ -426,14 +426,13 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn call_function(
+    /// The checks every let-function call makes: bounded nesting, not too many arguments.
+    pub(super) fn check_call(
         &mut self,
         f: &ast::Function,
-        fscope: &Scope,
         args: &[ast::Arg],
         span: Span,
-        caller: &Scope,
-    ) -> LResult<Node> {
+    ) -> LResult<()> {
         if self.depth > 32 {
             return Err(self.err(
                 codes::UNSUPPORTED,
@@ -452,6 +451,18 @@ impl<'a> Lowerer<'a> {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    fn call_function(
+        &mut self,
+        f: &ast::Function,
+        fscope: &Scope,
+        args: &[ast::Arg],
+        span: Span,
+        caller: &Scope,
+    ) -> LResult<Node> {
+        self.check_call(f, args, span)?;
         let mut inner = fscope.clone();
         for (i, p) in f.params.iter().enumerate() {
             let binding = match (args.get(i), &p.ty, &p.default) {

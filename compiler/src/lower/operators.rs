@@ -758,13 +758,8 @@ impl Lowerer<'_> {
         self.extend_items(input, items)
     }
 
-    pub(super) fn external(
-        &mut self,
-        columns: &[(ast::Ident, ast::Ident)],
-        uris: &[ast::Expr],
-        span: Span,
-        scope: &Scope,
-    ) -> LResult<Node> {
+    /// `(name:type, ...)` of `datatable` and `externaldata`.
+    fn declared_schema(&mut self, columns: &[(ast::Ident, ast::Ident)]) -> LResult<Vec<Column>> {
         let mut schema = Vec::new();
         for (n, t) in columns {
             let ty = Type::parse(&t.name).ok_or_else(|| {
@@ -775,6 +770,17 @@ impl Lowerer<'_> {
                 ty,
             });
         }
+        Ok(schema)
+    }
+
+    pub(super) fn external(
+        &mut self,
+        columns: &[(ast::Ident, ast::Ident)],
+        uris: &[ast::Expr],
+        span: Span,
+        scope: &Scope,
+    ) -> LResult<Node> {
+        let schema = self.declared_schema(columns)?;
         let mut list = Vec::new();
         for u in uris {
             match self.scalar(u, None, scope)?.kind {
@@ -817,16 +823,7 @@ impl Lowerer<'_> {
         span: Span,
         scope: &Scope,
     ) -> LResult<Node> {
-        let mut schema = Vec::new();
-        for (n, t) in columns {
-            let ty = Type::parse(&t.name).ok_or_else(|| {
-                self.err(codes::TYPE, t.span, format!("unknown type `{}`", t.name))
-            })?;
-            schema.push(Column {
-                name: n.name.clone(),
-                ty,
-            });
-        }
+        let schema = self.declared_schema(columns)?;
         if schema.is_empty() || !values.len().is_multiple_of(schema.len()) {
             return Err(self.err(
                 codes::ARGUMENTS,
