@@ -63,7 +63,7 @@ fn num_text(x: f64) -> String {
     }
 }
 
-fn norm_engine(j: &serde_json::Value, ty: Type) -> String {
+fn norm_engine(j: &serde_json::Value, ty: Type, engine: Engine) -> String {
     use serde_json::Value as J;
     match (j, ty) {
         (J::Null, _) => "null".into(),
@@ -76,12 +76,14 @@ fn norm_engine(j: &serde_json::Value, ty: Type) -> String {
             Some(i) => i.to_string(),
             None => num_text(n.as_f64().unwrap_or(f64::NAN)),
         },
-        // SQLite keeps dynamic values as JSON text.
-        (J::String(s), Type::Dynamic) => match serde_json::from_str::<serde_json::Value>(s) {
-            Ok(J::Null) => "null".into(),
-            Ok(v) => canonical_json(&v).to_string(),
-            Err(_) => serde_json::to_string(s).unwrap(),
-        },
+        // SQLite keeps dynamic values as JSON text; DuckDB and PostgreSQL return them parsed.
+        (J::String(s), Type::Dynamic) if engine == Engine::Sqlite => {
+            match serde_json::from_str::<serde_json::Value>(s) {
+                Ok(J::Null) => "null".into(),
+                Ok(v) => canonical_json(&v).to_string(),
+                Err(_) => serde_json::to_string(s).unwrap(),
+            }
+        }
         (J::Bool(b), _) => b.to_string(),
         (other, Type::Dynamic) => canonical_json(other).to_string(),
         (other, _) => other.to_string(),
@@ -139,7 +141,7 @@ pub fn check(plan: &Node, data: &Data, native: &[Row], engine: Engine) -> Result
             line(
                 r.iter()
                     .zip(&plan.schema)
-                    .map(|(v, c)| norm_engine(v, c.ty))
+                    .map(|(v, c)| norm_engine(v, c.ty, engine))
                     .collect(),
             )
         })
