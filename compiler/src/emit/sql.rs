@@ -767,6 +767,43 @@ impl Ctx<'_> {
                     format!("(strftime('%Y-%m-%dT%H:%M:%f', trim({})) || '0000Z')", a[0])
                 }
             },
+            // countof(text, s): exact by length arithmetic when s cannot overlap itself (no
+            // proper prefix of s is also its suffix), where overlapping and disjoint counts agree.
+            Func::CountOf if args.len() == 2 => {
+                let ExprKind::Literal(Value::String(needle)) = &args[1].kind else {
+                    return Err(unsupported("countof", "the searched text must be a constant"));
+                };
+                let n = needle.chars().count();
+                let chars: Vec<char> = needle.chars().collect();
+                let overlaps = (1..n).any(|k| chars[..k] == chars[n - k..]);
+                if n == 0 || overlaps {
+                    return Err(unsupported("countof", "a searched text that can overlap itself is not emitted to SQL"));
+                }
+                let t = &a[0];
+                format!("CAST((length({t}) - length(replace({t}, {}, ''))) / {n} AS BIGINT)", a[1])
+            }
+            // extract_all with at most one capture group: the matches (or the group) as an array,
+            // null when nothing matches.
+            Func::ExtractAll if args.len() == 2 && self.d.kind != DialectKind::Sqlite => {
+                let ExprKind::Literal(Value::String(pat)) = &args[0].kind else {
+                    return Err(unsupported("extract_all", "the regular expression must be a constant"));
+                };
+                let groups = regex::Regex::new(pat).map(|r| r.captures_len() - 1).unwrap_or(usize::MAX);
+                if groups > 1 {
+                    return Err(unsupported("extract_all", "several capture groups are not emitted to SQL yet"));
+                }
+                let (t, re) = (&a[1], &a[0]);
+                match self.d.kind {
+                    DialectKind::DuckDb => format!(
+                        "(CASE WHEN len(regexp_extract_all({t}, {re}, {groups})) > 0 THEN to_json(regexp_extract_all({t}, {re}, {groups})) END)"
+                    ),
+                    _ => {
+                        // A pattern without a group is wrapped in one: regexp_matches gives groups.
+                        let re_pg = if groups == 0 { format!("'(' || {re} || ')'") } else { re.clone() };
+                        format!("(SELECT jsonb_agg(m[1]) FROM regexp_matches({t}, {re_pg}, 'g') AS m)")
+                    }
+                }
+            }
             // Timespans are ticks in every dialect.
             Func::ToTimespan if matches!(arg_ty, Some(Type::Timespan | Type::Long | Type::Int)) => a[0].clone(),
             Func::ToHex if arg_ty.is_some_and(|t| t.is_integer()) && args.len() == 1 => match self.d.kind {
