@@ -42,6 +42,7 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | summarize min(TimeGenerated), max(TimeGenerated), count()", &[]),
     ("SigninLogs | where ResultType !in (\"0\", \"50074\") | project ResultType", &[]),
     ("SigninLogs | count", &[]),
+    ("SigninLogs | extend a = trim_end(\"[a-z.]+\", UserPrincipalName), b = trim_start(\"[0-9]\", IPAddress), n = tolong(TimeGenerated - datetime(2024-03-01)), m = tolong(ResultType == \"0\") | project a, b, n, m", &["sqlite"]),
     ("SigninLogs | extend c = countof(ResultDescription, \" \"), d = countof(UserPrincipalName, \"co\") | project c, d", &[]),
     ("SigninLogs | extend e = extract_all(@\"([0-9]+)\", ResultDescription), f = extract_all(@\"[a-z]+\", UserPrincipalName) | project e, f", &["sqlite"]),
     ("datatable(u:string) [\"https://user:pw@host.example.com:8443/a/b.php?x=1#frag\", \"http://h.com\", \"ftp://a@b@c:x/p\", \"no scheme\", \"\"] | extend h = tostring(parse_url(u).Host), p = parse_url(u)[\"Port\"], pa = parse_url(u).Path, s = parse_url(u).Scheme, f = parse_url(u).Fragment, us = parse_url(u).Username, pw = parse_url(u).Password", &[]),

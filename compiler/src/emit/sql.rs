@@ -804,6 +804,19 @@ impl Ctx<'_> {
                     }
                 }
             }
+            Func::ToLong | Func::ToInt if arg_ty == Some(Type::Timespan) => a[0].clone(),
+            Func::ToLong | Func::ToInt if arg_ty == Some(Type::Bool) => {
+                format!("(CASE WHEN {0} THEN 1 WHEN NOT {0} THEN 0 END)", a[0])
+            }
+            // trim_start/trim_end(regex, text): repeated matches removed at that end.
+            Func::TrimStart | Func::TrimEnd if self.d.kind != DialectKind::Sqlite => {
+                let ExprKind::Literal(Value::String(pat)) = &args[0].kind else {
+                    return Err(unsupported(func.kql(), "the regular expression must be a constant"));
+                };
+                let anchored = if func == Func::TrimStart { format!("^(?:{pat})+") } else { format!("(?:{pat})+$") };
+                let p = string_lit(&anchored)?;
+                format!("regexp_replace({}, {p}, '')", a[1])
+            }
             // Timespans are ticks in every dialect.
             Func::ToTimespan if matches!(arg_ty, Some(Type::Timespan | Type::Long | Type::Int)) => a[0].clone(),
             Func::ToHex if arg_ty.is_some_and(|t| t.is_integer()) && args.len() == 1 => match self.d.kind {
