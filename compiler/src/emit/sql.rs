@@ -704,6 +704,50 @@ impl Ctx<'_> {
     }
 
     fn call(&mut self, func: Func, args: &[Expr]) -> Result<String, Unsupported> {
+        // `parse_path(x).Filename` / `.Extension`, following detc's parse_path.
+        if func == Func::GetItem
+            && matches!(
+                &args[0].kind,
+                ExprKind::Call {
+                    func: Func::ParsePath,
+                    ..
+                }
+            )
+        {
+            let (ExprKind::Call { args: inner, .. }, ExprKind::Literal(Value::String(key))) =
+                (&args[0].kind, &args[1].kind)
+            else {
+                return Err(unsupported(
+                    "parse_path",
+                    "only a constant part of it is emitted to SQL",
+                ));
+            };
+            let x = self.expr(&inner[0])?;
+            let has_scheme = fill(self.d.position, &[("a", &x), ("b", "'://'")]);
+            let after = self.group(&x, "^.*?://(.*)$")?;
+            let rest = format!("(CASE WHEN {has_scheme} > 0 THEN {after} ELSE {x} END)");
+            let has_backslash = fill(self.d.position, &[("a", &rest), ("b", "'\\'")]);
+            let last_b = self.group(&rest, r"([^\\]*)$")?;
+            let last_s = self.group(&rest, "([^/]*)$")?;
+            let last = format!("(CASE WHEN {has_backslash} > 0 THEN {last_b} ELSE {last_s} END)");
+            let file = self.group(&last, "^([^:]*)")?;
+            let part = match &**key {
+                "Filename" => file,
+                "Extension" => self.group(&file, "\\.([^.]*)$")?,
+                other => {
+                    return Err(unsupported(
+                        "parse_path",
+                        &format!("the part `{other}` is not emitted to SQL yet"),
+                    ))
+                }
+            };
+            let wrap = match self.d.kind {
+                DialectKind::DuckDb => "to_json",
+                DialectKind::Postgres => "to_jsonb",
+                DialectKind::Sqlite => "json_quote",
+            };
+            return Ok(format!("{wrap}({part})"));
+        }
         // `parse_url(x)["Host"]` and the other text parts: the part alone, by regular
         // expressions that follow detc's parse_url (the query-parameter bag is not emitted).
         if func == Func::GetItem
