@@ -42,6 +42,8 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | summarize min(TimeGenerated), max(TimeGenerated), count()", &[]),
     ("SigninLogs | where ResultType !in (\"0\", \"50074\") | project ResultType", &[]),
     ("SigninLogs | count", &[]),
+    ("SigninLogs | extend t = tostring(TimeGenerated), z = string_size(ResultDescription), r = round(toreal(strlen(UserPrincipalName)) / 3, 2) | project t, z, r", &[]),
+    ("SigninLogs | extend v = reverse(UserPrincipalName) | project v", &["sqlite"]),
     ("datatable(p:string) [@\"C:\\Windows\\System32\\cmd.exe\", \"/usr/bin/python3.11\", \"https://h.com/a/b.tar.gz\", \"file.txt:stream\", \"noext\", \"\"] | extend f = tostring(parse_path(p).Filename), e = parse_path(p).Extension", &[]),
     ("SigninLogs | extend a = trim_end(\"[a-z.]+\", UserPrincipalName), b = trim_start(\"[0-9]\", IPAddress), n = tolong(TimeGenerated - datetime(2024-03-01)), m = tolong(ResultType == \"0\") | project a, b, n, m", &["sqlite"]),
     ("SigninLogs | extend c = countof(ResultDescription, \" \"), d = countof(UserPrincipalName, \"co\") | project c, d", &[]),

@@ -861,6 +861,19 @@ impl Ctx<'_> {
                 let p = string_lit(&anchored)?;
                 format!("regexp_replace({}, {p}, '')", a[1])
             }
+            Func::StringSize => match self.d.kind {
+                DialectKind::DuckDb => format!("CAST(strlen({}) AS BIGINT)", a[0]),
+                DialectKind::Postgres => format!("CAST(octet_length({}) AS BIGINT)", a[0]),
+                DialectKind::Sqlite => format!("length(CAST({} AS BLOB))", a[0]),
+            },
+            Func::Reverse if self.d.kind != DialectKind::Sqlite && arg_ty == Some(Type::String) => format!("reverse({})", a[0]),
+            Func::Round if arg_ty == Some(Type::Real) => {
+                let d = a.get(1).cloned().unwrap_or_else(|| "0".into());
+                match self.d.kind {
+                    DialectKind::Postgres => format!("CAST(round(CAST({} AS NUMERIC), {d}) AS DOUBLE PRECISION)", a[0]),
+                    _ => format!("round({}, {d})", a[0]),
+                }
+            }
             // Timespans are ticks in every dialect.
             Func::ToTimespan if matches!(arg_ty, Some(Type::Timespan | Type::Long | Type::Int)) => a[0].clone(),
             Func::ToHex if arg_ty.is_some_and(|t| t.is_integer()) && args.len() == 1 => match self.d.kind {
@@ -1043,6 +1056,13 @@ impl Ctx<'_> {
                     a[0],
                     self.sql_type(Type::String)
                 ),
+                // KQL's text of a datetime: ISO 8601 with 7 fraction digits (the 7th is 0 in
+                // engines that keep microseconds).
+                Some(Type::DateTime) => match self.d.kind {
+                    DialectKind::DuckDb => format!("COALESCE(strftime({}, '%Y-%m-%dT%H:%M:%S.%f') || '0Z', '')", a[0]),
+                    DialectKind::Postgres => format!("COALESCE(to_char({}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '0Z', '')", a[0]),
+                    DialectKind::Sqlite => format!("COALESCE({}, '')", a[0]),
+                },
                 Some(t) => {
                     return Err(unsupported(
                         "tostring",
