@@ -42,6 +42,7 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | summarize min(TimeGenerated), max(TimeGenerated), count()", &[]),
     ("SigninLogs | where ResultType !in (\"0\", \"50074\") | project ResultType", &[]),
     ("SigninLogs | count", &[]),
+    ("SigninLogs | summarize n = count(), arg_max(TimeGenerated, IPAddress, ResultDescription), m = arg_min(UserPrincipalName, ResultType) by bin(TimeGenerated, 1d)", &[]),
     ("SigninLogs | extend t = tostring(TimeGenerated), z = string_size(ResultDescription), r = round(toreal(strlen(UserPrincipalName)) / 3, 2) | project t, z, r", &[]),
     ("SigninLogs | extend v = reverse(UserPrincipalName) | project v", &["sqlite"]),
     ("datatable(p:string) [@\"C:\\Windows\\System32\\cmd.exe\", \"/usr/bin/python3.11\", \"https://h.com/a/b.tar.gz\", \"file.txt:stream\", \"noext\", \"\"] | extend f = tostring(parse_path(p).Filename), e = parse_path(p).Extension", &[]),

@@ -1293,6 +1293,15 @@ impl Ctx<'_> {
 
     fn aggregate(&mut self, a: &crate::ir::Agg) -> Result<String, Unsupported> {
         use crate::ir::AggFunc;
+        if self.d.kind == DialectKind::Sqlite
+            && matches!(a.func, AggFunc::ArgMax | AggFunc::ArgMin)
+            && !matches!(a.args[0].ty, Type::DateTime | Type::String | Type::Guid)
+        {
+            return Err(unsupported(
+                a.func.kql(),
+                "SQLite orders the key as JSON text: only datetime and string keys are emitted",
+            ));
+        }
         let limited = match a.limit {
             Some(n) => match crate::emit::sql_funcs::make_set_limited(self.d.kind, a.func) {
                 Some(tpl) => Some(tpl.replace("{n}", &n.to_string())),

@@ -66,6 +66,9 @@ pub fn aggregate(d: DialectKind, f: AggFunc) -> Option<&'static str> {
         (AggFunc::MakeList, Sqlite) => "json_group_array({0}) FILTER (WHERE {0} IS NOT NULL)",
         (AggFunc::ArgMax, DuckDb) => "arg_max({1}, {0})",
         (AggFunc::ArgMin, DuckDb) => "arg_min({1}, {0})",
+        // SQLite: the greatest `[key, value]` JSON text; ISO datetimes and strings order as text.
+        (AggFunc::ArgMax, Sqlite) => "json_extract(max(CASE WHEN {0} IS NOT NULL THEN json_array({0}, {1}) END), '$[1]')",
+        (AggFunc::ArgMin, Sqlite) => "json_extract(min(CASE WHEN {0} IS NOT NULL THEN json_array({0}, {1}) END), '$[1]')",
         (AggFunc::ArgMax, Postgres) => "(array_agg({1} ORDER BY {0} DESC) FILTER (WHERE {0} IS NOT NULL))[1]",
         (AggFunc::ArgMin, Postgres) => "(array_agg({1} ORDER BY {0} ASC) FILTER (WHERE {0} IS NOT NULL))[1]",
         _ => return None,
