@@ -828,6 +828,14 @@ impl Ctx<'_> {
             }
             // extract_all with at most one capture group: the matches (or the group) as an array,
             // null when nothing matches.
+            Func::ExtractAll if args.len() == 2 && self.d.kind == DialectKind::Sqlite => {
+                self.approx("extract_all in SQLite", "uses detc's regexp_extract_all() function, registered like REGEXP");
+                format!("regexp_extract_all({}, {})", a[1], a[0])
+            }
+            Func::Base64Decode if self.d.kind == DialectKind::Sqlite => {
+                self.approx("base64_decode_tostring in SQLite", "uses detc's function of that name, registered like REGEXP");
+                format!("base64_decode_tostring({})", a[0])
+            }
             Func::ExtractAll if args.len() == 2 && self.d.kind != DialectKind::Sqlite => {
                 let ExprKind::Literal(Value::String(pat)) = &args[0].kind else {
                     return Err(unsupported("extract_all", "the regular expression must be a constant"));
@@ -853,7 +861,7 @@ impl Ctx<'_> {
                 format!("(CASE WHEN {0} THEN 1 WHEN NOT {0} THEN 0 END)", a[0])
             }
             // trim_start/trim_end(regex, text): repeated matches removed at that end.
-            Func::TrimStart | Func::TrimEnd if self.d.kind != DialectKind::Sqlite => {
+            Func::TrimStart | Func::TrimEnd => {
                 let ExprKind::Literal(Value::String(pat)) = &args[0].kind else {
                     return Err(unsupported(func.kql(), "the regular expression must be a constant"));
                 };
@@ -1301,6 +1309,12 @@ impl Ctx<'_> {
                 a.func.kql(),
                 "SQLite orders the key as JSON text: only datetime and string keys are emitted",
             ));
+        }
+        if a.limit.is_some() && self.d.kind == DialectKind::Sqlite {
+            self.approx(
+                "make_set with a size limit in SQLite",
+                "uses detc's json_array_head() function, registered like REGEXP",
+            );
         }
         let limited = match a.limit {
             Some(n) => match crate::emit::sql_funcs::make_set_limited(self.d.kind, a.func) {

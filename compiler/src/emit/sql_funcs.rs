@@ -82,6 +82,9 @@ pub fn make_set_limited(d: DialectKind, f: AggFunc) -> Option<&'static str> {
         (AggFunc::MakeSet, Postgres) => "COALESCE(to_jsonb((array_agg(DISTINCT {0} ORDER BY {0}) FILTER (WHERE {0} IS NOT NULL))[1:{n}]), '[]'::jsonb)",
         (AggFunc::MakeSetIf, DuckDb) => "COALESCE(to_json(list_slice(list(DISTINCT {0} ORDER BY {0}) FILTER (WHERE {0} IS NOT NULL AND {p}), 1, {n})), '[]')",
         (AggFunc::MakeSetIf, Postgres) => "COALESCE(to_jsonb((array_agg(DISTINCT {0} ORDER BY {0}) FILTER (WHERE {0} IS NOT NULL AND {p}))[1:{n}]), '[]'::jsonb)",
+        // SQLite: detc's json_array_head() (registered like REGEXP) keeps the first n.
+        (AggFunc::MakeSet, Sqlite) => "json_array_head(json_group_array(DISTINCT {0} ORDER BY {0}) FILTER (WHERE {0} IS NOT NULL), {n})",
+        (AggFunc::MakeSetIf, Sqlite) => "json_array_head(json_group_array(DISTINCT {0} ORDER BY {0}) FILTER (WHERE {0} IS NOT NULL AND {p}), {n})",
         _ => return None,
     })
 }

@@ -113,6 +113,67 @@ pub fn register_regexp(conn: &Connection) -> rusqlite::Result<()> {
             Ok(text.map(|t| re.replace_all(&t, rewrite.as_str()).into_owned()))
         },
     )?;
+    // `base64_decode_tostring(text)` and `regexp_extract_all(text, pattern)`: detc's own
+    // implementations, so SQLite gives exactly what `detc run` gives.
+    conn.create_scalar_function(
+        "base64_decode_tostring",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text: Option<String> = ctx.get(0)?;
+            Ok(text.map(|t| {
+                crate::eval::functions::call(
+                    crate::ir::Func::Base64Decode,
+                    &[crate::value::Value::str(&t)],
+                    None,
+                )
+                .to_kql_string()
+            }))
+        },
+    )?;
+    conn.create_scalar_function(
+        "regexp_extract_all",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let re: std::sync::Arc<regex::Regex> = ctx.get_or_create_aux(1, |vr| {
+                regex::Regex::new(vr.as_str()?)
+                    .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
+            })?;
+            let text: Option<String> = ctx.get(0)?;
+            let v = crate::eval::functions::call(
+                crate::ir::Func::ExtractAll,
+                &[
+                    crate::value::Value::Null,
+                    crate::value::Value::str(&text.unwrap_or_default()),
+                ],
+                Some(&re),
+            );
+            Ok(match v {
+                crate::value::Value::Dynamic(d) => Some(d.to_string()),
+                _ => None,
+            })
+        },
+    )?;
+    // `json_array_head(array, n)`: the first n elements of a JSON array.
+    conn.create_scalar_function(
+        "json_array_head",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text: Option<String> = ctx.get(0)?;
+            let n: i64 = ctx.get(1)?;
+            Ok(
+                text.and_then(|t| match serde_json::from_str::<serde_json::Value>(&t) {
+                    Ok(serde_json::Value::Array(mut a)) => {
+                        a.truncate(n.max(0) as usize);
+                        Some(serde_json::Value::Array(a).to_string())
+                    }
+                    _ => None,
+                }),
+            )
+        },
+    )?;
     // `regexp_escape(text)`: the text as a regular expression matching itself.
     conn.create_scalar_function(
         "regexp_escape",
