@@ -224,6 +224,14 @@ fn strings_and_regex() {
         ("countof(\"aaa\", \"aa\")", json!(2)),
         ("indexof(\"abcabc\", \"c\", 3)", json!(5)),
         ("double(\"2.5\")", json!(2.5)),
+        (
+            "extract(\"n=([0-9]+)\", 1, \"n=42\", typeof(long)) + 1",
+            json!(43),
+        ),
+        (
+            "dynamic_to_json(dynamic({\"b\": 1, \"a\": [2]}))",
+            json!("{\"a\":[2],\"b\":1}"),
+        ),
         ("case(1 > 2, \"a\", 2 > 1, \"b\", \"c\")", json!("b")),
         ("ipv4_is_private(\"172.16.0.1\")", json!(true)),
         ("ipv4_is_private(\"172.32.0.1\")", json!(false)),

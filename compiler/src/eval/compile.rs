@@ -608,6 +608,7 @@ fn call(func: Func, args: &[Expr], ctx: &Ctx) -> Result<Compiled, Diagnostic> {
         | Func::IsAscii
         | Func::ParseXml
         | Func::ParseUrlQuery
+        | Func::DynamicToJson
         | Func::ParsePath => {
             // The first argument of regex functions is compiled once.
             let re = args.first().and_then(literal_regex);

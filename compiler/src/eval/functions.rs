@@ -270,6 +270,12 @@ pub fn call(f: Func, a: &[Value], regex: Option<&regex::Regex>) -> Value {
             dynamic(J::Object(m))
         }
         Func::ParsePath => parse_path(&text(&a[0])),
+        // JSON text with sorted keys (detc's bags are always key-sorted).
+        Func::DynamicToJson => match &a[0] {
+            Value::Dynamic(d) => Value::str(&d.to_string()),
+            Value::Null => Value::str("null"),
+            v => Value::str(&v.to_json().to_string()),
+        },
         Func::ParseXml => match super::xml::parse_xml(&text(&a[0])) {
             Some(j) => dynamic(j),
             None => Value::Null,

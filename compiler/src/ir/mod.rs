@@ -457,6 +457,7 @@ pub enum Func {
     IsAscii,
     ParseXml,
     ParseUrlQuery,
+    DynamicToJson,
     ParsePath,
     /// `x.name`, `x["name"]`, `x[i]` on a dynamic value (negative i counts from the end).
     GetItem,
@@ -547,6 +548,7 @@ impl Func {
             Func::IsAscii => "isascii",
             Func::ParseXml => "parse_xml",
             Func::ParseUrlQuery => "parse_urlquery",
+            Func::DynamicToJson => "dynamic_to_json",
             Func::ParsePath => "parse_path",
             Func::GetItem => "getitem",
             Func::Bin => "bin",

@@ -163,6 +163,7 @@ const EXTRA: &[(&str, Func, usize, usize, Type)] = &[
     ("ingestion_time", Func::IngestionTime, 0, 0, Type::DateTime),
     ("array_index_of", Func::ArrayIndexOf, 2, 2, Type::Long),
     ("isascii", Func::IsAscii, 1, 1, Type::Bool),
+    ("dynamic_to_json", Func::DynamicToJson, 1, 1, Type::String),
     ("parse_xml", Func::ParseXml, 1, 1, Type::Dynamic),
     ("parse_urlquery", Func::ParseUrlQuery, 1, 1, Type::Dynamic),
     ("parse_path", Func::ParsePath, 1, 1, Type::Dynamic),
@@ -919,6 +920,59 @@ fn call(
         let (f, fscope) = (f.clone(), fscope.clone());
         return scalar_function(l, &f, &fscope, args, span, row, scope);
     }
+    // `extract(re, g, text, typeof(T))`: the capture converted to T.
+    if name.name == "extract" && args.len() == 4 {
+        if let A::Call {
+            name: tn,
+            args: targs,
+        } = &args[3].value.kind
+        {
+            if let (
+                true,
+                [ast::Arg {
+                    value:
+                        ast::Expr {
+                            kind: A::Name(t), ..
+                        },
+                    ..
+                }],
+            ) = (tn.name == "typeof", targs.as_slice())
+            {
+                let ty = Type::parse(t).ok_or_else(|| {
+                    l.err(
+                        codes::TYPE,
+                        args[3].value.span,
+                        format!("unknown type `{t}`"),
+                    )
+                })?;
+                let inner = ast::Expr {
+                    kind: A::Call {
+                        name: name.clone(),
+                        args: args[..3].to_vec(),
+                    },
+                    span,
+                };
+                let e = lower_scalar(l, &inner, row, scope)?;
+                let func = match ty {
+                    Type::String | Type::Guid => return Ok(e),
+                    Type::Long => Func::ToLong,
+                    Type::Int => Func::ToInt,
+                    Type::Real | Type::Decimal => Func::ToReal,
+                    Type::DateTime => Func::ToDateTime,
+                    Type::Bool => Func::ToBool,
+                    Type::Timespan => Func::ToTimespan,
+                    Type::Dynamic => Func::ToDynamic,
+                };
+                return Ok(Expr {
+                    kind: ExprKind::Call {
+                        func,
+                        args: vec![e],
+                    },
+                    ty,
+                });
+            }
+        }
+    }
     if name.name == "toscalar" && args.len() == 1 && l.is_tabular(&args[0].value, scope) {
         return subquery(l, &args[0].value, scope, true);
     }
@@ -1126,7 +1180,7 @@ fn call(
         | ExtractAll | BagKeys | UrlDecode | UrlEncode | TrimStart | TrimEnd | StringSize
         | StrcatArray | SetUnion | SetDifference | SetIntersect | Reverse | FormatDatetime
         | DatetimePart | DatetimeAdd | ArraySlice | Translate | IngestionTime | SplitAt
-        | ArrayIndexOf | IsAscii | ParseXml | ParseUrlQuery | ParsePath => {
+        | ArrayIndexOf | IsAscii | ParseXml | ParseUrlQuery | ParsePath | DynamicToJson => {
             unreachable!("lowered from the EXTRA table")
         }
         DatetimeDiff => {

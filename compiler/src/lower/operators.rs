@@ -29,6 +29,8 @@ const AGGREGATES: &[&str] = &[
     "any",
     "take_any",
     "arg_max",
+    "argmax",
+    "argmin",
     "arg_min",
     "make_bag",
 ];
@@ -387,8 +389,8 @@ impl Lowerer<'_> {
             "make_list_if" => AggFunc::MakeListIf,
             "any" | "take_any" => AggFunc::Any,
             "take_anyif" | "anyif" => AggFunc::AnyIf,
-            "arg_max" => AggFunc::ArgMax,
-            "arg_min" => AggFunc::ArgMin,
+            "arg_max" | "argmax" => AggFunc::ArgMax,
+            "arg_min" | "argmin" => AggFunc::ArgMin,
             "make_bag" => AggFunc::MakeBag,
             other => {
                 return Err(self.err(
