@@ -112,6 +112,8 @@ pub mod codes {
     pub const TYPE: &str = "DR006";
     /// A construct detc parses but cannot lower to its IR yet.
     pub const UNSUPPORTED: &str = "DR100";
+    /// A warning: the native evaluator runs this construct as a declared approximation.
+    pub const APPROXIMATED: &str = "DR101";
     /// A query parameter (`{{Name}}`) has no value, or a bad one.
     pub const PARAM: &str = "DP001";
     /// Bad fixture data (a row that does not fit the table schema).

@@ -252,6 +252,8 @@ pub fn expr_text(e: &Expr) -> String {
             expr_text(lo),
             expr_text(hi)
         ),
+        // Lowering puts fields only in `extend` items, which print them as `(a, b) = f(x)`.
+        ExprKind::Field { tuple, index } => format!("{}[{index}]", expr_text(tuple)),
         ExprKind::Subquery { plan, scalar } => {
             let text = plan_text(plan);
             if *scalar {
@@ -288,6 +290,46 @@ pub fn expr_text(e: &Expr) -> String {
     }
 }
 
+/// ` by a = x, ...`, or nothing without keys.
+fn by_clause(by: &[(String, Expr)]) -> String {
+    if by.is_empty() {
+        return String::new();
+    }
+    let b: Vec<String> = by
+        .iter()
+        .map(|(n, e)| format!("{} = {}", ident(n), expr_text(e)))
+        .collect();
+    format!(" by {}", b.join(", "))
+}
+
+/// `extend` items; consecutive fields 0, 1, ... of one call print as `(a, b, ...) = f(x)`.
+fn extend_items(items: &[(String, Option<usize>, Expr)]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < items.len() {
+        let (name, _, e) = &items[i];
+        if let ExprKind::Field { tuple, index: 0 } = &e.kind {
+            let mut names = vec![ident(name)];
+            let mut j = i + 1;
+            while let Some((n, _, ExprKind::Field { tuple: t, index })) =
+                items.get(j).map(|(n, s, e)| (n, s, &e.kind))
+            {
+                if t != tuple || *index != j - i {
+                    break;
+                }
+                names.push(ident(n));
+                j += 1;
+            }
+            out.push(format!("({}) = {}", names.join(", "), expr_text(tuple)));
+            i = j;
+            continue;
+        }
+        out.push(format!("{} = {}", ident(name), expr_text(e)));
+        i += 1;
+    }
+    out
+}
+
 /// The whole plan as one KQL query.
 pub fn plan_text(node: &Node) -> String {
     let mut out = String::new();
@@ -308,10 +350,7 @@ fn write_node(node: &Node, indent: usize, out: &mut String) {
             pipe(out, format!("where {}", expr_text(predicate)));
         }
         Op::Extend { input, items } => {
-            let s: Vec<String> = items
-                .iter()
-                .map(|(n, _, e)| format!("{} = {}", ident(n), expr_text(e)))
-                .collect();
+            let s = extend_items(items);
             // `print` lowers to an extend over one empty row.
             if matches!(&input.op, Op::Values { rows } if rows.len() == 1 && input.schema.is_empty())
             {
@@ -473,13 +512,55 @@ fn write_node(node: &Node, indent: usize, out: &mut String) {
                 i += 1;
             }
             let mut text = format!("summarize {}", parts.join(", "));
-            if !by.is_empty() {
-                let b: Vec<String> = by
-                    .iter()
-                    .map(|(n, e)| format!("{} = {}", ident(n), expr_text(e)))
-                    .collect();
-                text.push_str(&format!(" by {}", b.join(", ")));
+            text.push_str(&by_clause(by));
+            pipe(out, text);
+        }
+        Op::MakeSeries {
+            input,
+            by,
+            aggs,
+            axis,
+            bins,
+            nonempty,
+        } => {
+            write_node(input, indent, out);
+            let parts: Vec<String> = aggs
+                .iter()
+                .map(|a| {
+                    let args: Vec<String> = a.agg.args.iter().map(expr_text).collect();
+                    format!(
+                        "{} = {}({}) default = {}",
+                        ident(&a.name),
+                        a.agg.func.kql(),
+                        args.join(", "),
+                        expr_text(&a.default)
+                    )
+                })
+                .collect();
+            let mut text = format!(
+                "make-series {}{} on {}",
+                if *nonempty { "kind=nonempty " } else { "" },
+                parts.join(", "),
+                expr_text(axis)
+            );
+            match (bins.range_syntax, &bins.start, &bins.end) {
+                (true, Some(a), Some(b)) => text.push_str(&format!(
+                    " in range({}, {}, {})",
+                    expr_text(a),
+                    expr_text(b),
+                    expr_text(&bins.step)
+                )),
+                _ => {
+                    if let Some(a) = &bins.start {
+                        text.push_str(&format!(" from {}", expr_text(a)));
+                    }
+                    if let Some(b) = &bins.end {
+                        text.push_str(&format!(" to {}", expr_text(b)));
+                    }
+                    text.push_str(&format!(" step {}", expr_text(&bins.step)));
+                }
             }
+            text.push_str(&by_clause(by));
             pipe(out, text);
         }
         Op::External { uris, .. } => {

@@ -632,6 +632,16 @@ impl Ctx<'_> {
                     "a table used as values outside an `in` list",
                 ))
             }
+            ExprKind::Field { tuple, .. } => {
+                let name = match &tuple.kind {
+                    ExprKind::Call { func, .. } => func.kql(),
+                    _ => "several-valued expression",
+                };
+                return Err(unsupported(
+                    name,
+                    "series analysis is not emitted to SQL yet",
+                ));
+            }
         })
     }
 
@@ -1384,6 +1394,12 @@ impl Ctx<'_> {
 
     fn node(&mut self, node: &Node) -> Result<String, Unsupported> {
         let body = match &node.op {
+            Op::MakeSeries { .. } => {
+                return Err(unsupported(
+                    "make-series",
+                    "series aggregation is not emitted to SQL yet",
+                ))
+            }
             Op::External { name, .. } => {
                 self.approx(
                     "externaldata",

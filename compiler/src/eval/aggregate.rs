@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-enum State {
+pub(super) enum State {
     Count(i64),
     Distinct(HashSet<KeyCell>),
     Sum(Value),
@@ -24,13 +24,13 @@ enum State {
     Bag(serde_json::Map<String, serde_json::Value>),
 }
 
-struct Compiled1 {
+pub(super) struct Compiled1 {
     func: AggFunc,
     args: Vec<Compiled>,
     limit: usize,
 }
 
-fn init(f: AggFunc) -> State {
+pub(super) fn init(f: AggFunc) -> State {
     match f {
         AggFunc::Count | AggFunc::CountIf => State::Count(0),
         AggFunc::DCount | AggFunc::DCountIf => State::Distinct(HashSet::new()),
@@ -76,7 +76,24 @@ fn elements(v: &Value, out: &mut Vec<serde_json::Value>) {
 }
 
 impl Compiled1 {
-    fn update(&self, st: &mut State, row: &[Value]) {
+    pub(super) fn new(a: &Agg, ctx: &Ctx) -> Result<Compiled1, Diagnostic> {
+        Ok(Compiled1 {
+            func: a.func,
+            args: a
+                .args
+                .iter()
+                .map(|e| compile(e, ctx))
+                .collect::<Result<_, Diagnostic>>()?,
+            limit: a.limit.map(|n| n as usize).unwrap_or(1_048_576),
+        })
+    }
+    pub(super) fn func(&self) -> AggFunc {
+        self.func
+    }
+    pub(super) fn limit(&self) -> usize {
+        self.limit
+    }
+    pub(super) fn update(&self, st: &mut State, row: &[Value]) {
         let arg = |i: usize| (self.args[i])(row);
         match (self.func, st) {
             (AggFunc::Count, State::Count(n)) => *n += 1,
@@ -197,7 +214,7 @@ impl Compiled1 {
     }
 }
 
-fn finish(st: State, ty: crate::types::Type, limit: usize) -> Value {
+pub(super) fn finish(st: State, ty: crate::types::Type, limit: usize) -> Value {
     match st {
         State::Count(n) => Value::Long(n),
         State::Distinct(s) => Value::Long(s.len() as i64),
@@ -234,17 +251,7 @@ pub fn summarize(
         .collect::<Result<_, _>>()?;
     let comp: Vec<Compiled1> = aggs
         .iter()
-        .map(|(_, a)| {
-            Ok(Compiled1 {
-                func: a.func,
-                args: a
-                    .args
-                    .iter()
-                    .map(|e| compile(e, ctx))
-                    .collect::<Result<_, Diagnostic>>()?,
-                limit: a.limit.map(|n| n as usize).unwrap_or(1_048_576),
-            })
-        })
+        .map(|(_, a)| Compiled1::new(a, ctx))
         .collect::<Result<_, Diagnostic>>()?;
     let mut groups: HashMap<Vec<KeyCell>, usize> = HashMap::new();
     let mut out: Vec<(Row, Vec<State>)> = Vec::new();

@@ -54,6 +54,17 @@ pub fn compile(e: &Expr, ctx: &Ctx) -> Result<Compiled, Diagnostic> {
             ))
         }
         ExprKind::Template(t) => return Err(unbound(&format!("template string {t:?}"))),
+        ExprKind::Field { tuple, index } => {
+            let t = compile(tuple, ctx)?;
+            let (i, ty) = (*index, e.ty);
+            Box::new(move |r| match t(r) {
+                Value::Dynamic(d) => match d.get(i) {
+                    Some(j) => super::data::json_value(j, ty).unwrap_or(Value::Null),
+                    None => Value::Null,
+                },
+                _ => Value::Null,
+            })
+        }
         ExprKind::Neg(x) => {
             let x = compile(x, ctx)?;
             Box::new(move |r| match x(r) {
@@ -615,6 +626,17 @@ fn call(func: Func, args: &[Expr], ctx: &Ctx) -> Result<Compiled, Diagnostic> {
             Box::new(move |r| {
                 let vals: Vec<Value> = a.iter().map(|f| f(r)).collect();
                 super::functions::call(func, &vals, re.as_ref())
+            })
+        }
+        Func::SeriesFitLine | Func::SeriesDecompose | Func::SeriesDecomposeAnomalies => {
+            let f = match func {
+                Func::SeriesFitLine => super::series::fit_line,
+                Func::SeriesDecompose => super::series::decompose_fn,
+                _ => super::series::decompose_anomalies,
+            };
+            Box::new(move |r| {
+                let vals: Vec<Value> = a.iter().map(|g| g(r)).collect();
+                f(&vals)
             })
         }
         Func::AsDynamic => {

@@ -8,6 +8,8 @@ pub mod aggregate;
 pub mod compile;
 pub mod data;
 pub mod functions;
+pub mod make_series;
+pub mod series;
 pub mod strings;
 pub mod xml;
 
@@ -274,6 +276,14 @@ fn eval(node: &Node, data: &Data, ctx: &Ctx) -> Result<Vec<Row>, Diagnostic> {
         Op::Summarize { input, by, aggs } => {
             aggregate::summarize(eval(input, data, ctx)?, by, aggs, ctx)?
         }
+        Op::MakeSeries {
+            input,
+            by,
+            aggs,
+            axis,
+            bins,
+            nonempty,
+        } => make_series::make_series(eval(input, data, ctx)?, by, aggs, axis, bins, *nonempty, ctx)?,
         Op::Take { input, count } => {
             let mut rows = eval(input, data, ctx)?;
             rows.truncate(*count as usize);

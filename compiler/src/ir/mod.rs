@@ -126,6 +126,18 @@ pub enum Op {
         by: Vec<(String, Expr)>,
         aggs: Vec<(String, Agg)>,
     },
+    /// `make-series`: one row per group: the `by` columns, one array per aggregate (a value
+    /// per bin, the aggregate's default where a bin has no rows), then the axis column: an
+    /// array of the bins' start values.
+    MakeSeries {
+        input: Box<Node>,
+        by: Vec<(String, Expr)>,
+        aggs: Vec<SeriesAgg>,
+        axis: Expr,
+        bins: Box<SeriesBins>,
+        /// `kind=nonempty`: an empty input without `by` still gives one row of defaults.
+        nonempty: bool,
+    },
     /// Literal rows (`datatable`, `print`).
     Values {
         rows: Vec<Vec<Value>>,
@@ -198,6 +210,44 @@ impl AggFunc {
     }
 }
 
+/// One `make-series` aggregate: its column, the aggregate, and the value of an empty bin
+/// (a constant).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeriesAgg {
+    pub name: String,
+    pub agg: Agg,
+    pub default: Expr,
+}
+
+/// The bins of a `make-series` axis. `start`/`end` absent: taken from the data (the first and
+/// last bins holding a row, over all groups, so every series has the same length).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeriesBins {
+    pub start: Option<Expr>,
+    pub end: Option<Expr>,
+    pub step: Expr,
+    /// `in range(start, stop, step)`: bins aligned by `bin()` and `stop` included; otherwise
+    /// bins start at `start` and `end` is excluded.
+    pub range_syntax: bool,
+}
+
+impl SeriesBins {
+    pub fn exprs(&self) -> Vec<&Expr> {
+        self.start
+            .iter()
+            .chain(self.end.iter())
+            .chain(std::iter::once(&self.step))
+            .collect()
+    }
+    pub fn exprs_mut(&mut self) -> Vec<&mut Expr> {
+        self.start
+            .iter_mut()
+            .chain(self.end.iter_mut())
+            .chain(std::iter::once(&mut self.step))
+            .collect()
+    }
+}
+
 /// One aggregate output column.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Agg {
@@ -245,7 +295,8 @@ impl Node {
             | Op::Distinct { input }
             | Op::Take { input, .. }
             | Op::Sort { input, .. }
-            | Op::Summarize { input, .. } => vec![input],
+            | Op::Summarize { input, .. }
+            | Op::MakeSeries { input, .. } => vec![input],
             Op::Values { .. } | Op::External { .. } => vec![],
             Op::Join { left, right, .. } => vec![left, right],
             Op::Union { legs } => legs.iter().map(|(n, _)| n).collect(),
@@ -279,6 +330,19 @@ impl Node {
                 .map(|(_, e)| e)
                 .chain(aggs.iter().flat_map(|(_, a)| a.args.iter()))
                 .collect(),
+            Op::MakeSeries {
+                by,
+                aggs,
+                axis,
+                bins,
+                ..
+            } => by
+                .iter()
+                .map(|(_, e)| e)
+                .chain(aggs.iter().flat_map(|a| a.agg.args.iter()))
+                .chain(std::iter::once(axis))
+                .chain(bins.exprs())
+                .collect(),
             _ => vec![],
         }
     }
@@ -295,6 +359,21 @@ impl Node {
                 by.iter_mut().for_each(|(_, e)| f(e));
                 aggs.iter_mut()
                     .for_each(|(_, a)| a.args.iter_mut().for_each(&mut *f));
+                input.exprs_mut(f);
+            }
+            Op::MakeSeries {
+                input,
+                by,
+                aggs,
+                axis,
+                bins,
+                ..
+            } => {
+                by.iter_mut().for_each(|(_, e)| f(e));
+                aggs.iter_mut()
+                    .for_each(|a| a.agg.args.iter_mut().for_each(&mut *f));
+                f(axis);
+                bins.exprs_mut().into_iter().for_each(&mut *f);
                 input.exprs_mut(f);
             }
             Op::Filter { input, predicate } => {
@@ -459,6 +538,10 @@ pub enum Func {
     ParseUrlQuery,
     DynamicToJson,
     ParsePath,
+    /// Several values (read through `ExprKind::Field`); see [`Func::fields`].
+    SeriesFitLine,
+    SeriesDecompose,
+    SeriesDecomposeAnomalies,
     /// `x.name`, `x["name"]`, `x[i]` on a dynamic value (negative i counts from the end).
     GetItem,
     Bin,
@@ -550,6 +633,9 @@ impl Func {
             Func::ParseUrlQuery => "parse_urlquery",
             Func::DynamicToJson => "dynamic_to_json",
             Func::ParsePath => "parse_path",
+            Func::SeriesFitLine => "series_fit_line",
+            Func::SeriesDecompose => "series_decompose",
+            Func::SeriesDecomposeAnomalies => "series_decompose_anomalies",
             Func::GetItem => "getitem",
             Func::Bin => "bin",
             Func::StartOfDay => "startofday",
@@ -577,6 +663,35 @@ impl Func {
             Func::Log10 => "log10",
             Func::Round => "round",
             Func::ToHex => "tohex",
+        }
+    }
+}
+
+impl Func {
+    /// The names and types of the values a several-valued function gives, in order (the
+    /// suffixes of the columns `extend f(x)` names `f_x_<suffix>`); empty for other functions.
+    pub fn fields(self) -> &'static [(&'static str, Type)] {
+        match self {
+            Func::SeriesFitLine => &[
+                ("rsquare", Type::Real),
+                ("slope", Type::Real),
+                ("variance", Type::Real),
+                ("rvariance", Type::Real),
+                ("interception", Type::Real),
+                ("line_fit", Type::Dynamic),
+            ],
+            Func::SeriesDecompose => &[
+                ("baseline", Type::Dynamic),
+                ("seasonal", Type::Dynamic),
+                ("trend", Type::Dynamic),
+                ("residual", Type::Dynamic),
+            ],
+            Func::SeriesDecomposeAnomalies => &[
+                ("ad_flag", Type::Dynamic),
+                ("ad_score", Type::Dynamic),
+                ("baseline", Type::Dynamic),
+            ],
+            _ => &[],
         }
     }
 }
@@ -636,6 +751,12 @@ pub enum ExprKind {
         func: Func,
         args: Vec<Expr>,
     },
+    /// Output `index` of a function giving several values (`(a, b) = series_fit_line(y)`):
+    /// `tuple` evaluates to an array of them.
+    Field {
+        tuple: Box<Expr>,
+        index: usize,
+    },
     /// A tabular sub-query read as values: the first column's values as the items of an
     /// `in`/`has_any` list, or (`scalar`, from `toscalar`) the first row's first column.
     Subquery {
@@ -660,6 +781,7 @@ impl Expr {
             | ExprKind::Template(_)
             | ExprKind::Subquery { .. } => vec![],
             ExprKind::Neg(e) => vec![e],
+            ExprKind::Field { tuple, .. } => vec![tuple],
             ExprKind::Binary { lhs, rhs, .. } | ExprKind::Str { lhs, rhs, .. } => vec![lhs, rhs],
             ExprKind::In { lhs, items, .. } => std::iter::once(&**lhs).chain(items).collect(),
             ExprKind::HasAny { lhs, terms, .. } => std::iter::once(&**lhs).chain(terms).collect(),
@@ -676,6 +798,7 @@ impl Expr {
             | ExprKind::Template(_)
             | ExprKind::Subquery { .. } => vec![],
             ExprKind::Neg(e) => vec![e],
+            ExprKind::Field { tuple, .. } => vec![tuple],
             ExprKind::Binary { lhs, rhs, .. } | ExprKind::Str { lhs, rhs, .. } => vec![lhs, rhs],
             ExprKind::In { lhs, items, .. } => std::iter::once(&mut **lhs)
                 .chain(items.iter_mut())

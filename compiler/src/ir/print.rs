@@ -161,6 +161,54 @@ fn node_text(node: &Node, depth: usize, out: &mut String) {
             writeln!(out, "{pad}summarize {} by {}", a.join(", "), b.join(", ")).unwrap();
             node_text(input, depth + 1, out);
         }
+        Op::MakeSeries {
+            input,
+            by,
+            aggs,
+            axis,
+            bins,
+            nonempty,
+        } => {
+            let a: Vec<String> = aggs
+                .iter()
+                .map(|a| {
+                    let args: Vec<String> = a.agg.args.iter().map(expr_text).collect();
+                    format!(
+                        "{}:{}[] = {}({}) default {}",
+                        a.name,
+                        a.agg.ty,
+                        a.agg.func.kql(),
+                        args.join(", "),
+                        expr_text(&a.default)
+                    )
+                })
+                .collect();
+            let b: Vec<String> = by
+                .iter()
+                .map(|(n, e)| format!("{n}:{} = {}", e.ty, expr_text(e)))
+                .collect();
+            let bound = |e: &Option<crate::ir::Expr>| {
+                e.as_ref().map(expr_text).unwrap_or_else(|| "(data)".into())
+            };
+            writeln!(
+                out,
+                "{pad}make-series{} {} on {} bins [{}, {}{} step {} by {}",
+                if *nonempty { " nonempty" } else { "" },
+                a.join(", "),
+                expr_text(axis),
+                bound(&bins.start),
+                bound(&bins.end),
+                if bins.range_syntax {
+                    "] (bin-aligned)"
+                } else {
+                    ")"
+                },
+                expr_text(&bins.step),
+                b.join(", ")
+            )
+            .unwrap();
+            node_text(input, depth + 1, out);
+        }
         Op::Values { rows } => writeln!(out, "{pad}values ({} rows)", rows.len()).unwrap(),
         Op::External { name, uris } => writeln!(
             out,

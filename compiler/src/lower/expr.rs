@@ -167,7 +167,50 @@ const EXTRA: &[(&str, Func, usize, usize, Type)] = &[
     ("parse_xml", Func::ParseXml, 1, 1, Type::Dynamic),
     ("parse_urlquery", Func::ParseUrlQuery, 1, 1, Type::Dynamic),
     ("parse_path", Func::ParsePath, 1, 1, Type::Dynamic),
+    // Several values each: only as `(a, b, ...) = f(...)` or a bare `extend f(...)`.
+    ("series_fit_line", Func::SeriesFitLine, 1, 1, Type::Dynamic),
+    (
+        "series_decompose",
+        Func::SeriesDecompose,
+        1,
+        5,
+        Type::Dynamic,
+    ),
+    (
+        "series_decompose_anomalies",
+        Func::SeriesDecomposeAnomalies,
+        1,
+        7,
+        Type::Dynamic,
+    ),
 ];
+
+/// Why detc's native run of a series function may differ from Kusto's, if it may.
+fn series_approximation(func: Func, args: &[Expr]) -> Option<&'static str> {
+    let autodetect = |i: usize| match args.get(i).map(|e| &e.kind) {
+        None => true,
+        Some(ExprKind::Literal(Value::Long(n))) => *n == -1,
+        Some(ExprKind::Neg(x)) => matches!(x.kind, ExprKind::Literal(Value::Long(1))),
+        _ => true,
+    };
+    match func {
+        Func::SeriesDecompose if autodetect(1) => {
+            Some("seasonality autodetection (-1) finds no period")
+        }
+        Func::SeriesDecomposeAnomalies if autodetect(2) => Some(
+            "seasonality autodetection (-1) finds no period, and the Tukey score's scale is detc's",
+        ),
+        Func::SeriesDecomposeAnomalies => Some("the Tukey score's scale is detc's"),
+        _ => None,
+    }
+}
+
+/// A function giving several values (`(a, b) = f(...)`).
+pub(super) fn is_several_valued(name: &str) -> bool {
+    EXTRA
+        .iter()
+        .any(|e| e.0 == name && !e.1.fields().is_empty())
+}
 
 fn func_by_name(name: &str) -> Option<Func> {
     Some(match name {
@@ -992,9 +1035,36 @@ fn call(
         }
     }
     if let Some((_, func, lo, hi, ty)) = EXTRA.iter().find(|e| e.0 == name.name) {
+        let several = std::mem::take(&mut l.several_values);
+        if !func.fields().is_empty() && !several {
+            return Err(l.err(
+                codes::TYPE,
+                span,
+                format!(
+                    "{}() gives several values: assign them with `({}) = {}(...)`",
+                    name.name,
+                    func.fields()
+                        .iter()
+                        .map(|f| f.0)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    name.name
+                ),
+            ));
+        }
         let mut a = Vec::new();
         for arg in args {
             a.push(lower_scalar(l, &arg.value, row, scope)?);
+        }
+        if let Some(why) = series_approximation(*func, &a) {
+            l.diags.push(
+                crate::diagnostics::Diagnostic::warning(
+                    codes::APPROXIMATED,
+                    format!("{}() runs natively as an approximation: {why}", name.name),
+                )
+                .with_span(span)
+                .with_note("see docs/semantics.md; SQL targets do not emit series functions"),
+            );
         }
         if a.len() < *lo || a.len() > *hi {
             return Err(l.err(
@@ -1176,11 +1246,40 @@ fn call(
             Type::Long
         }
         GetItem | MatchesRegex | AsDynamic => unreachable!("not callable by name"),
-        CountOf | ParseUrl | Ipv4IsMatch | Base64Decode | Base64Encode | ExtractJson
-        | ExtractAll | BagKeys | UrlDecode | UrlEncode | TrimStart | TrimEnd | StringSize
-        | StrcatArray | SetUnion | SetDifference | SetIntersect | Reverse | FormatDatetime
-        | DatetimePart | DatetimeAdd | ArraySlice | Translate | IngestionTime | SplitAt
-        | ArrayIndexOf | IsAscii | ParseXml | ParseUrlQuery | ParsePath | DynamicToJson => {
+        CountOf
+        | ParseUrl
+        | Ipv4IsMatch
+        | Base64Decode
+        | Base64Encode
+        | ExtractJson
+        | ExtractAll
+        | BagKeys
+        | UrlDecode
+        | UrlEncode
+        | TrimStart
+        | TrimEnd
+        | StringSize
+        | StrcatArray
+        | SetUnion
+        | SetDifference
+        | SetIntersect
+        | Reverse
+        | FormatDatetime
+        | DatetimePart
+        | DatetimeAdd
+        | ArraySlice
+        | Translate
+        | IngestionTime
+        | SplitAt
+        | ArrayIndexOf
+        | IsAscii
+        | ParseXml
+        | ParseUrlQuery
+        | ParsePath
+        | DynamicToJson
+        | SeriesFitLine
+        | SeriesDecompose
+        | SeriesDecomposeAnomalies => {
             unreachable!("lowered from the EXTRA table")
         }
         DatetimeDiff => {

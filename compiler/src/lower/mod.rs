@@ -116,6 +116,8 @@ struct Lowerer<'a> {
     diags: Vec<Diagnostic>,
     /// Depth of let-function calls, to stop runaway recursion.
     depth: usize,
+    /// Set while lowering the call of `(a, b) = f(...)`: a several-valued function is allowed.
+    several_values: bool,
 }
 
 /// Marker error: the problem has already been pushed as a diagnostic.
@@ -127,6 +129,7 @@ pub fn lower(query: &ast::Query, tables: &Tables) -> Lowered {
     let mut l = Lowerer {
         tables,
         diags: Vec::new(),
+        several_values: false,
         depth: 0,
     };
     let mut scope = Scope::default();
@@ -644,6 +647,24 @@ impl<'a> Lowerer<'a> {
             OpKind::Summarize { options, aggs, by } => {
                 self.summarize(input, options, aggs, by, scope)
             }
+            OpKind::MakeSeries {
+                options,
+                aggs,
+                axis,
+                from,
+                to,
+                step,
+                in_range,
+                by,
+            } => self.make_series(
+                input,
+                options,
+                aggs,
+                axis,
+                (from.as_ref(), to.as_ref(), step, *in_range),
+                by,
+                scope,
+            ),
             OpKind::ProjectAway(p) => self.project_patterns(input, p, PatternUse::Away),
             OpKind::ProjectKeep(p) => self.project_patterns(input, p, PatternUse::Keep),
             OpKind::ProjectReorder(p) => self.project_patterns(input, p, PatternUse::Reorder),
@@ -667,6 +688,8 @@ impl<'a> Lowerer<'a> {
                     }],
                 })
             }
+            // A chart hint for the UI: it changes no rows (docs/semantics.md).
+            OpKind::Other if op.word.name == "render" => Ok(input),
             _ => Err(self.err(
                 codes::UNSUPPORTED,
                 op.word.span,
@@ -826,17 +849,101 @@ impl<'a> Lowerer<'a> {
         let mut node = input;
         let mut batch: Vec<(String, crate::ir::Expr)> = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            self.single_name(item)?;
             let reads_batch = names::reads_any(&item.expr, batch.iter().map(|(n, _)| n.as_str()));
             if reads_batch {
                 node = self.extend_items(node, std::mem::take(&mut batch))?;
             }
+            if let Some(fields) = self.several_valued(item, &node, scope)? {
+                for (name, e) in fields {
+                    batch.retain(|(n, _)| *n != name);
+                    batch.push((name, e));
+                }
+                continue;
+            }
+            self.single_name(item)?;
             let e = self.scalar(&item.expr, Some(&node), scope)?;
             let name = self.column_name(item, &e, node.schema.len() + i);
             batch.retain(|(n, _)| *n != name);
             batch.push((name, e));
         }
         self.extend_items(node, batch)
+    }
+
+    /// `(a, b) = f(...)` or a bare `f(...)` of a several-valued function: one column per
+    /// value, named by the list or `f_<argument>_<value>` (Kusto's naming). `None` when the
+    /// item assigns one value.
+    fn several_valued(
+        &mut self,
+        item: &ast::NamedExpr,
+        input: &Node,
+        scope: &Scope,
+    ) -> LResult<Option<Vec<(String, crate::ir::Expr)>>> {
+        let call = match &item.expr.kind {
+            A::Call { name, args } if expr::is_several_valued(&name.name) => Some((name, args)),
+            _ => None,
+        };
+        let Some((fname, args)) = call else {
+            self.single_name(item)?;
+            return Ok(None);
+        };
+        if item.name.is_some() && item.more.is_empty() {
+            // `x = series_fit_line(y)`: reported by the call's lowering.
+            return Ok(None);
+        }
+        self.several_values = true;
+        let tuple = self.scalar(&item.expr, Some(input), scope);
+        self.several_values = false;
+        let tuple = tuple?;
+        let crate::ir::ExprKind::Call { func, .. } = &tuple.kind else {
+            return Ok(None);
+        };
+        let fields = func.fields();
+        let names: Vec<String> = match &item.name {
+            Some(first) => std::iter::once(first)
+                .chain(&item.more)
+                .map(|n| n.name.clone())
+                .collect(),
+            None => {
+                let arg = match args.first().map(|a| &a.value.kind) {
+                    Some(A::Name(n)) => n.clone(),
+                    _ => String::new(),
+                };
+                fields
+                    .iter()
+                    .map(|(f, _)| format!("{}_{arg}_{f}", fname.name))
+                    .collect()
+            }
+        };
+        if names.len() > fields.len() {
+            let span = item.more.last().map_or(item.expr.span, |n| n.span);
+            return Err(self.err(
+                codes::TYPE,
+                span,
+                format!(
+                    "{} names given, but {}() gives {} values",
+                    names.len(),
+                    fname.name,
+                    fields.len()
+                ),
+            ));
+        }
+        Ok(Some(
+            names
+                .into_iter()
+                .zip(fields)
+                .enumerate()
+                .map(|(index, (n, (_, ty)))| {
+                    let e = crate::ir::Expr {
+                        kind: crate::ir::ExprKind::Field {
+                            tuple: Box::new(tuple.clone()),
+                            index,
+                        },
+                        ty: *ty,
+                    };
+                    (n, e)
+                })
+                .collect(),
+        ))
     }
 
     pub(super) fn extend_items(

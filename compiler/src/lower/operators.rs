@@ -252,20 +252,7 @@ impl Lowerer<'_> {
                 ));
             }
         }
-        let mut by_out = Vec::new();
-        for (i, item) in by.iter().enumerate() {
-            self.single_name(item)?;
-            let e = self.scalar(&item.expr, Some(&input), scope)?;
-            if e.ty == Type::Dynamic {
-                return Err(self.err(
-                    codes::TYPE,
-                    item.expr.span,
-                    "summarize cannot group by a dynamic value",
-                ));
-            }
-            let name = self.column_name(item, &e, i);
-            by_out.push((name, e));
-        }
+        let mut by_out = self.group_keys(by, &input, scope, "summarize")?;
         let by_names: Vec<String> = by_out.iter().map(|(n, _)| n.clone()).collect();
         let mut agg_out: Vec<(String, Agg)> = Vec::new();
         // `x = round(avg(y), 2)`: aggregates inside an expression become hidden columns; the
@@ -273,15 +260,36 @@ impl Lowerer<'_> {
         let mut post: Vec<(String, ast::Expr)> = Vec::new();
         let mut hidden = Vec::new();
         for (k, item) in aggs.iter().enumerate() {
-            self.single_name(item)?;
             if let A::Call { name, args } = &item.expr.kind {
                 if is_aggregate(&name.name) {
-                    for (n, a) in self.aggregate(name, args, item, &input, &by_names, scope)? {
+                    let cols = self.aggregate(name, args, item, &input, &by_names, scope)?;
+                    // `(a, b, c) = arg_max(k, x, y)` names the key then the values in order;
+                    // columns beyond the names keep their own.
+                    if cols.len() < item.more.len() + 1 {
+                        let n = &item.more[cols.len().saturating_sub(1).min(item.more.len() - 1)];
+                        return Err(self.err(
+                            codes::TYPE,
+                            n.span,
+                            format!(
+                                "{} names given for {} column(s) of `{}`",
+                                item.more.len() + 1,
+                                cols.len(),
+                                name.name
+                            ),
+                        ));
+                    }
+                    for (i, (n, a)) in cols.into_iter().enumerate() {
+                        let n = match i {
+                            0 => n,
+                            i if i <= item.more.len() => item.more[i - 1].name.clone(),
+                            _ => n,
+                        };
                         agg_out.push((n, a));
                     }
                     continue;
                 }
             }
+            self.single_name(item)?;
             let mut found = Vec::new();
             let rewritten = extract_aggregates(&item.expr, &mut found, k);
             if found.is_empty() {
@@ -361,6 +369,205 @@ impl Lowerer<'_> {
             .map(|i| (extended.schema[i].name.clone(), column_expr(&extended, i)))
             .collect();
         self.project(extended, keep, Span::default())
+    }
+
+    /// The `by` keys of `summarize`/`make-series`, named.
+    fn group_keys(
+        &mut self,
+        by: &[ast::NamedExpr],
+        input: &Node,
+        scope: &Scope,
+        op: &str,
+    ) -> LResult<Vec<(String, Expr)>> {
+        let mut out = Vec::new();
+        for (i, item) in by.iter().enumerate() {
+            self.single_name(item)?;
+            let e = self.scalar(&item.expr, Some(input), scope)?;
+            if e.ty == Type::Dynamic {
+                return Err(self.err(
+                    codes::TYPE,
+                    item.expr.span,
+                    format!("{op} cannot group by a dynamic value"),
+                ));
+            }
+            out.push((self.column_name(item, &e, i), e));
+        }
+        Ok(out)
+    }
+
+    /// `make-series`: like `summarize`, but each aggregate gives an array with one value
+    /// per axis bin, and the axis column holds the bins.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn make_series(
+        &mut self,
+        input: Node,
+        options: &[ast::OptionKv],
+        aggs: &[(ast::NamedExpr, Option<ast::Expr>)],
+        axis: &ast::Expr,
+        (from, to, step, in_range): (Option<&ast::Expr>, Option<&ast::Expr>, &ast::Expr, bool),
+        by: &[ast::NamedExpr],
+        scope: &Scope,
+    ) -> LResult<Node> {
+        let mut nonempty = false;
+        for o in options {
+            match (o.key.name.as_str(), &o.value.kind) {
+                ("kind", A::Name(v)) if v == "nonempty" => nonempty = true,
+                (k, _) if k.starts_with("hint.") => {}
+                (k, _) => {
+                    return Err(self.err(
+                        codes::UNSUPPORTED,
+                        o.key.span,
+                        format!("make-series option `{k}`"),
+                    ))
+                }
+            }
+        }
+        let mut by_out = self.group_keys(by, &input, scope, "make-series")?;
+        let by_names: Vec<String> = by_out.iter().map(|(n, _)| n.clone()).collect();
+        let mut series = Vec::new();
+        for (item, default) in aggs {
+            self.single_name(item)?;
+            let A::Call { name, args } = &item.expr.kind else {
+                return Err(self.err(
+                    codes::TYPE,
+                    item.expr.span,
+                    "make-series needs an aggregate function call",
+                ));
+            };
+            if !is_aggregate(&name.name) {
+                return Err(self.err(
+                    codes::TYPE,
+                    item.expr.span,
+                    format!("`{}` is not an aggregate function", name.name),
+                ));
+            }
+            for (n, agg) in self.aggregate(name, args, item, &input, &by_names, scope)? {
+                use AggFunc::*;
+                if !matches!(
+                    agg.func,
+                    Count | CountIf | DCount | DCountIf | Sum | SumIf | Avg | Min | Max
+                ) || (matches!(agg.func, Min | Max) && !agg.ty.is_numeric())
+                {
+                    return Err(self.err(
+                        codes::UNSUPPORTED,
+                        name.span,
+                        format!(
+                            "make-series takes aggregates with numeric results; `{}` is not one",
+                            name.name
+                        ),
+                    ));
+                }
+                let default = match default {
+                    None => Expr::lit(Value::Long(0), Type::Long),
+                    Some(d) => {
+                        let v = self.scalar(d, None, scope)?;
+                        let constant = match &v.kind {
+                            ExprKind::Literal(_) => true,
+                            ExprKind::Neg(x) => matches!(x.kind, ExprKind::Literal(_)),
+                            _ => false,
+                        };
+                        if !constant {
+                            return Err(self.err(
+                                codes::TYPE,
+                                d.span,
+                                "the default of a series must be a constant",
+                            ));
+                        }
+                        v
+                    }
+                };
+                series.push(crate::ir::SeriesAgg {
+                    name: n,
+                    agg,
+                    default,
+                });
+            }
+        }
+        let axis_e = self.scalar(axis, Some(&input), scope)?;
+        let axis_ty = axis_e.ty;
+        if !(axis_ty.is_numeric() || matches!(axis_ty, Type::DateTime | Type::Timespan)) {
+            return Err(self.err(
+                codes::TYPE,
+                axis.span,
+                format!("the axis of make-series must be a datetime, timespan or number, found {axis_ty}"),
+            ));
+        }
+        let Some(axis_name) = super::names::default_name(axis, &axis_e) else {
+            return Err(self.err(
+                codes::TYPE,
+                axis.span,
+                "the axis of make-series must be a column",
+            ));
+        };
+        let step_ty = match axis_ty {
+            Type::DateTime | Type::Timespan => Type::Timespan,
+            _ => Type::Real,
+        };
+        let mut bound = |e: Option<&ast::Expr>, want: Type| -> LResult<Option<Expr>> {
+            let Some(e) = e else { return Ok(None) };
+            let v = self.scalar(e, None, scope)?;
+            let ok = v.ty == want
+                || (want.is_numeric() && v.ty.is_numeric())
+                || matches!(v.kind, ExprKind::Param(_));
+            if !ok {
+                return Err(self.err(
+                    codes::TYPE,
+                    e.span,
+                    format!("expected {want} for the series axis, found {}", v.ty),
+                ));
+            }
+            Ok(Some(v))
+        };
+        let start = bound(from, axis_ty)?;
+        let end = bound(to, axis_ty)?;
+        let step_e = bound(Some(step), step_ty)?.unwrap();
+        let names = super::unique_names(
+            by_names
+                .iter()
+                .cloned()
+                .chain(series.iter().map(|a| a.name.clone()))
+                .chain(std::iter::once(axis_name))
+                .collect(),
+        );
+        let mut names = names.into_iter();
+        for (n, _) in by_out.iter_mut() {
+            *n = names.next().unwrap();
+        }
+        for a in series.iter_mut() {
+            a.name = names.next().unwrap();
+        }
+        let axis_name = names.next().unwrap();
+        let schema = by_out
+            .iter()
+            .map(|(n, e)| Column {
+                name: n.clone(),
+                ty: e.ty,
+            })
+            .chain(series.iter().map(|a| Column {
+                name: a.name.clone(),
+                ty: Type::Dynamic,
+            }))
+            .chain(std::iter::once(Column {
+                name: axis_name,
+                ty: Type::Dynamic,
+            }))
+            .collect();
+        Ok(Node {
+            op: Op::MakeSeries {
+                input: Box::new(input),
+                by: by_out,
+                aggs: series,
+                axis: axis_e,
+                bins: Box::new(crate::ir::SeriesBins {
+                    start,
+                    end,
+                    step: step_e,
+                    range_syntax: in_range,
+                }),
+                nonempty,
+            },
+            schema,
+        })
     }
 
     /// One aggregate call; `arg_max`/`arg_min` give several output columns.

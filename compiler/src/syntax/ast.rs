@@ -212,6 +212,19 @@ pub enum OpKind {
         aggs: Vec<NamedExpr>,
         by: Vec<NamedExpr>,
     },
+    /// `make-series [kind=nonempty] agg [default = v], ... on Axis (from a to b step s |
+    /// in range(a, b, s)) [by ...]`
+    MakeSeries {
+        options: Vec<OptionKv>,
+        aggs: Vec<(NamedExpr, Option<Expr>)>,
+        axis: Expr,
+        from: Option<Expr>,
+        to: Option<Expr>,
+        step: Expr,
+        /// The deprecated `in range(start, stop, step)` form: bins by `bin()`, `stop` included.
+        in_range: bool,
+        by: Vec<NamedExpr>,
+    },
     Take(Expr),
     Sort(Vec<SortKey>),
     Top {

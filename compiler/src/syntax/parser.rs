@@ -484,6 +484,7 @@ impl Parser {
                 };
                 OpKind::Summarize { options, aggs, by }
             }
+            "make-series" => self.make_series()?,
             "take" | "limit" => OpKind::Take(self.expr()?),
             "sort" | "order" => {
                 self.expect_word("by")?;
@@ -551,6 +552,67 @@ impl Parser {
         }
         let span = word.span.to(Span::empty_at(self.prev_end()));
         Ok(Operator { kind, word, span })
+    }
+
+    fn make_series(&mut self) -> PResult<OpKind> {
+        let options = self.options()?;
+        let mut aggs = Vec::new();
+        loop {
+            let agg = self.named_expr()?;
+            let default = if self.is_word("default") && self.is_punct_at(1, "=") {
+                self.bump();
+                self.bump();
+                Some(self.additive()?)
+            } else {
+                None
+            };
+            aggs.push((agg, default));
+            if !self.eat_punct(",") {
+                break;
+            }
+        }
+        self.expect_word("on")?;
+        // Not `expr()`: `Axis in range(...)` must not parse as an `in` list.
+        let axis = self.additive()?;
+        let (from, to, step, in_range) = if self.eat_word("in") {
+            self.expect_word("range")?;
+            self.expect_punct("(")?;
+            let a = self.expr()?;
+            self.expect_punct(",")?;
+            let b = self.expr()?;
+            self.expect_punct(",")?;
+            let c = self.expr()?;
+            self.expect_punct(")")?;
+            (Some(a), Some(b), c, true)
+        } else {
+            let from = if self.eat_word("from") {
+                Some(self.additive()?)
+            } else {
+                None
+            };
+            let to = if self.eat_word("to") {
+                Some(self.additive()?)
+            } else {
+                None
+            };
+            self.expect_word("step")?;
+            (from, to, self.additive()?, false)
+        };
+        let by = if self.eat_word("by") {
+            self.named_list()?
+        } else {
+            Vec::new()
+        };
+        Ok(OpKind::MakeSeries {
+            options,
+            aggs,
+            axis,
+            from,
+            to,
+            step,
+            in_range,
+            by,
+        })
     }
 
     fn at_op_end(&self) -> bool {
