@@ -458,3 +458,16 @@ fn several_valued_series_functions() {
     assert!((slope - 2.7307).abs() < 1e-3, "{slope}");
     assert_eq!(rows[0][1], J::Array(vec![json!(0.0); 12]));
 }
+
+#[test]
+fn stdev_and_variance_are_sample_statistics() {
+    let rows = query_rows(
+        "datatable(g:string, x:long) [\"a\", 2, \"a\", 4, \"a\", 4, \"a\", 4, \"a\", 5, \"a\", 5, \"a\", 7, \"a\", 9, \"b\", 3]
+         | summarize stdev(x), v = variance(x) by g",
+    );
+    // Sample variance of 2,4,4,4,5,5,7,9 is 32/7; one value gives 0.
+    assert_eq!(rows[0][0], json!("a"));
+    assert!((rows[0][1].as_f64().unwrap() - (32.0f64 / 7.0).sqrt()).abs() < 1e-12);
+    assert!((rows[0][2].as_f64().unwrap() - 32.0 / 7.0).abs() < 1e-12);
+    assert_eq!(rows[1][1..], [json!(0.0), json!(0.0)]);
+}

@@ -52,6 +52,13 @@ pub fn aggregate(d: DialectKind, f: AggFunc) -> Option<&'static str> {
         (AggFunc::Sum, _) => "COALESCE(sum({0}), 0)",
         (AggFunc::SumIf, _) => "COALESCE(sum({0}) FILTER (WHERE {p}), 0)",
         (AggFunc::Avg, _) => "avg({0})",
+        // Kusto gives 0 for a single value; the engines give NULL.
+        (AggFunc::Stdev, DuckDb | Postgres) => {
+            "(CASE WHEN count({0}) = 1 THEN 0.0 ELSE stddev_samp({0}) END)"
+        }
+        (AggFunc::Variance, DuckDb | Postgres) => {
+            "(CASE WHEN count({0}) = 1 THEN 0.0 ELSE var_samp({0}) END)"
+        }
         (AggFunc::Min, _) | (AggFunc::Any, _) => "min({0})",
         (AggFunc::AnyIf, _) => "min({0}) FILTER (WHERE {p})",
         (AggFunc::Max, _) => "max({0})",

@@ -15,6 +15,8 @@ pub(super) enum State {
     Distinct(HashSet<KeyCell>),
     Sum(Value),
     Avg(f64, i64),
+    /// Count, mean and sum of squared deviations (Welford).
+    Moments(i64, f64, f64),
     Extreme(Value),
     Set(Vec<serde_json::Value>, HashSet<String>),
     List(Vec<serde_json::Value>),
@@ -36,6 +38,7 @@ pub(super) fn init(f: AggFunc) -> State {
         AggFunc::DCount | AggFunc::DCountIf => State::Distinct(HashSet::new()),
         AggFunc::Sum | AggFunc::SumIf => State::Sum(Value::Null),
         AggFunc::Avg => State::Avg(0.0, 0),
+        AggFunc::Stdev | AggFunc::Variance => State::Moments(0, 0.0, 0.0),
         AggFunc::Min | AggFunc::Max => State::Extreme(Value::Null),
         AggFunc::MakeSet | AggFunc::MakeSetIf => State::Set(Vec::new(), HashSet::new()),
         AggFunc::MakeList | AggFunc::MakeListIf => State::List(Vec::new()),
@@ -131,6 +134,17 @@ impl Compiled1 {
                 }
                 _ => {}
             },
+            (AggFunc::Stdev | AggFunc::Variance, State::Moments(n, mean, m2)) => {
+                let x = match arg(0) {
+                    Value::Long(x) => x as f64,
+                    Value::Real(x) => x,
+                    _ => return,
+                };
+                *n += 1;
+                let d = x - *mean;
+                *mean += d / *n as f64;
+                *m2 += d * (x - *mean);
+            }
             (f @ (AggFunc::Min | AggFunc::Max), State::Extreme(cur)) => {
                 let v = arg(0);
                 if !v.is_null() {
@@ -214,7 +228,8 @@ impl Compiled1 {
     }
 }
 
-pub(super) fn finish(st: State, ty: crate::types::Type, limit: usize) -> Value {
+pub(super) fn finish(st: State, f: AggFunc, ty: crate::types::Type, limit: usize) -> Value {
+    let stdev = f == AggFunc::Stdev;
     match st {
         State::Count(n) => Value::Long(n),
         State::Distinct(s) => Value::Long(s.len() as i64),
@@ -224,6 +239,12 @@ pub(super) fn finish(st: State, ty: crate::types::Type, limit: usize) -> Value {
             _ => Value::Long(0),
         },
         State::Sum(v) => v,
+        State::Moments(0, _, _) => Value::Null,
+        State::Moments(1, _, _) => Value::Real(0.0),
+        State::Moments(n, _, m2) => {
+            let var = m2 / (n - 1) as f64;
+            Value::Real(if stdev { var.sqrt() } else { var })
+        }
         State::Avg(_, 0) => Value::Null,
         State::Avg(s, n) => Value::Real(s / n as f64),
         State::Extreme(v) | State::Any(v) => v,
@@ -273,7 +294,7 @@ pub fn summarize(
         .into_iter()
         .map(|(mut k, states)| {
             for ((st, (_, a)), c) in states.into_iter().zip(aggs).zip(&comp) {
-                k.push(finish(st, a.ty, c.limit));
+                k.push(finish(st, a.func, a.ty, c.limit));
             }
             k
         })

@@ -196,7 +196,7 @@ pub fn make_series(
                     .map(|k| match bins.get_mut(&k) {
                         Some(states) => {
                             let st = std::mem::replace(&mut states[i], init(c.func()));
-                            finish(st, a.agg.ty, c.limit()).to_json()
+                            finish(st, a.agg.func, a.agg.ty, c.limit()).to_json()
                         }
                         None => defaults[i].clone(),
                     })

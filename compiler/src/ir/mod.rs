@@ -168,6 +168,9 @@ pub enum AggFunc {
     Sum,
     SumIf,
     Avg,
+    /// Sample standard deviation and variance (n - 1); 0 for one value.
+    Stdev,
+    Variance,
     Min,
     Max,
     MakeSet,
@@ -195,6 +198,8 @@ impl AggFunc {
             AggFunc::Sum => "sum",
             AggFunc::SumIf => "sumif",
             AggFunc::Avg => "avg",
+            AggFunc::Stdev => "stdev",
+            AggFunc::Variance => "variance",
             AggFunc::Min => "min",
             AggFunc::Max => "max",
             AggFunc::MakeSet => "make_set",

@@ -18,6 +18,8 @@ const AGGREGATES: &[&str] = &[
     "sum",
     "sumif",
     "avg",
+    "stdev",
+    "variance",
     "min",
     "max",
     "make_set",
@@ -445,7 +447,17 @@ impl Lowerer<'_> {
                 use AggFunc::*;
                 if !matches!(
                     agg.func,
-                    Count | CountIf | DCount | DCountIf | Sum | SumIf | Avg | Min | Max
+                    Count
+                        | CountIf
+                        | DCount
+                        | DCountIf
+                        | Sum
+                        | SumIf
+                        | Avg
+                        | Stdev
+                        | Variance
+                        | Min
+                        | Max
                 ) || (matches!(agg.func, Min | Max) && !agg.ty.is_numeric())
                 {
                     return Err(self.err(
@@ -588,6 +600,8 @@ impl Lowerer<'_> {
             "sum" => AggFunc::Sum,
             "sumif" => AggFunc::SumIf,
             "avg" => AggFunc::Avg,
+            "stdev" => AggFunc::Stdev,
+            "variance" => AggFunc::Variance,
             "min" => AggFunc::Min,
             "max" => AggFunc::Max,
             "make_set" | "makeset" => AggFunc::MakeSet,
@@ -693,9 +707,15 @@ impl Lowerer<'_> {
                 Some(Type::Timespan) => Type::Timespan,
                 _ => return Err(self.err(codes::TYPE, item.expr.span, "sum() needs a number")),
             },
-            AggFunc::Avg => match first {
+            AggFunc::Avg | AggFunc::Stdev | AggFunc::Variance => match first {
                 Some(t) if t.is_numeric() => Type::Real,
-                _ => return Err(self.err(codes::TYPE, item.expr.span, "avg() needs a number")),
+                _ => {
+                    return Err(self.err(
+                        codes::TYPE,
+                        item.expr.span,
+                        format!("{}() needs a number", name.name),
+                    ))
+                }
             },
             AggFunc::Min | AggFunc::Max | AggFunc::Any | AggFunc::AnyIf => first.unwrap(),
             _ => Type::Dynamic,
