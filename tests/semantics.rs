@@ -471,3 +471,31 @@ fn stdev_and_variance_are_sample_statistics() {
     assert!((rows[0][2].as_f64().unwrap() - 32.0 / 7.0).abs() < 1e-12);
     assert_eq!(rows[1][1..], [json!(0.0), json!(0.0)]);
 }
+
+#[test]
+fn mv_apply_runs_the_body_per_row() {
+    let rows = query_rows(
+        r#"datatable(Id:string, Data:dynamic) [
+            "1", dynamic([{"n":"a","v":1},{"n":"b","v":2}]),
+            "2", dynamic([{"n":"c","v":3}]),
+            "3", dynamic([])]
+        | mv-apply d = Data on (where d.n != "c" | summarize s = sum(tolong(d.v)), k = count())"#,
+    );
+    // A computed item is not a source column, so every source column is kept. summarize
+    // without `by` gives one row even for an empty subtable (rows 2 and 3).
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0][2..], [json!(3), json!(2)]);
+    assert_eq!(rows[1][2..], [json!(0), json!(0)]);
+    let rows = query_rows(
+        r#"datatable(Id:string, Data:dynamic) ["1", dynamic([3, 1, 2]), "2", dynamic([])]
+        | mv-apply with_itemindex=i Data to typeof(long) on (top 2 by Data)"#,
+    );
+    // The expanded source column is not repeated; rows whose body gives no rows vanish.
+    assert_eq!(
+        rows,
+        vec![
+            vec![json!("1"), json!(3), json!(0)],
+            vec![json!("1"), json!(2), json!(2)]
+        ]
+    );
+}

@@ -290,6 +290,53 @@ pub fn expr_text(e: &Expr) -> String {
     }
 }
 
+/// `mv-apply cols on (ops)`. The body starts with the expansion lowering built: a project
+/// of the expanded columns over an mv-expand of the outer row; the items were added to the
+/// input as columns, so they print by name.
+fn mv_apply_text(body: &Node, indent: usize) -> String {
+    fn head(n: &Node) -> Option<&Node> {
+        match &n.op {
+            Op::Project { input, .. } if matches!(input.op, Op::MvExpand { .. }) => Some(input),
+            _ => n.inputs().first().and_then(|i| head(i)),
+        }
+    }
+    let mut ops = String::new();
+    write_node(body, indent + 1, &mut ops);
+    let ops = ops.trim_start().trim_start_matches('|').trim_start();
+    let ops = if ops.is_empty() { "where true" } else { ops };
+    let Some(Node {
+        op:
+            Op::MvExpand {
+                input,
+                columns,
+                with_index,
+                limit,
+                ..
+            },
+        schema,
+    }) = head(body)
+    else {
+        return format!("mv-apply on ({ops})");
+    };
+    let items: Vec<String> = columns
+        .iter()
+        .map(|(i, t)| match t {
+            Some(t) => format!("{} to typeof({t})", ident(&input.schema[*i].name)),
+            None => ident(&input.schema[*i].name),
+        })
+        .collect();
+    let mut text = String::from("mv-apply ");
+    if *with_index {
+        let n = &schema.last().unwrap().name;
+        text.push_str(&format!("with_itemindex={} ", ident(n)));
+    }
+    text.push_str(&items.join(", "));
+    if let Some(n) = limit {
+        text.push_str(&format!(" limit {n}"));
+    }
+    format!("{text} on ({ops})")
+}
+
 /// ` by a = x, ...`, or nothing without keys.
 fn by_clause(by: &[(String, Expr)]) -> String {
     if by.is_empty() {
@@ -343,8 +390,22 @@ fn write_node(node: &Node, indent: usize, out: &mut String) {
     let pipe = |out: &mut String, text: String| {
         write!(out, "\n{pad}| {text}").unwrap();
     };
+    // The expansion at the bottom of an mv-apply body is carried by the `mv-apply` line.
+    let over_outer =
+        |n: &Node| matches!(&n.op, Op::MvExpand { input, .. } if input.op == Op::OuterRow);
+    match &node.op {
+        Op::MvExpand { .. } if over_outer(node) => return,
+        Op::Project { input, .. } if over_outer(input) => return,
+        _ => {}
+    }
     match &node.op {
         Op::Scan { table } => out.push_str(&ident(table)),
+        // The source of an mv-apply body: printed by `mv_apply_text`.
+        Op::OuterRow => {}
+        Op::MvApply { input, body, .. } => {
+            write_node(input, indent, out);
+            pipe(out, mv_apply_text(body, indent));
+        }
         Op::Filter { input, predicate } => {
             write_node(input, indent, out);
             pipe(out, format!("where {}", expr_text(predicate)));

@@ -1394,6 +1394,12 @@ impl Ctx<'_> {
 
     fn node(&mut self, node: &Node) -> Result<String, Unsupported> {
         let body = match &node.op {
+            Op::MvApply { .. } | Op::OuterRow => {
+                return Err(unsupported(
+                    "mv-apply",
+                    "a sub-query per row is not emitted to SQL yet",
+                ))
+            }
             Op::MakeSeries { .. } => {
                 return Err(unsupported(
                     "make-series",

@@ -27,6 +27,8 @@ pub type Row = Vec<Value>;
 #[derive(Default, Debug, Clone)]
 pub struct Data {
     pub tables: HashMap<String, Arc<Vec<Row>>>,
+    /// The row an `mv-apply` body is running for ([`Op::OuterRow`]).
+    pub outer_row: Option<Row>,
 }
 
 /// Runs a plan whose parameters are bound.
@@ -275,6 +277,29 @@ fn eval(node: &Node, data: &Data, ctx: &Ctx) -> Result<Vec<Row>, Diagnostic> {
         }
         Op::Summarize { input, by, aggs } => {
             aggregate::summarize(eval(input, data, ctx)?, by, aggs, ctx)?
+        }
+        Op::OuterRow => match &data.outer_row {
+            Some(r) => vec![r.clone()],
+            None => {
+                return Err(Diagnostic::error(
+                    codes::EVAL,
+                    "internal: an mv-apply body ran outside mv-apply",
+                ))
+            }
+        },
+        Op::MvApply { input, body, keep } => {
+            let mut out = Vec::new();
+            let mut inner = data.clone();
+            for r in eval(input, data, ctx)? {
+                let kept: Row = keep.iter().map(|&i| r[i].clone()).collect();
+                inner.outer_row = Some(r);
+                for b in eval(body, &inner, ctx)? {
+                    let mut row = kept.clone();
+                    row.extend(b);
+                    out.push(row);
+                }
+            }
+            out
         }
         Op::MakeSeries {
             input,

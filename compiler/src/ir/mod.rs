@@ -96,6 +96,16 @@ pub enum Op {
         with_index: bool,
         limit: Option<u64>,
     },
+    /// `mv-apply`: for each input row, `body` runs over the row's expanded subtable (it
+    /// starts at [`Op::OuterRow`]); the output is the kept input columns then the body's.
+    MvApply {
+        input: Box<Node>,
+        body: Box<Node>,
+        /// Input columns repeated on each output row: those not expanded.
+        keep: Vec<usize>,
+    },
+    /// The current input row of the enclosing `mv-apply`, as a one-row table.
+    OuterRow,
     /// Distinct rows over all input columns.
     Distinct {
         input: Box<Node>,
@@ -302,7 +312,8 @@ impl Node {
             | Op::Sort { input, .. }
             | Op::Summarize { input, .. }
             | Op::MakeSeries { input, .. } => vec![input],
-            Op::Values { .. } | Op::External { .. } => vec![],
+            Op::Values { .. } | Op::External { .. } | Op::OuterRow => vec![],
+            Op::MvApply { input, body, .. } => vec![input, body],
             Op::Join { left, right, .. } => vec![left, right],
             Op::Union { legs } => legs.iter().map(|(n, _)| n).collect(),
         }
@@ -355,7 +366,11 @@ impl Node {
     /// Every expression in the plan (for parameter discovery and rewriting).
     pub fn exprs_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
         match &mut self.op {
-            Op::Scan { .. } | Op::Values { .. } | Op::External { .. } => {}
+            Op::Scan { .. } | Op::Values { .. } | Op::External { .. } | Op::OuterRow => {}
+            Op::MvApply { input, body, .. } => {
+                input.exprs_mut(f);
+                body.exprs_mut(f);
+            }
             Op::Sort { input, keys } => {
                 keys.iter_mut().for_each(|k| f(&mut k.expr));
                 input.exprs_mut(f);

@@ -161,6 +161,16 @@ fn node_text(node: &Node, depth: usize, out: &mut String) {
             writeln!(out, "{pad}summarize {} by {}", a.join(", "), b.join(", ")).unwrap();
             node_text(input, depth + 1, out);
         }
+        Op::OuterRow => writeln!(out, "{pad}outer row").unwrap(),
+        Op::MvApply { input, body, keep } => {
+            let k: Vec<&str> = keep
+                .iter()
+                .map(|&i| input.schema[i].name.as_str())
+                .collect();
+            writeln!(out, "{pad}mv-apply keeping {}; per row:", k.join(", ")).unwrap();
+            node_text(body, depth + 2, out);
+            node_text(input, depth + 1, out);
+        }
         Op::MakeSeries {
             input,
             by,

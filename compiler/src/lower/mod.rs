@@ -566,6 +566,12 @@ impl<'a> Lowerer<'a> {
                 items,
                 limit,
             } => self.mv_expand(input, options, items, limit.as_ref(), scope),
+            OpKind::MvApply {
+                options,
+                items,
+                limit,
+                body,
+            } => self.mv_apply(input, options, items, limit.as_ref(), body, scope),
             OpKind::Join { options, right, on } => self.join(input, options, right, on, op, scope),
             OpKind::Lookup { options, right, on } => {
                 self.lookup(input, options, right, on, op, scope)
@@ -783,6 +789,95 @@ impl<'a> Lowerer<'a> {
                 bag_array,
                 with_index: index_name.is_some(),
                 limit,
+            },
+            schema,
+        })
+    }
+
+    /// `mv-apply`: the items become columns of the input (as in mv-expand); the body runs
+    /// over each row's subtable, which holds the expanded columns (and the item index) only.
+    fn mv_apply(
+        &mut self,
+        input: Node,
+        options: &[ast::OptionKv],
+        items: &[ast::MvExpandItem],
+        limit: Option<&ast::Expr>,
+        body: &[ast::Operator],
+        scope: &Scope,
+    ) -> LResult<Node> {
+        let expand = self.mv_expand(input, options, items, limit, scope)?;
+        let Node {
+            op:
+                Op::MvExpand {
+                    input,
+                    columns,
+                    bag_array,
+                    with_index,
+                    limit,
+                },
+            schema,
+        } = expand
+        else {
+            unreachable!("mv_expand gives an MvExpand node")
+        };
+        let outer = Node {
+            op: Op::OuterRow,
+            schema: input.schema.clone(),
+        };
+        let expanded = Node {
+            op: Op::MvExpand {
+                input: Box::new(outer),
+                columns: columns.clone(),
+                bag_array,
+                with_index,
+                limit,
+            },
+            schema,
+        };
+        let mut sub: Vec<usize> = columns.iter().map(|(c, _)| *c).collect();
+        if with_index {
+            sub.push(expanded.schema.len() - 1);
+        }
+        let items = sub
+            .iter()
+            .map(|&i| {
+                let c = &expanded.schema[i];
+                let e = crate::ir::Expr {
+                    kind: crate::ir::ExprKind::Column {
+                        index: i,
+                        name: c.name.clone(),
+                    },
+                    ty: c.ty,
+                };
+                (c.name.clone(), e)
+            })
+            .collect();
+        let mut node = self.project(expanded, items, Span::default())?;
+        for op in body {
+            node = self.operator(node, op, scope)?;
+        }
+        let keep: Vec<usize> = (0..input.schema.len())
+            .filter(|i| !columns.iter().any(|(c, _)| c == i))
+            .collect();
+        // Kept columns first, then the body's; clashing body names get a numeric suffix.
+        let names = unique_names(
+            keep.iter()
+                .map(|&i| input.schema[i].name.clone())
+                .chain(node.schema.iter().map(|c| c.name.clone()))
+                .collect(),
+        );
+        let schema = keep
+            .iter()
+            .map(|&i| input.schema[i].ty)
+            .chain(node.schema.iter().map(|c| c.ty))
+            .zip(names)
+            .map(|(ty, name)| Column { name, ty })
+            .collect();
+        Ok(Node {
+            op: Op::MvApply {
+                input,
+                body: Box::new(node),
+                keep,
             },
             schema,
         })

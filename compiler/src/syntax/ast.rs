@@ -193,6 +193,14 @@ pub enum OpKind {
         items: Vec<MvExpandItem>,
         limit: Option<Expr>,
     },
+    /// `mv-apply items [limit n] on (operators)`: the operators run over each row's expanded
+    /// subtable.
+    MvApply {
+        options: Vec<OptionKv>,
+        items: Vec<MvExpandItem>,
+        limit: Option<Expr>,
+        body: Vec<Operator>,
+    },
     Join {
         options: Vec<OptionKv>,
         right: Expr,

@@ -418,7 +418,7 @@ impl Parser {
                     OpKind::Distinct(self.named_list()?)
                 }
             }
-            "mv-expand" | "mvexpand" => {
+            "mv-expand" | "mvexpand" | "mv-apply" => {
                 let options = self.options()?;
                 let mut items = Vec::new();
                 loop {
@@ -446,10 +446,26 @@ impl Parser {
                 } else {
                     None
                 };
-                OpKind::MvExpand {
-                    options,
-                    items,
-                    limit,
+                if word.name == "mv-apply" {
+                    self.expect_word("on")?;
+                    self.expect_punct("(")?;
+                    let mut body = vec![self.operator()?];
+                    while self.eat_punct("|") {
+                        body.push(self.operator()?);
+                    }
+                    self.expect_punct(")")?;
+                    OpKind::MvApply {
+                        options,
+                        items,
+                        limit,
+                        body,
+                    }
+                } else {
+                    OpKind::MvExpand {
+                        options,
+                        items,
+                        limit,
+                    }
                 }
             }
             "join" | "lookup" => {
