@@ -48,7 +48,7 @@ fn repo(name: &str) -> PathBuf {
     write(
         "d-unsupported.yaml",
         "id: 00000000-0000-0000-0000-000000000001\nname: Unsupported operator\nquery: |\n  \
-         SigninLogs\n  | where ResultType == \"0\"\n  | evaluate bag_unpack(LocationDetails)\n",
+         SigninLogs\n  | where ResultType == \"0\"\n  | evaluate autocluster()\n",
     );
     write(
         "e-schema.yaml",
@@ -109,7 +109,7 @@ fn counts_and_first_failures() {
         "sigma: plan shape: Sigma can express one log source with filters and a placeholder set only";
     assert_eq!(
         v["constructs"],
-        json!({"operator `evaluate` is not supported yet": 1, sigma_shape: 1})
+        json!({"evaluate plugin `autocluster` is not supported yet": 1, sigma_shape: 1})
     );
 
     // Stage keys come in stage order, not alphabetically.
@@ -155,8 +155,8 @@ fn counts_and_first_failures() {
             &failure(
                 "ir",
                 "DR100",
-                "operator `evaluate` is not supported yet",
-                "repo/d-unsupported.yaml:6:5"
+                "evaluate plugin `autocluster` is not supported yet",
+                "repo/d-unsupported.yaml:6:14"
             ),
             &failure(
                 "schema",
@@ -249,7 +249,7 @@ fn table_format() {
         "{so}"
     );
     assert!(
-        so.contains("      1  operator `evaluate` is not supported yet"),
+        so.contains("      1  evaluate plugin `autocluster` is not supported yet"),
         "{so}"
     );
 }

@@ -499,3 +499,21 @@ fn mv_apply_runs_the_body_per_row() {
         ]
     );
 }
+
+#[test]
+fn bag_unpack_resolves_the_keys_the_query_reads() {
+    let rows = query_rows(
+        r#"datatable(Id:string, EventData:dynamic) [
+            "1", dynamic({"User":"bob","Target":"alice"}),
+            "2", dynamic({"User":"eve"})]
+        | evaluate bag_unpack(EventData, "e_")
+        | project Id, U = tostring(e_User), T = column_ifexists("e_Target", "none")"#,
+    );
+    assert_eq!(
+        rows,
+        vec![
+            vec![json!("1"), json!("bob"), json!("alice")],
+            vec![json!("2"), json!("eve"), json!("none")]
+        ]
+    );
+}

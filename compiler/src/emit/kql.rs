@@ -267,6 +267,23 @@ pub fn expr_text(e: &Expr) -> String {
             func: Func::AsDynamic,
             args,
         } => expr_text(&args[0]),
+        // A key of an unpacked bag: the column bag_unpack made, where the data has it.
+        ExprKind::Call {
+            func: Func::GetItem,
+            args,
+        } if matches!(&args[0].kind, ExprKind::Column { name, .. } if name.starts_with(crate::lower::UNPACKED)) =>
+        {
+            let (ExprKind::Column { name, .. }, ExprKind::Literal(Value::String(key))) =
+                (&args[0].kind, &args[1].kind)
+            else {
+                unreachable!("lowering builds bag keys as string literals")
+            };
+            let prefix = crate::lower::unpacked_prefix(name);
+            format!(
+                "column_ifexists({}, dynamic(null))",
+                string_lit(&format!("{prefix}{key}"))
+            )
+        }
         ExprKind::Call {
             func: Func::GetItem,
             args,
@@ -402,6 +419,19 @@ fn write_node(node: &Node, indent: usize, out: &mut String) {
         Op::Scan { table } => out.push_str(&ident(table)),
         // The source of an mv-apply body: printed by `mv_apply_text`.
         Op::OuterRow => {}
+        Op::BagUnpack { input, column } => {
+            write_node(input, indent, out);
+            let prefix = crate::lower::unpacked_prefix(&node.schema[*column].name);
+            let col = ident(&input.schema[*column].name);
+            pipe(
+                out,
+                if prefix.is_empty() {
+                    format!("evaluate bag_unpack({col})")
+                } else {
+                    format!("evaluate bag_unpack({col}, {})", string_lit(&prefix))
+                },
+            );
+        }
         Op::MvApply { input, body, .. } => {
             write_node(input, indent, out);
             pipe(out, mv_apply_text(body, indent));

@@ -256,7 +256,10 @@ pub(super) fn finish(st: State, f: AggFunc, ty: crate::types::Type, limit: usize
         }
         State::List(items) => Value::Dynamic(Arc::new(serde_json::Value::Array(items))),
         State::Arg(_, v) => v,
-        State::Bag(m) => Value::Dynamic(Arc::new(serde_json::Value::Object(m))),
+        // With a size limit, the first keys in key order are kept (docs/semantics.md).
+        State::Bag(m) => Value::Dynamic(Arc::new(serde_json::Value::Object(
+            m.into_iter().take(limit).collect(),
+        ))),
     }
 }
 

@@ -278,6 +278,7 @@ fn eval(node: &Node, data: &Data, ctx: &Ctx) -> Result<Vec<Row>, Diagnostic> {
         Op::Summarize { input, by, aggs } => {
             aggregate::summarize(eval(input, data, ctx)?, by, aggs, ctx)?
         }
+        Op::BagUnpack { input, .. } => eval(input, data, ctx)?,
         Op::OuterRow => match &data.outer_row {
             Some(r) => vec![r.clone()],
             None => {

@@ -104,6 +104,13 @@ pub enum Op {
         /// Input columns repeated on each output row: those not expanded.
         keep: Vec<usize>,
     },
+    /// `evaluate bag_unpack(col, prefix)`: the rows unchanged; `col` is renamed
+    /// `bag_unpack(col[, 'prefix'])` and later names resolve to its keys (the keys exist only
+    /// at run time; see docs/semantics.md).
+    BagUnpack {
+        input: Box<Node>,
+        column: usize,
+    },
     /// The current input row of the enclosing `mv-apply`, as a one-row table.
     OuterRow,
     /// Distinct rows over all input columns.
@@ -311,6 +318,7 @@ impl Node {
             | Op::Take { input, .. }
             | Op::Sort { input, .. }
             | Op::Summarize { input, .. }
+            | Op::BagUnpack { input, .. }
             | Op::MakeSeries { input, .. } => vec![input],
             Op::Values { .. } | Op::External { .. } | Op::OuterRow => vec![],
             Op::MvApply { input, body, .. } => vec![input, body],
@@ -408,9 +416,10 @@ impl Node {
                 items.iter_mut().for_each(|(_, e)| f(e));
                 input.exprs_mut(f);
             }
-            Op::MvExpand { input, .. } | Op::Distinct { input } | Op::Take { input, .. } => {
-                input.exprs_mut(f)
-            }
+            Op::MvExpand { input, .. }
+            | Op::Distinct { input }
+            | Op::Take { input, .. }
+            | Op::BagUnpack { input, .. } => input.exprs_mut(f),
             Op::Join { left, right, .. } => {
                 left.exprs_mut(f);
                 right.exprs_mut(f);

@@ -162,6 +162,10 @@ fn node_text(node: &Node, depth: usize, out: &mut String) {
             node_text(input, depth + 1, out);
         }
         Op::OuterRow => writeln!(out, "{pad}outer row").unwrap(),
+        Op::BagUnpack { input, column } => {
+            writeln!(out, "{pad}bag-unpack {}", input.schema[*column].name).unwrap();
+            node_text(input, depth + 1, out);
+        }
         Op::MvApply { input, body, keep } => {
             let k: Vec<&str> = keep
                 .iter()

@@ -185,6 +185,68 @@ const EXTRA: &[(&str, Func, usize, usize, Type)] = &[
     ),
 ];
 
+/// The column `evaluate bag_unpack` leaves: the bag, under a name no query can collide with.
+pub const UNPACKED: &str = "bag_unpack(";
+
+/// `name` read from the bag an `evaluate bag_unpack(col, prefix)` left in `row`: the key's
+/// value (dynamic; null where a row lacks it). Keys are known only at run time, so any name
+/// with the prefix resolves (a declared approximation, docs/semantics.md).
+pub(super) fn unpacked_key(row: &Node, name: &str) -> Option<Expr> {
+    let (index, col) = row
+        .schema
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, c)| c.name.starts_with(UNPACKED))?;
+    let prefix = unpacked_prefix(&col.name);
+    let key = name.strip_prefix(prefix.as_str())?;
+    Some(Expr {
+        kind: ExprKind::Call {
+            func: Func::GetItem,
+            args: vec![
+                Expr {
+                    kind: ExprKind::Column {
+                        index,
+                        name: col.name.clone(),
+                    },
+                    ty: Type::Dynamic,
+                },
+                Expr::lit(Value::str(key), Type::String),
+            ],
+        },
+        ty: Type::Dynamic,
+    })
+}
+
+/// `e` converted to `ty` with the matching `to*()` function.
+fn convert_to(e: Expr, ty: Type) -> Expr {
+    let func = match ty {
+        Type::String | Type::Guid => Func::ToString,
+        Type::Long => Func::ToLong,
+        Type::Int => Func::ToInt,
+        Type::Real | Type::Decimal => Func::ToReal,
+        Type::DateTime => Func::ToDateTime,
+        Type::Bool => Func::ToBool,
+        Type::Timespan => Func::ToTimespan,
+        Type::Dynamic => return e,
+    };
+    Expr {
+        kind: ExprKind::Call {
+            func,
+            args: vec![e],
+        },
+        ty,
+    }
+}
+
+/// The prefix recorded in a `bag_unpack(col, 'prefix')` column name.
+pub fn unpacked_prefix(name: &str) -> String {
+    match name.find(", '") {
+        Some(i) => name[i + 3..name.len() - 2].to_string(),
+        None => String::new(),
+    }
+}
+
 /// Why detc's native run of a series function may differ from Kusto's, if it may.
 fn series_approximation(func: Func, args: &[Expr]) -> Option<&'static str> {
     let autodetect = |i: usize| match args.get(i).map(|e| &e.kind) {
@@ -435,7 +497,10 @@ pub(super) fn lower_scalar(
                     format!("`{n}` is a function; call it with `{n}(...)`"),
                 ),
                 None => match row {
-                    Some(r) => Err(l.unknown_column(n, e.span, r)),
+                    Some(r) => match unpacked_key(r, n) {
+                        Some(v) => Ok(v),
+                        None => Err(l.unknown_column(n, e.span, r)),
+                    },
                     None => err(
                         l,
                         codes::UNKNOWN_NAME,
@@ -963,12 +1028,18 @@ fn call(
         let (f, fscope) = (f.clone(), fscope.clone());
         return scalar_function(l, &f, &fscope, args, span, row, scope);
     }
-    // `extract(re, g, text, typeof(T))`: the capture converted to T.
-    if name.name == "extract" && args.len() == 4 {
+    // `extract(re, g, text, typeof(T))` and `extract_json(path, json, typeof(T))`: the
+    // string result converted to T.
+    let typed_at = match name.name.as_str() {
+        "extract" => Some(3),
+        "extractjson" | "extract_json" => Some(2),
+        _ => None,
+    };
+    if let Some(n) = typed_at.filter(|n| args.len() == n + 1) {
         if let A::Call {
             name: tn,
             args: targs,
-        } = &args[3].value.kind
+        } = &args[n].value.kind
         {
             if let (
                 true,
@@ -984,14 +1055,14 @@ fn call(
                 let ty = Type::parse(t).ok_or_else(|| {
                     l.err(
                         codes::TYPE,
-                        args[3].value.span,
+                        args[n].value.span,
                         format!("unknown type `{t}`"),
                     )
                 })?;
                 let inner = ast::Expr {
                     kind: A::Call {
                         name: name.clone(),
-                        args: args[..3].to_vec(),
+                        args: args[..n].to_vec(),
                     },
                     span,
                 };
@@ -1031,7 +1102,30 @@ fn call(
                     ty: c.ty,
                 });
             }
-            return lower_scalar(l, &args[1].value, row, scope);
+            let default = lower_scalar(l, &args[1].value, row, scope)?;
+            // After `evaluate bag_unpack`: the key's value where a row has it.
+            if let Some(v) = row.and_then(|r| unpacked_key(r, col)) {
+                if default.ty == Type::Dynamic {
+                    return Ok(v);
+                }
+                let conv = convert_to(v.clone(), default.ty);
+                let missing = Expr {
+                    kind: ExprKind::Call {
+                        func: Func::IsNull,
+                        args: vec![v],
+                    },
+                    ty: Type::Bool,
+                };
+                let ty = default.ty;
+                return Ok(Expr {
+                    kind: ExprKind::Call {
+                        func: Func::Iff,
+                        args: vec![missing, default, conv],
+                    },
+                    ty,
+                });
+            }
+            return Ok(default);
         }
     }
     if let Some((_, func, lo, hi, ty)) = EXTRA.iter().find(|e| e.0 == name.name) {

@@ -16,6 +16,7 @@ use crate::types::Type;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use expr::{unpacked_prefix, UNPACKED};
 pub use names::unique_names;
 
 /// The closest of `candidates` to `name`, for "did you mean" notes.
@@ -374,6 +375,18 @@ impl<'a> Lowerer<'a> {
             let (f, fscope) = (f.clone(), fscope.clone());
             return self.call_function(&f, &fscope, args, span, scope);
         }
+        // `print(x)`: the print operator with a parenthesised expression.
+        if name.name == "print" {
+            let items: Vec<ast::NamedExpr> = args
+                .iter()
+                .map(|a| ast::NamedExpr {
+                    name: a.name.clone(),
+                    more: Vec::new(),
+                    expr: a.value.clone(),
+                })
+                .collect();
+            return self.print(&items, scope);
+        }
         if name.name == crate::catalog::GET_WATCHLIST {
             let [arg] = args else {
                 return Err(self.err(
@@ -694,6 +707,11 @@ impl<'a> Lowerer<'a> {
                     }],
                 })
             }
+            OpKind::Evaluate {
+                plugin,
+                args,
+                schema,
+            } => self.evaluate(input, plugin, args, schema.is_some(), scope),
             // A chart hint for the UI: it changes no rows (docs/semantics.md).
             OpKind::Other if op.word.name == "render" => Ok(input),
             _ => Err(self.err(
@@ -878,6 +896,98 @@ impl<'a> Lowerer<'a> {
                 input,
                 body: Box::new(node),
                 keep,
+            },
+            schema,
+        })
+    }
+
+    /// `evaluate`: only `bag_unpack(col [, prefix])` without an output schema so far.
+    fn evaluate(
+        &mut self,
+        input: Node,
+        plugin: &ast::Ident,
+        args: &[ast::Arg],
+        has_schema: bool,
+        scope: &Scope,
+    ) -> LResult<Node> {
+        if plugin.name != "bag_unpack" {
+            return Err(self.err(
+                codes::UNSUPPORTED,
+                plugin.span,
+                format!("evaluate plugin `{}` is not supported yet", plugin.name),
+            ));
+        }
+        if has_schema
+            || args.len() > 3
+            || args
+                .iter()
+                .skip(1)
+                .any(|a| a.name.is_some() && a.name.as_ref().unwrap().name != "columnsConflict")
+        {
+            return Err(self.err(
+                codes::UNSUPPORTED,
+                plugin.span,
+                "bag_unpack with an output schema or ignoredProperties is not supported yet",
+            ));
+        }
+        let Some(first) = args.first() else {
+            return Err(self.err(codes::ARGUMENTS, plugin.span, "bag_unpack() needs a column"));
+        };
+        let A::Name(col) = &first.value.kind else {
+            return Err(self.err(
+                codes::UNSUPPORTED,
+                first.value.span,
+                "bag_unpack of an expression: unpack a column",
+            ));
+        };
+        let Some((column, c)) = input.column(col) else {
+            return Err(self.unknown_column(col, first.value.span, &input));
+        };
+        if c.ty != Type::Dynamic {
+            return Err(self.err(
+                codes::TYPE,
+                first.value.span,
+                "bag_unpack needs a dynamic column",
+            ));
+        }
+        let mut prefix = String::new();
+        for a in &args[1..] {
+            if a.name.is_some() {
+                continue; // columnsConflict: existing columns win either way (semantics.md)
+            }
+            let v = self.scalar(&a.value, None, scope)?;
+            match v.kind {
+                crate::ir::ExprKind::Literal(crate::value::Value::String(p)) => {
+                    prefix = p.to_string()
+                }
+                _ => {
+                    return Err(self.err(
+                        codes::TYPE,
+                        a.value.span,
+                        "the column prefix must be a constant string",
+                    ))
+                }
+            }
+        }
+        let hidden = if prefix.is_empty() {
+            format!("{}{col})", expr::UNPACKED)
+        } else {
+            format!("{}{col}, '{prefix}')", expr::UNPACKED)
+        };
+        self.diags.push(
+            Diagnostic::warning(
+                codes::APPROXIMATED,
+                "bag_unpack: the bag's keys are known only at run time; detc resolves each name the query reads to that key (null where a row lacks it), and keys the query never names stay packed",
+            )
+            .with_span(plugin.span)
+            .with_note("see docs/semantics.md; SQL targets do not emit bag_unpack"),
+        );
+        let mut schema = input.schema.clone();
+        schema[column].name = hidden;
+        Ok(Node {
+            op: Op::BagUnpack {
+                input: Box::new(input),
+                column,
             },
             schema,
         })

@@ -634,7 +634,7 @@ impl Lowerer<'_> {
             AggFunc::DCount => (1, 2),
             AggFunc::DCountIf => (2, 3),
             AggFunc::SumIf | AggFunc::AnyIf => (2, 2),
-            AggFunc::MakeSet | AggFunc::MakeList => (1, 2),
+            AggFunc::MakeSet | AggFunc::MakeList | AggFunc::MakeBag => (1, 2),
             AggFunc::MakeSetIf | AggFunc::MakeListIf => (2, 3),
             _ => (1, 1),
         };
@@ -649,7 +649,11 @@ impl Lowerer<'_> {
         let mut limit = None;
         if matches!(
             func,
-            AggFunc::MakeSet | AggFunc::MakeList | AggFunc::MakeSetIf | AggFunc::MakeListIf
+            AggFunc::MakeSet
+                | AggFunc::MakeList
+                | AggFunc::MakeSetIf
+                | AggFunc::MakeListIf
+                | AggFunc::MakeBag
         ) && a.len() == max
         {
             match a.pop().unwrap().kind {

@@ -268,6 +268,12 @@ pub enum OpKind {
     },
     /// `invoke f(args)`: a let-function whose first parameter is tabular, applied to the input.
     Invoke(Expr),
+    /// `evaluate plugin(args) [: (schema)]`
+    Evaluate {
+        plugin: Ident,
+        args: Vec<Arg>,
+        schema: Option<Vec<(Ident, Ident)>>,
+    },
     /// An operator the parser knows only by name; its tokens were skipped.
     Other,
 }

@@ -501,6 +501,24 @@ impl Parser {
                 OpKind::Summarize { options, aggs, by }
             }
             "make-series" => self.make_series()?,
+            "evaluate" => {
+                self.options()?;
+                let call = self.postfix()?;
+                let ExprKind::Call { name, args } = call.kind else {
+                    self.error_here("a plugin call");
+                    return Err(());
+                };
+                let schema = if self.eat_punct(":") {
+                    Some(self.schema()?)
+                } else {
+                    None
+                };
+                OpKind::Evaluate {
+                    plugin: name,
+                    args,
+                    schema,
+                }
+            }
             "take" | "limit" => OpKind::Take(self.expr()?),
             "sort" | "order" => {
                 self.expect_word("by")?;
