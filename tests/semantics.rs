@@ -517,3 +517,37 @@ fn bag_unpack_resolves_the_keys_the_query_reads() {
         ]
     );
 }
+
+#[test]
+fn an_undeclared_watchlist_reads_its_columns_from_watchlist_item() {
+    let q = "_GetWatchlist('Cfg') | where wl_Rule == 'R1' | project T = todouble(wl_Threshold)";
+    let (ast, d) = detc::syntax::parse(q);
+    assert!(d.is_empty());
+    let catalog = Catalog::builtin();
+    let lowered = lower(
+        &ast,
+        &Tables {
+            catalog: &catalog,
+            present: None,
+        },
+    );
+    assert!(lowered.diagnostics.iter().any(|d| d.code == "DR101"));
+    let plan = lowered.plan.expect("lowers");
+    let mut data = Data::default();
+    let item = |rule: &str, t: &str| {
+        detc::value::Value::Dynamic(std::sync::Arc::new(
+            json!({"wl_Rule": rule, "wl_Threshold": t}),
+        ))
+    };
+    use detc::value::Value as V;
+    data.tables.insert(
+        "_GetWatchlist_Cfg".into(),
+        std::sync::Arc::new(vec![
+            vec![V::str("1"), V::Null, V::str("R1"), item("R1", "2.5")],
+            vec![V::str("2"), V::Null, V::str("R2"), item("R2", "9")],
+        ]),
+    );
+    let rows = eval::run(&plan, &data, &Ctx { now: 0 }).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][0].to_json(), json!(2.5));
+}

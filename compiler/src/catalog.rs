@@ -276,6 +276,11 @@ impl Catalog {
     /// `_GetWatchlist`, then the watchlist's declared columns (a declared column with a
     /// standard name, e.g. `SearchKey`, keeps its place and takes the declared type). For an
     /// undeclared alias, the standard columns only.
+    /// Whether `detc.toml` declares the watchlist's columns.
+    pub fn watchlist_declared(&self, alias: &str) -> bool {
+        self.watchlists.contains_key(alias)
+    }
+
     pub fn watchlist_columns(&self, alias: &str) -> Vec<(String, Type)> {
         let mut cols = self
             .function(GET_WATCHLIST)

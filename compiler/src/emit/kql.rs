@@ -416,7 +416,17 @@ fn write_node(node: &Node, indent: usize, out: &mut String) {
         _ => {}
     }
     match &node.op {
-        Op::Scan { table } => out.push_str(&ident(table)),
+        Op::Scan { table } => match table
+            .strip_prefix(crate::catalog::GET_WATCHLIST)
+            .and_then(|t| t.strip_prefix('_'))
+        {
+            Some(alias) => out.push_str(&format!(
+                "{}({})",
+                crate::catalog::GET_WATCHLIST,
+                string_lit(alias)
+            )),
+            None => out.push_str(&ident(table)),
+        },
         // The source of an mv-apply body: printed by `mv_apply_text`.
         Op::OuterRow => {}
         Op::BagUnpack { input, column } => {

@@ -408,7 +408,34 @@ impl<'a> Lowerer<'a> {
                 name: key.clone(),
                 columns: self.tables.catalog.watchlist_columns(alias),
             });
-            return self.scan_schema(&key, self.tables.found(&key, schema), arg.value.span);
+            let scan = self.scan_schema(&key, self.tables.found(&key, schema), arg.value.span)?;
+            if self.tables.catalog.watchlist_declared(alias) {
+                return Ok(scan);
+            }
+            // Undeclared: its own columns are the keys of WatchlistItem, read as bag_unpack
+            // reads a bag.
+            let Some((i, c)) = scan.column("WatchlistItem") else {
+                return Ok(scan);
+            };
+            let item = crate::ir::Expr {
+                kind: crate::ir::ExprKind::Column {
+                    index: i,
+                    name: c.name.clone(),
+                },
+                ty: Type::Dynamic,
+            };
+            self.diags.push(
+                Diagnostic::warning(
+                    codes::APPROXIMATED,
+                    format!(
+                        "watchlist `{alias}` is not declared: its columns are read from WatchlistItem as dynamic values"
+                    ),
+                )
+                .with_span(arg.value.span)
+                .with_note("declare its columns under [watchlists] in detc.toml to type them (docs/config.md)"),
+            );
+            let hidden = format!("{}WatchlistItem)", expr::UNPACKED);
+            return self.extend_items(scan, vec![(hidden, item)]);
         }
         if let Some(f) = self.tables.catalog.function(&name.name) {
             self.check_function_args(&f, args, span, scope)?;
