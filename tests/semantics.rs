@@ -551,3 +551,25 @@ fn an_undeclared_watchlist_reads_its_columns_from_watchlist_item() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0][0].to_json(), json!(2.5));
 }
+
+#[test]
+fn pivot_turns_values_into_columns_the_query_reads() {
+    let rows = query_rows(
+        r#"datatable(Id:long, Key:string, Value:string) [
+            1, "Image", "a.exe", 1, "User", "bob", 2, "Image", "b.exe", 2, "Image", "c.exe"]
+        | evaluate pivot(Key, min(Value), Id)
+        | project Id, Image = tostring(Image), User = column_ifexists("User", "none")"#,
+    );
+    assert_eq!(
+        rows,
+        vec![
+            vec![json!(1), json!("a.exe"), json!("bob")],
+            vec![json!(2), json!("b.exe"), json!("none")]
+        ]
+    );
+    // The default aggregate is count().
+    let rows = query_rows(
+        r#"datatable(K:string) ["x", "x", "y"] | evaluate pivot(K) | project x = tolong(x), y = tolong(y)"#,
+    );
+    assert_eq!(rows, vec![vec![json!(2), json!(1)]]);
+}

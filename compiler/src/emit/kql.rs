@@ -429,6 +429,19 @@ fn write_node(node: &Node, indent: usize, out: &mut String) {
         },
         // The source of an mv-apply body: printed by `mv_apply_text`.
         Op::OuterRow => {}
+        Op::Pivot {
+            input,
+            column,
+            agg,
+            by,
+        } => {
+            write_node(input, indent, out);
+            let mut args = vec![expr_text(column)];
+            let a: Vec<String> = agg.args.iter().map(expr_text).collect();
+            args.push(format!("{}({})", agg.func.kql(), a.join(", ")));
+            args.extend(by.iter().map(|(_, e)| expr_text(e)));
+            pipe(out, format!("evaluate pivot({})", args.join(", ")));
+        }
         Op::BagUnpack { input, column } => {
             write_node(input, indent, out);
             let prefix = crate::lower::unpacked_prefix(&node.schema[*column].name);

@@ -1394,6 +1394,12 @@ impl Ctx<'_> {
 
     fn node(&mut self, node: &Node) -> Result<String, Unsupported> {
         let body = match &node.op {
+            Op::Pivot { .. } => {
+                return Err(unsupported(
+                    "evaluate pivot",
+                    "columns known only at run time are not emitted to SQL",
+                ))
+            }
             Op::BagUnpack { .. } => {
                 return Err(unsupported(
                     "evaluate bag_unpack",

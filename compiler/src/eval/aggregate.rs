@@ -304,6 +304,40 @@ pub fn summarize(
         .collect())
 }
 
+/// `evaluate pivot`: summarize by the keys and the pivot column, then one row per key with a
+/// bag from each pivot value (as text) to its aggregate; groups keep first-seen order.
+pub fn pivot(
+    rows: Vec<Row>,
+    column: &Expr,
+    agg: &Agg,
+    by: &[(String, Expr)],
+    ctx: &Ctx,
+) -> Result<Vec<Row>, Diagnostic> {
+    let mut keys = by.to_vec();
+    keys.push((String::new(), column.clone()));
+    let summed = summarize(rows, &keys, &[(String::new(), agg.clone())], ctx)?;
+    let n = by.len();
+    let mut groups: HashMap<Vec<KeyCell>, usize> = HashMap::new();
+    let mut out: Vec<(Row, serde_json::Map<String, serde_json::Value>)> = Vec::new();
+    for mut r in summed {
+        let value = r.pop().unwrap_or(Value::Null).to_json();
+        let name = r.pop().unwrap_or(Value::Null).to_kql_string();
+        let kc: Vec<KeyCell> = r.iter().map(key_cell).collect();
+        let g = *groups.entry(kc).or_insert_with(|| {
+            out.push((r[..n].to_vec(), serde_json::Map::new()));
+            out.len() - 1
+        });
+        out[g].1.insert(name, value);
+    }
+    Ok(out
+        .into_iter()
+        .map(|(mut k, bag)| {
+            k.push(Value::Dynamic(Arc::new(serde_json::Value::Object(bag))));
+            k
+        })
+        .collect())
+}
+
 /// Order of set elements: null, bools, numbers by value, strings, then other JSON by text;
 /// the order SQL's `ORDER BY` gives a column of one scalar type.
 fn json_order(a: &serde_json::Value, b: &serde_json::Value) -> Ordering {

@@ -279,6 +279,12 @@ fn eval(node: &Node, data: &Data, ctx: &Ctx) -> Result<Vec<Row>, Diagnostic> {
             aggregate::summarize(eval(input, data, ctx)?, by, aggs, ctx)?
         }
         Op::BagUnpack { input, .. } => eval(input, data, ctx)?,
+        Op::Pivot {
+            input,
+            column,
+            agg,
+            by,
+        } => aggregate::pivot(eval(input, data, ctx)?, column, agg, by, ctx)?,
         Op::OuterRow => match &data.outer_row {
             Some(r) => vec![r.clone()],
             None => {

@@ -111,6 +111,15 @@ pub enum Op {
         input: Box<Node>,
         column: usize,
     },
+    /// `evaluate pivot(column, agg, by...)`: one row per `by` group; its last column is a bag
+    /// from each value of `column` (as text) to `agg` over that value's rows, read like
+    /// `bag_unpack`'s keys (the values exist only at run time).
+    Pivot {
+        input: Box<Node>,
+        column: Expr,
+        agg: Agg,
+        by: Vec<(String, Expr)>,
+    },
     /// The current input row of the enclosing `mv-apply`, as a one-row table.
     OuterRow,
     /// Distinct rows over all input columns.
@@ -319,6 +328,7 @@ impl Node {
             | Op::Sort { input, .. }
             | Op::Summarize { input, .. }
             | Op::BagUnpack { input, .. }
+            | Op::Pivot { input, .. }
             | Op::MakeSeries { input, .. } => vec![input],
             Op::Values { .. } | Op::External { .. } | Op::OuterRow => vec![],
             Op::MvApply { input, body, .. } => vec![input, body],
@@ -354,6 +364,14 @@ impl Node {
                 .map(|(_, e)| e)
                 .chain(aggs.iter().flat_map(|(_, a)| a.args.iter()))
                 .collect(),
+            Op::Pivot {
+                column, agg, by, ..
+            } => by
+                .iter()
+                .map(|(_, e)| e)
+                .chain(std::iter::once(column))
+                .chain(agg.args.iter())
+                .collect(),
             Op::MakeSeries {
                 by,
                 aggs,
@@ -387,6 +405,17 @@ impl Node {
                 by.iter_mut().for_each(|(_, e)| f(e));
                 aggs.iter_mut()
                     .for_each(|(_, a)| a.args.iter_mut().for_each(&mut *f));
+                input.exprs_mut(f);
+            }
+            Op::Pivot {
+                input,
+                column,
+                agg,
+                by,
+            } => {
+                by.iter_mut().for_each(|(_, e)| f(e));
+                f(column);
+                agg.args.iter_mut().for_each(&mut *f);
                 input.exprs_mut(f);
             }
             Op::MakeSeries {

@@ -162,6 +162,28 @@ fn node_text(node: &Node, depth: usize, out: &mut String) {
             node_text(input, depth + 1, out);
         }
         Op::OuterRow => writeln!(out, "{pad}outer row").unwrap(),
+        Op::Pivot {
+            input,
+            column,
+            agg,
+            by,
+        } => {
+            let args: Vec<String> = agg.args.iter().map(expr_text).collect();
+            let b: Vec<String> = by
+                .iter()
+                .map(|(n, e)| format!("{n}:{} = {}", e.ty, expr_text(e)))
+                .collect();
+            writeln!(
+                out,
+                "{pad}pivot {} with {}({}) by {}",
+                expr_text(column),
+                agg.func.kql(),
+                args.join(", "),
+                b.join(", ")
+            )
+            .unwrap();
+            node_text(input, depth + 1, out);
+        }
         Op::BagUnpack { input, column } => {
             writeln!(out, "{pad}bag-unpack {}", input.schema[*column].name).unwrap();
             node_text(input, depth + 1, out);

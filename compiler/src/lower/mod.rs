@@ -937,6 +937,9 @@ impl<'a> Lowerer<'a> {
         has_schema: bool,
         scope: &Scope,
     ) -> LResult<Node> {
+        if plugin.name == "pivot" && !has_schema {
+            return self.pivot(input, plugin, args, scope);
+        }
         if plugin.name != "bag_unpack" {
             return Err(self.err(
                 codes::UNSUPPORTED,

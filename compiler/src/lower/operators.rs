@@ -373,6 +373,100 @@ impl Lowerer<'_> {
         self.project(extended, keep, Span::default())
     }
 
+    /// `evaluate pivot(column [, aggregate] [, by...])`; the aggregate defaults to `count()`.
+    pub(super) fn pivot(
+        &mut self,
+        input: Node,
+        plugin: &ast::Ident,
+        args: &[ast::Arg],
+        scope: &Scope,
+    ) -> LResult<Node> {
+        let Some(first) = args.first() else {
+            return Err(self.err(codes::ARGUMENTS, plugin.span, "pivot() needs a column"));
+        };
+        let column = self.scalar(&first.value, Some(&input), scope)?;
+        let (agg_call, rest) = match args.get(1).map(|a| &a.value) {
+            Some(
+                e @ ast::Expr {
+                    kind: A::Call { name, .. },
+                    ..
+                },
+            ) if is_aggregate(&name.name) => (e.clone(), &args[2..]),
+            _ => (
+                ast::Expr {
+                    kind: A::Call {
+                        name: ast::Ident {
+                            name: "count".into(),
+                            span: plugin.span,
+                        },
+                        args: Vec::new(),
+                    },
+                    span: plugin.span,
+                },
+                &args[1..],
+            ),
+        };
+        let by_items: Vec<ast::NamedExpr> = rest
+            .iter()
+            .map(|a| ast::NamedExpr {
+                name: a.name.clone(),
+                more: Vec::new(),
+                expr: a.value.clone(),
+            })
+            .collect();
+        let by = self.group_keys(&by_items, &input, scope, "pivot")?;
+        let by_names: Vec<String> = by.iter().map(|(n, _)| n.clone()).collect();
+        let A::Call {
+            name,
+            args: agg_args,
+        } = &agg_call.kind
+        else {
+            unreachable!("built as a call above")
+        };
+        let item = ast::NamedExpr {
+            name: None,
+            more: Vec::new(),
+            expr: agg_call.clone(),
+        };
+        let mut aggs = self.aggregate(name, agg_args, &item, &input, &by_names, scope)?;
+        if aggs.len() != 1 || matches!(aggs[0].1.func, AggFunc::ArgMax | AggFunc::ArgMin) {
+            return Err(self.err(
+                codes::UNSUPPORTED,
+                agg_call.span,
+                "pivot takes an aggregate with one result",
+            ));
+        }
+        let agg = aggs.pop().unwrap().1;
+        self.diags.push(
+            crate::diagnostics::Diagnostic::warning(
+                codes::APPROXIMATED,
+                "pivot: its columns are the pivot column's values, known only at run time; detc resolves each name the query reads to that value's aggregate (null where a group lacks it)",
+            )
+            .with_span(plugin.span)
+            .with_note("see docs/semantics.md; SQL targets do not emit pivot"),
+        );
+        let mut schema: Vec<Column> = by
+            .iter()
+            .map(|(n, e)| Column {
+                name: n.clone(),
+                ty: e.ty,
+            })
+            .collect();
+        schema.push(Column {
+            name: format!("{}pivot)", super::expr::UNPACKED),
+            ty: Type::Dynamic,
+        });
+        Ok(Node {
+            op: Op::Pivot {
+                input: Box::new(input),
+                column,
+                agg,
+                by,
+            },
+            schema,
+        })
+    }
+
     /// The `by` keys of `summarize`/`make-series`, named.
     fn group_keys(
         &mut self,
