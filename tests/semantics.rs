@@ -573,3 +573,21 @@ fn pivot_turns_values_into_columns_the_query_reads() {
     );
     assert_eq!(rows, vec![vec![json!(2), json!(1)]]);
 }
+
+#[test]
+fn hash_is_xxhash64_as_documented() {
+    assert_eq!(eval1(r#"hash("World")"#), json!(1846988464401551951i64));
+    assert_eq!(eval1(r#"hash_xxhash64("World", 100)"#), json!(51));
+    assert_eq!(
+        eval1(r#"hash(datetime(2015-01-01))"#),
+        json!(1380966698541616202i64)
+    );
+}
+
+#[test]
+fn base64_decode_toarray_gives_bytes() {
+    assert_eq!(
+        eval1(r#"base64_decode_toarray("S3VzdG8=")"#),
+        json!([75, 117, 115, 116, 111])
+    );
+}

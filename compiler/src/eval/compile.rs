@@ -620,6 +620,8 @@ fn call(func: Func, args: &[Expr], ctx: &Ctx) -> Result<Compiled, Diagnostic> {
         | Func::ParseXml
         | Func::ParseUrlQuery
         | Func::DynamicToJson
+        | Func::Hash
+        | Func::Base64DecodeToArray
         | Func::ParsePath => {
             // The first argument of regex functions is compiled once.
             let re = args.first().and_then(literal_regex);

@@ -71,6 +71,11 @@ pub fn call(f: Func, a: &[Value], regex: Option<&regex::Regex>) -> Value {
                 _ => Value::Null,
             }
         }
+        // Text that is not base64 gives null (the docs' rule for base64_decode_toguid).
+        Func::Base64DecodeToArray => match base64_decode(text(&a[0]).trim()) {
+            Some(bytes) => dynamic(J::Array(bytes.into_iter().map(J::from).collect())),
+            None => Value::Null,
+        },
         Func::Base64Decode => match base64_decode(text(&a[0]).trim()) {
             Some(bytes) => match String::from_utf8(bytes) {
                 Ok(s) => Value::str(&s),
@@ -270,6 +275,17 @@ pub fn call(f: Func, a: &[Value], regex: Option<&regex::Regex>) -> Value {
             dynamic(J::Object(m))
         }
         Func::ParsePath => parse_path(&text(&a[0])),
+        Func::Hash => {
+            let h = match hash_bytes(&a[0]) {
+                Some(b) => xxhash_rust::xxh64::xxh64(&b, 0),
+                None => return Value::Null,
+            };
+            match a.get(1) {
+                None => Value::Long(h as i64),
+                Some(Value::Long(m)) if *m > 0 => Value::Long((h % *m as u64) as i64),
+                Some(_) => Value::Null,
+            }
+        }
         // JSON text with sorted keys (detc's bags are always key-sorted).
         Func::DynamicToJson => match &a[0] {
             Value::Dynamic(d) => Value::str(&d.to_string()),
@@ -282,6 +298,24 @@ pub fn call(f: Func, a: &[Value], regex: Option<&regex::Regex>) -> Value {
         },
         _ => Value::Null,
     }
+}
+
+/// The bytes `hash()` digests: UTF-8 text; 8 little-endian bytes of a long, of a real's IEEE
+/// bits, and of a datetime's .NET ticks (from 0001-01-01) or a timespan's ticks. Strings and
+/// datetimes match the documented examples; the other encodings are detc's choice.
+fn hash_bytes(v: &Value) -> Option<Vec<u8>> {
+    /// Ticks from 0001-01-01 to the Unix epoch.
+    const DOTNET_EPOCH: i64 = 621_355_968_000_000_000;
+    Some(match v {
+        Value::Null => return None,
+        Value::String(s) => s.as_bytes().to_vec(),
+        Value::Long(n) => n.to_le_bytes().to_vec(),
+        Value::Real(x) => x.to_bits().to_le_bytes().to_vec(),
+        Value::DateTime(t) => (t + DOTNET_EPOCH).to_le_bytes().to_vec(),
+        Value::Timespan(t) => t.to_le_bytes().to_vec(),
+        Value::Bool(b) => vec![*b as u8],
+        Value::Dynamic(d) => d.to_string().into_bytes(),
+    })
 }
 
 /// `parse_path`: Scheme, RootPath, DirectoryPath, DirectoryName, Filename, Extension and

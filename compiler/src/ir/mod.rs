@@ -596,6 +596,10 @@ pub enum Func {
     ParseUrlQuery,
     DynamicToJson,
     ParsePath,
+    /// `hash(x [, mod])`: XXH64 (seed 0) of the value's bytes.
+    Hash,
+    /// `base64_decode_toarray(s)`: the decoded bytes as an array of numbers.
+    Base64DecodeToArray,
     /// Several values (read through `ExprKind::Field`); see [`Func::fields`].
     SeriesFitLine,
     SeriesDecompose,
@@ -691,6 +695,8 @@ impl Func {
             Func::ParseUrlQuery => "parse_urlquery",
             Func::DynamicToJson => "dynamic_to_json",
             Func::ParsePath => "parse_path",
+            Func::Hash => "hash",
+            Func::Base64DecodeToArray => "base64_decode_toarray",
             Func::SeriesFitLine => "series_fit_line",
             Func::SeriesDecompose => "series_decompose",
             Func::SeriesDecomposeAnomalies => "series_decompose_anomalies",

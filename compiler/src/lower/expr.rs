@@ -167,6 +167,15 @@ const EXTRA: &[(&str, Func, usize, usize, Type)] = &[
     ("parse_xml", Func::ParseXml, 1, 1, Type::Dynamic),
     ("parse_urlquery", Func::ParseUrlQuery, 1, 1, Type::Dynamic),
     ("parse_path", Func::ParsePath, 1, 1, Type::Dynamic),
+    ("hash", Func::Hash, 1, 2, Type::Long),
+    (
+        "base64_decode_toarray",
+        Func::Base64DecodeToArray,
+        1,
+        1,
+        Type::Dynamic,
+    ),
+    ("hash_xxhash64", Func::Hash, 1, 2, Type::Long),
     // Several values each: only as `(a, b, ...) = f(...)` or a bare `extend f(...)`.
     ("series_fit_line", Func::SeriesFitLine, 1, 1, Type::Dynamic),
     (
@@ -216,6 +225,12 @@ pub(super) fn unpacked_key(row: &Node, name: &str) -> Option<Expr> {
         },
         ty: Type::Dynamic,
     })
+}
+
+/// Whether `e` reads a key of an unpacked bag (see [`unpacked_key`]).
+pub(super) fn is_unpacked_key(e: &Expr) -> bool {
+    matches!(&e.kind, ExprKind::Call { func: Func::GetItem, args }
+        if matches!(&args[0].kind, ExprKind::Column { name, .. } if name.starts_with(UNPACKED)))
 }
 
 /// `e` converted to `ty` with the matching `to*()` function.
@@ -1373,7 +1388,9 @@ fn call(
         | DynamicToJson
         | SeriesFitLine
         | SeriesDecompose
-        | SeriesDecomposeAnomalies => {
+        | SeriesDecomposeAnomalies
+        | Hash
+        | Base64DecodeToArray => {
             unreachable!("lowered from the EXTRA table")
         }
         DatetimeDiff => {

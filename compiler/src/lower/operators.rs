@@ -478,7 +478,18 @@ impl Lowerer<'_> {
         let mut out = Vec::new();
         for (i, item) in by.iter().enumerate() {
             self.single_name(item)?;
-            let e = self.scalar(&item.expr, Some(input), scope)?;
+            let mut e = self.scalar(&item.expr, Some(input), scope)?;
+            if e.ty == Type::Dynamic && super::expr::is_unpacked_key(&e) {
+                // A bag_unpack/pivot column: Kusto types it from the data; detc groups by
+                // its text (part of the declared approximation).
+                e = Expr {
+                    kind: ExprKind::Call {
+                        func: crate::ir::Func::ToString,
+                        args: vec![e],
+                    },
+                    ty: Type::String,
+                };
+            }
             if e.ty == Type::Dynamic {
                 return Err(self.err(
                     codes::TYPE,
