@@ -591,3 +591,20 @@ fn base64_decode_toarray_gives_bytes() {
         json!([75, 117, 115, 116, 111])
     );
 }
+
+#[test]
+fn parse_simple_fails_the_row_on_a_bad_typed_column_relaxed_does_not() {
+    let rows = query_rows(
+        r#"datatable(s:string) ["a=1;b=x", "a=z;b=y"]
+        | parse s with "a=" A:long ";b=" B
+        | parse kind=relaxed s with "a=" A2:long ";b=" B2
+        | project A, B, A2, B2"#,
+    );
+    assert_eq!(
+        rows,
+        vec![
+            vec![json!(1), json!("x"), json!(1), json!("x")],
+            vec![J::Null, json!(""), J::Null, json!("y")]
+        ]
+    );
+}

@@ -999,9 +999,12 @@ impl Lowerer<'_> {
         parts: &[ast::ParsePart],
         scope: &Scope,
     ) -> LResult<Node> {
-        let regex_kind = match kind.map(|k| k.name.as_str()) {
-            None | Some("simple") => false,
-            Some("regex") => true,
+        // `relaxed`: a typed column whose text does not convert is null on its own; `simple`
+        // and `regex`: the whole row then fails to parse (every column null or "").
+        let (regex_kind, relaxed) = match kind.map(|k| k.name.as_str()) {
+            None | Some("simple") => (false, false),
+            Some("relaxed") => (false, true),
+            Some("regex") => (true, false),
             Some(other) => {
                 return Err(self.err(
                     codes::UNSUPPORTED,
@@ -1092,6 +1095,43 @@ impl Lowerer<'_> {
                 None => extract,
             };
             items.push((name, e));
+        }
+        let typed: Vec<Expr> = items
+            .iter()
+            .filter(|(_, e)| e.ty != Type::String)
+            .map(|(_, e)| Expr {
+                kind: ExprKind::Call {
+                    func: crate::ir::Func::IsNotNull,
+                    args: vec![e.clone()],
+                },
+                ty: Type::Bool,
+            })
+            .collect();
+        if !relaxed && !typed.is_empty() {
+            // Every typed column must convert, or the row does not parse. A text that is
+            // empty converts to null too: an empty capture fails the row, as in Kusto.
+            let ok = typed
+                .into_iter()
+                .reduce(|a, b| Expr {
+                    kind: ExprKind::Binary {
+                        op: crate::ir::BinOp::And,
+                        lhs: Box::new(a),
+                        rhs: Box::new(b),
+                    },
+                    ty: Type::Bool,
+                })
+                .unwrap();
+            for (_, e) in items.iter_mut() {
+                let ty = e.ty;
+                let failed = Expr::lit(Value::missing(ty), ty);
+                *e = Expr {
+                    kind: ExprKind::Call {
+                        func: crate::ir::Func::Iff,
+                        args: vec![ok.clone(), e.clone(), failed],
+                    },
+                    ty,
+                };
+            }
         }
         self.extend_items(input, items)
     }
