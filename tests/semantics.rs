@@ -608,3 +608,19 @@ fn parse_simple_fails_the_row_on_a_bad_typed_column_relaxed_does_not() {
         ]
     );
 }
+
+#[test]
+fn codepoints_to_string_and_deprecated_argmax_names() {
+    assert_eq!(
+        eval1("unicode_codepoints_to_string(75, 117, 115, 116, 111)"),
+        json!("Kusto")
+    );
+    assert_eq!(eval1("make_string(dynamic([75, 117]), 115)"), json!("Kus"));
+    // The deprecated argmax names its columns max_<key> and max_<key>_<column>.
+    let rows = query_rows(
+        r#"datatable(k:long, a:string, g:string) [1, "x", "g", 2, "y", "g"]
+        | summarize argmax(k, a) by g
+        | project max_k, max_k_a"#,
+    );
+    assert_eq!(rows, vec![vec![json!(2), json!("y")]]);
+}

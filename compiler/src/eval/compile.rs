@@ -622,6 +622,7 @@ fn call(func: Func, args: &[Expr], ctx: &Ctx) -> Result<Compiled, Diagnostic> {
         | Func::DynamicToJson
         | Func::Hash
         | Func::Base64DecodeToArray
+        | Func::CodepointsToString
         | Func::ParsePath => {
             // The first argument of regex functions is compiled once.
             let re = args.first().and_then(literal_regex);

@@ -71,6 +71,35 @@ pub fn call(f: Func, a: &[Value], regex: Option<&regex::Regex>) -> Value {
                 _ => Value::Null,
             }
         }
+        // A value that is not a valid code point makes the result null (detc's choice).
+        Func::CodepointsToString => {
+            let mut out = String::new();
+            let mut push = |j: &J| match j
+                .as_i64()
+                .and_then(|n| u32::try_from(n).ok())
+                .and_then(char::from_u32)
+            {
+                Some(c) => {
+                    out.push(c);
+                    true
+                }
+                None => false,
+            };
+            for v in a {
+                let ok = match v {
+                    Value::Long(n) => push(&J::from(*n)),
+                    Value::Dynamic(d) => match &**d {
+                        J::Array(items) => items.iter().all(&mut push),
+                        other => push(other),
+                    },
+                    _ => false,
+                };
+                if !ok {
+                    return Value::Null;
+                }
+            }
+            Value::str(&out)
+        }
         // Text that is not base64 gives null (the docs' rule for base64_decode_toguid).
         Func::Base64DecodeToArray => match base64_decode(text(&a[0]).trim()) {
             Some(bytes) => dynamic(J::Array(bytes.into_iter().map(J::from).collect())),

@@ -600,6 +600,9 @@ pub enum Func {
     Hash,
     /// `base64_decode_toarray(s)`: the decoded bytes as an array of numbers.
     Base64DecodeToArray,
+    /// `unicode_codepoints_to_string(...)` (alias `make_string`): code points, as numbers or
+    /// arrays of numbers, to text.
+    CodepointsToString,
     /// Several values (read through `ExprKind::Field`); see [`Func::fields`].
     SeriesFitLine,
     SeriesDecompose,
@@ -697,6 +700,7 @@ impl Func {
             Func::ParsePath => "parse_path",
             Func::Hash => "hash",
             Func::Base64DecodeToArray => "base64_decode_toarray",
+            Func::CodepointsToString => "unicode_codepoints_to_string",
             Func::SeriesFitLine => "series_fit_line",
             Func::SeriesDecompose => "series_decompose",
             Func::SeriesDecomposeAnomalies => "series_decompose_anomalies",

@@ -169,6 +169,14 @@ const EXTRA: &[(&str, Func, usize, usize, Type)] = &[
     ("parse_path", Func::ParsePath, 1, 1, Type::Dynamic),
     ("hash", Func::Hash, 1, 2, Type::Long),
     (
+        "unicode_codepoints_to_string",
+        Func::CodepointsToString,
+        1,
+        64,
+        Type::String,
+    ),
+    ("make_string", Func::CodepointsToString, 1, 64, Type::String),
+    (
         "base64_decode_toarray",
         Func::Base64DecodeToArray,
         1,
@@ -1390,7 +1398,8 @@ fn call(
         | SeriesDecompose
         | SeriesDecomposeAnomalies
         | Hash
-        | Base64DecodeToArray => {
+        | Base64DecodeToArray
+        | CodepointsToString => {
             unreachable!("lowered from the EXTRA table")
         }
         DatetimeDiff => {

@@ -893,14 +893,35 @@ impl Lowerer<'_> {
                 "cannot maximise a dynamic value",
             ));
         }
+        // The deprecated `argmax`/`argmin` name their columns `max_<key>` and
+        // `max_<key>_<column>` (`min_` for argmin).
+        let deprecated = matches!(&item.expr.kind, A::Call { name, .. } if name.name == "argmax" || name.name == "argmin");
+        let key_base = super::names::default_name(&first.value, &key);
+        let old_prefix = match (deprecated, &key_base) {
+            (true, Some(k)) => Some(format!(
+                "{}_{k}",
+                if func == AggFunc::ArgMax {
+                    "max"
+                } else {
+                    "min"
+                }
+            )),
+            _ => None,
+        };
         let key_name = item
             .name
             .as_ref()
             .map(|n| n.name.clone())
+            .or_else(|| old_prefix.clone())
             .unwrap_or_else(|| {
-                super::names::default_name(&first.value, &key)
+                key_base
+                    .clone()
                     .unwrap_or_else(|| format!("{}_", func.kql()))
             });
+        let value_name = |n: String| match &old_prefix {
+            Some(p) => format!("{p}_{n}"),
+            None => n,
+        };
         let mk = |value: Expr| Agg {
             func,
             args: vec![key.clone(), value.clone()],
@@ -919,7 +940,7 @@ impl Lowerer<'_> {
                 for i in 0..input.schema.len() {
                     let n = &input.schema[i].name;
                     if Some(n) != key_col.as_ref() && !by_names.contains(n) {
-                        out.push((input.schema[i].name.clone(), mk(column_expr(input, i))));
+                        out.push((value_name(n.clone()), mk(column_expr(input, i))));
                     }
                 }
                 continue;
@@ -927,7 +948,7 @@ impl Lowerer<'_> {
             let named = arg.name.as_ref().map(|n| n.name.clone());
             let v = self.scalar(&arg.value, Some(input), scope)?;
             let n = named
-                .or_else(|| super::names::default_name(&arg.value, &v))
+                .or_else(|| super::names::default_name(&arg.value, &v).map(value_name))
                 .unwrap_or_else(|| format!("{}_arg{}", func.kql(), out.len()));
             out.push((n, mk(v)));
         }
