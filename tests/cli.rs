@@ -284,3 +284,38 @@ fn asim_parser_functions_resolve() {
     assert_eq!(code, 1, "{se}");
     assert!(se.contains("has no parameter `no_such_param`"), "{se}");
 }
+
+#[test]
+fn entity_mapping_to_a_dropped_column_is_located() {
+    let d = tmp("dl001");
+    let text = std::fs::read_to_string(root().join(SEED)).unwrap().replace(
+        "  union isfuzzy=true aadSignin, aadNonInt\n",
+        "  union isfuzzy=true aadSignin, aadNonInt\n  | project TimeGenerated, AccountCustomEntity, IpCustomEntity = IPCustomEntity\n",
+    );
+    let f = d.join("rule.yaml");
+    std::fs::write(&f, &text).unwrap();
+    let (code, _, se) = detc(&["lint", "--output-format", "concise", f.to_str().unwrap()]);
+    // The mapping names IPCustomEntity, which the project renamed: only the case differs,
+    // so it is a warning; the exit code stays 0.
+    assert_eq!(code, 0, "{se}");
+    let line = text
+        .lines()
+        .position(|l| l.contains("columnName: IPCustomEntity"))
+        .unwrap()
+        + 1;
+    assert!(
+        se.contains(&format!(
+            "rule.yaml:{line}:21: warning[DL001] `IPCustomEntity` differs only in case"
+        )),
+        "{se}"
+    );
+    // A column the project dropped entirely is an error at the mapping.
+    let dropped = text.replace(", IpCustomEntity = IPCustomEntity", "");
+    std::fs::write(&f, &dropped).unwrap();
+    let (code, _, se) = detc(&["lint", "--output-format", "concise", f.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        se.contains(&format!("rule.yaml:{line}:21: error[DL001] `IPCustomEntity` is not a column of the query's output")),
+        "{se}"
+    );
+}

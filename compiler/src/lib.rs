@@ -7,6 +7,7 @@
 
 pub mod bind;
 pub mod catalog;
+pub mod checks;
 pub mod config;
 pub mod diagnostics;
 pub mod emit;

@@ -95,6 +95,8 @@ enum Cmd {
     Explain { rule: PathBuf },
     /// Print the rule JSON Schema generated from the rule model.
     Schema,
+    /// Explain a lint check: what it finds, why, and an example (no code: list them).
+    Rule { code: Option<String> },
     /// How far every rule file gets through each stage and target, and what stops the rest.
     Report {
         paths: Vec<PathBuf>,
@@ -114,7 +116,7 @@ impl Cmd {
             }
             Cmd::Run { rule, .. } | Cmd::Verify { rule, .. } | Cmd::Explain { rule } => rule,
             Cmd::Report { paths, .. } => paths.first()?,
-            Cmd::Schema => return None,
+            Cmd::Schema | Cmd::Rule { .. } => return None,
         };
         Some(p.clone())
     }
@@ -180,6 +182,27 @@ pub fn main() -> i32 {
         Cmd::Schema => {
             print!("{}", detc::rule::schema_json());
             Ok(0)
+        }
+        Cmd::Rule { code } => {
+            let checks = detc::checks::CHECKS;
+            match code {
+                None => {
+                    for c in checks {
+                        println!("{}  {}", c.code, c.summary);
+                    }
+                    Ok(0)
+                }
+                Some(code) => match checks.iter().find(|c| c.code.eq_ignore_ascii_case(&code)) {
+                    Some(c) => {
+                        println!("{}: {}\n\n{}", c.code, c.summary, c.doc);
+                        Ok(0)
+                    }
+                    None => {
+                        eprintln!("detc rule: no check has code {code:?}; `detc rule` lists them");
+                        Ok(2)
+                    }
+                },
+            }
         }
         Cmd::Report {
             paths,
@@ -275,7 +298,7 @@ fn lint(paths: &[PathBuf], f: DiagFormat, catalog: &Catalog, sources: &mut Sourc
     for p in &files {
         let src = load(p, sources);
         all.extend(src.diagnostics.iter().cloned());
-        let (_, diags) = pipeline::compile(
+        let (plan, diags) = pipeline::compile(
             &src,
             &Tables {
                 catalog,
@@ -283,6 +306,7 @@ fn lint(paths: &[PathBuf], f: DiagFormat, catalog: &Catalog, sources: &mut Sourc
             },
         );
         all.extend(diags.into_iter().filter(|d| d.severity != Severity::Info));
+        all.extend(detc::checks::run(&src, plan.as_ref()));
     }
     print_diags(sources, &all, f);
     let errors = all.iter().filter(|d| d.is_error()).count();

@@ -112,6 +112,9 @@ pub mod codes {
     pub const TYPE: &str = "DR006";
     /// A construct detc parses but cannot lower to its IR yet.
     pub const UNSUPPORTED: &str = "DR100";
+    /// A column named by the rule's metadata (entity mappings, custom details, alert
+    /// details overrides) is not an output column of its query.
+    pub const OUTPUT_COLUMN: &str = "DL001";
     /// A warning: the native evaluator runs this construct as a declared approximation.
     pub const APPROXIMATED: &str = "DR101";
     /// A query parameter (`{{Name}}`) has no value, or a bad one.

@@ -1,0 +1,32 @@
+//! Checks that need the rule and its lowered plan together (stage 3½): they run after
+//! lowering, read the IR's output schema, and report at the rule file's YAML locations.
+//! One module per check; each has a stable code and a doc (`CHECKS`).
+
+pub mod output_columns;
+
+use crate::diagnostics::Diagnostic;
+use crate::ir::Node;
+use crate::pipeline::Source;
+
+/// A check's code, its one-line summary, and its documentation (what, why, an example).
+pub struct CheckDoc {
+    pub code: &'static str,
+    pub summary: &'static str,
+    pub doc: &'static str,
+}
+
+/// Every check of this stage.
+pub const CHECKS: &[CheckDoc] = &[output_columns::DOC];
+
+/// Runs every check on a loaded rule and its plan (no plan: the query did not lower, and
+/// the checks that need it are skipped).
+pub fn run(src: &Source, plan: Option<&Node>) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    if let (Some(rule), Some(plan)) = (&src.rule, plan) {
+        out.extend(output_columns::check(rule, plan, &src.text));
+    }
+    for d in &mut out {
+        d.file = Some(src.path.clone());
+    }
+    out
+}
