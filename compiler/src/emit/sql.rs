@@ -1113,6 +1113,8 @@ impl Ctx<'_> {
                     .join(" || ")
             ),
             Func::Now => self.d.now.to_string(),
+            // Rows carry no ingestion metadata (docs/semantics.md), natively or here.
+            Func::IngestionTime => self.null_of(Type::DateTime),
             Func::Ago => {
                 let now = self.d.now.to_string();
                 self.dt_add(&now, &format!("-({})", a[0]))
@@ -1394,17 +1396,83 @@ impl Ctx<'_> {
 
     fn node(&mut self, node: &Node) -> Result<String, Unsupported> {
         let body = match &node.op {
-            Op::Pivot { .. } => {
-                return Err(unsupported(
-                    "evaluate pivot",
-                    "columns known only at run time are not emitted to SQL",
-                ))
+            // Summarize by the keys and the pivot value as text, then fold each key's rows
+            // into one JSON object (the native run's bag).
+            Op::Pivot {
+                input,
+                column,
+                agg,
+                by,
+            } => {
+                let key = match column.ty {
+                    Type::String => column.clone(),
+                    _ => Expr {
+                        kind: ExprKind::Call {
+                            func: Func::ToString,
+                            args: vec![column.clone()],
+                        },
+                        ty: Type::String,
+                    },
+                };
+                let mut keys = by.clone();
+                keys.push(("__detc_pivot_key".into(), key));
+                let mut schema: Vec<crate::ir::Column> = by
+                    .iter()
+                    .map(|(n, e)| crate::ir::Column {
+                        name: n.clone(),
+                        ty: e.ty,
+                    })
+                    .collect();
+                schema.push(crate::ir::Column {
+                    name: "__detc_pivot_key".into(),
+                    ty: Type::String,
+                });
+                schema.push(crate::ir::Column {
+                    name: "__detc_pivot_value".into(),
+                    ty: agg.ty,
+                });
+                let inner = Node {
+                    op: Op::Summarize {
+                        input: input.clone(),
+                        by: keys,
+                        aggs: vec![("__detc_pivot_value".into(), agg.clone())],
+                    },
+                    schema,
+                };
+                let q = self.node(&inner)?;
+                let groups: Vec<String> = by.iter().map(|(n, _)| quote_ident(n)).collect();
+                let mut sel = groups.clone();
+                sel.push(format!(
+                    "{} AS {}",
+                    fill(
+                        super::sql_funcs::json_object_agg(self.d.kind),
+                        &[
+                            ("k", "\"__detc_pivot_key\""),
+                            ("v", "\"__detc_pivot_value\"")
+                        ]
+                    ),
+                    quote_ident(&node.schema.last().unwrap().name)
+                ));
+                let mut text = format!("SELECT {} FROM {q}", sel.join(", "));
+                if groups.is_empty() {
+                    // No keys: an empty input gives no row, as natively.
+                    text.push_str(" HAVING count(*) > 0");
+                } else {
+                    text.push_str(&format!(" GROUP BY {}", groups.join(", ")));
+                }
+                text
             }
-            Op::BagUnpack { .. } => {
-                return Err(unsupported(
-                    "evaluate bag_unpack",
-                    "columns known only at run time are not emitted to SQL",
-                ))
+            // The bag stays one JSON column under its hidden name; later names read its keys
+            // (the same reading as the native run).
+            Op::BagUnpack { input, .. } => {
+                let q = self.node(input)?;
+                let sel: Vec<String> = input
+                    .schema
+                    .iter()
+                    .zip(&node.schema)
+                    .map(|(i, o)| format!("{} AS {}", quote_ident(&i.name), quote_ident(&o.name)))
+                    .collect();
+                format!("SELECT {} FROM {q}", sel.join(", "))
             }
             Op::MvApply { .. } | Op::OuterRow => {
                 return Err(unsupported(

@@ -42,6 +42,14 @@ pub fn function(d: DialectKind, f: Func) -> Option<&'static str> {
     })
 }
 
+/// The JSON object of key `{k}` to value `{v}` over a group's rows.
+pub fn json_object_agg(d: DialectKind) -> &'static str {
+    match d {
+        DuckDb | Sqlite => "json_group_object({k}, {v})",
+        Postgres => "jsonb_object_agg({k}, {v})",
+    }
+}
+
 /// An aggregate; `{0}` is its argument, `{p}` its predicate (the `*if` forms).
 pub fn aggregate(d: DialectKind, f: AggFunc) -> Option<&'static str> {
     Some(match (f, d) {
