@@ -11,6 +11,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/engines.sh # sets the EXIT trap detc_engines_stop
 trap detc_engines_stop EXIT
 export DETC_REQUIRE_ENGINES=1
+# The SARIF 2.1.0 schema, for the lint output tests (npm registry).
+# shellcheck source=scripts/sarif-schema.sh
+source scripts/sarif-schema.sh
 
 # Debug profile (dependencies at opt-level 1, see Cargo.toml): on 2 cores it builds much
 # faster than --release and the tests are small.

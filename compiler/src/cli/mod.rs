@@ -32,8 +32,18 @@ enum Format {
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
 enum DiagFormat {
+    /// Annotated source lines (stderr).
     Full,
+    /// `file:line:col: severity[CODE] message` (stderr).
     Concise,
+    /// A JSON array of findings (stdout).
+    Json,
+    /// SARIF 2.1.0 (stdout).
+    Sarif,
+    /// GitHub Actions workflow annotations (stdout).
+    Github,
+    /// JUnit XML, one test case per file (stdout).
+    Junit,
 }
 
 #[derive(Subcommand)]
@@ -43,6 +53,12 @@ enum Cmd {
         paths: Vec<PathBuf>,
         #[arg(long, value_enum, default_value = "full")]
         output_format: DiagFormat,
+        /// Exit 0 even when there are error-level findings.
+        #[arg(long)]
+        exit_zero: bool,
+        /// Exit 1 on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Run a rule (YAML) or a bare .kql file natively over fixture tables.
     Run {
@@ -156,7 +172,15 @@ pub fn main() -> i32 {
         Cmd::Lint {
             paths,
             output_format,
-        } => lint(&paths, output_format, &catalog, &mut sources),
+            exit_zero,
+            deny_warnings,
+        } => lint(
+            &paths,
+            output_format,
+            (exit_zero, deny_warnings),
+            &catalog,
+            &mut sources,
+        ),
         Cmd::Run {
             rule,
             data,
@@ -232,8 +256,8 @@ fn print_diags(sources: &Sources, diags: &[Diagnostic], f: DiagFormat) {
     let mut err = std::io::stderr().lock();
     for d in diags {
         let s = match f {
-            DiagFormat::Full => full(sources, d),
             DiagFormat::Concise => concise(sources, d),
+            _ => full(sources, d),
         };
         let _ = writeln!(err, "{s}");
     }
@@ -288,7 +312,13 @@ fn parse_params(params: &[String]) -> Result<BTreeMap<String, String>, Vec<Diagn
         .collect()
 }
 
-fn lint(paths: &[PathBuf], f: DiagFormat, catalog: &Catalog, sources: &mut Sources) -> CmdResult {
+fn lint(
+    paths: &[PathBuf],
+    f: DiagFormat,
+    (exit_zero, deny_warnings): (bool, bool),
+    catalog: &Catalog,
+    sources: &mut Sources,
+) -> CmdResult {
     let files = collect(paths);
     if files.is_empty() {
         eprintln!("detc lint: no rule files found");
@@ -308,15 +338,39 @@ fn lint(paths: &[PathBuf], f: DiagFormat, catalog: &Catalog, sources: &mut Sourc
         all.extend(diags.into_iter().filter(|d| d.severity != Severity::Info));
         all.extend(detc::checks::run(&src, plan.as_ref()));
     }
-    print_diags(sources, &all, f);
+    use detc::diagnostics::formats;
+    let describe = |c: &str| {
+        detc::checks::CHECKS
+            .iter()
+            .find(|k| k.code == c)
+            .map(|k| k.summary)
+            .unwrap_or_else(|| codes::describe(c))
+            .to_string()
+    };
+    let machine = match f {
+        DiagFormat::Full | DiagFormat::Concise => None,
+        DiagFormat::Json => Some(formats::json(sources, &all)),
+        DiagFormat::Sarif => Some(formats::sarif(sources, &all, &describe)),
+        DiagFormat::Github => Some(formats::github(sources, &all)),
+        DiagFormat::Junit => Some(formats::junit(sources, &all, &files)),
+    };
+    match machine {
+        Some(text) => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+        }
+        None => print_diags(sources, &all, f),
+    }
     let errors = all.iter().filter(|d| d.is_error()).count();
+    let warnings = all.len() - errors;
     eprintln!(
         "{} file(s) checked: {} error(s), {} warning(s)",
         files.len(),
         errors,
-        all.len() - errors
+        warnings
     );
-    Ok(if errors > 0 { 1 } else { 0 })
+    let failed = errors > 0 || (deny_warnings && warnings > 0);
+    Ok(if failed && !exit_zero { 1 } else { 0 })
 }
 
 /// Loads a data folder and lowers the rule against the tables present in it.

@@ -1,6 +1,7 @@
 //! Diagnostics as data: a stable code, a severity, a message and a span in the user's file.
 //! Finding a problem and rendering it are separate: see [`render`].
 
+pub mod formats;
 pub mod line_index;
 pub mod render;
 
@@ -139,4 +140,38 @@ pub mod codes {
     pub const CONFIG: &str = "DC001";
     /// An internal error: detc panicked (a bug). `detc report` records it instead of stopping.
     pub const INTERNAL: &str = "DT999";
+
+    /// A one-line description of each code (SARIF rule descriptions, `detc rule`).
+    pub fn describe(code: &str) -> &'static str {
+        match code {
+            IO => "the file could not be read",
+            YAML_SYNTAX => "the YAML is not well formed",
+            SCHEMA => "the rule does not match the rule schema",
+            SCHEMA_REQUIRED => "a required field is missing",
+            SCHEMA_UNKNOWN_KEY => "a key the rule model does not know",
+            KQL_LEX => "KQL lexical error",
+            KQL_SYNTAX => "KQL syntax error",
+            UNKNOWN_TABLE => "unknown table",
+            UNKNOWN_COLUMN => "unknown column",
+            UNKNOWN_FUNCTION => "unknown function",
+            UNKNOWN_NAME => "unknown name",
+            ARGUMENTS => "wrong number or kind of arguments",
+            TYPE => "type error",
+            UNSUPPORTED => "a construct detc cannot lower to its IR yet",
+            APPROXIMATED => "the native run approximates this construct (declared)",
+            OUTPUT_COLUMN => "a column the rule's metadata names is not in the query's output",
+            PARAM => "a query parameter has no value or a bad one",
+            DATA => "bad fixture data",
+            MISSING_TABLE => "a table the query reads has no data file",
+            EVAL => "runtime error in the native run",
+            TARGET_UNSUPPORTED => "a target cannot express a construct",
+            TEST_FAILED => "a rule test failed",
+            TEST_FILE => "a tests file is malformed",
+            ENGINE => "an engine could not run a query",
+            VERIFY_MISMATCH => "an engine's rows differ from the native run",
+            CONFIG => "a detc.toml mistake",
+            INTERNAL => "internal error (a bug in detc)",
+            _ => "detc diagnostic",
+        }
+    }
 }

@@ -17,6 +17,12 @@ impl Sources {
             .insert(path.to_path_buf(), (text.to_string(), LineIndex::new(text)));
     }
 
+    /// 1-based (line, column) of a byte offset in a known file.
+    pub fn line_col(&self, file: Option<&PathBuf>, offset: usize) -> Option<(usize, usize)> {
+        let (text, idx) = self.files.get(file?)?;
+        Some(idx.line_col(text, offset.min(text.len())))
+    }
+
     /// `file:line:col` for a diagnostic, or just the file when it has no span.
     pub fn location(&self, d: &Diagnostic) -> Option<(String, Option<(usize, usize)>)> {
         let file = d.file.as_ref()?;
