@@ -401,3 +401,28 @@ fn lint_sarif_is_valid_sarif_2_1_0() {
         Err(_) => eprintln!("skipped: DETC_SARIF_SCHEMA not set (source scripts/sarif-schema.sh)"),
     }
 }
+
+#[test]
+fn attack_techniques_are_checked_against_the_tactics() {
+    let d = tmp("attack");
+    let text = std::fs::read_to_string(root().join(SEED))
+        .unwrap()
+        .replace("  - T1078.004\n", "  - T1078.004\n  - T1110\n  - T11\n");
+    let f = d.join("rule.yaml");
+    std::fs::write(&f, &text).unwrap();
+    let (code, _, se) = detc(&["lint", "--output-format", "concise", f.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        se.contains("rule.yaml:20:5: error[DL011] `T1110` belongs to none of the rule's tactics"),
+        "{se}"
+    );
+    assert!(se.contains("T1110 belongs to CredentialAccess"), "{se}");
+    // A malformed id is the schema's finding, reported once.
+    assert!(se.contains("rule.yaml:21:5: error[DS001]"), "{se}");
+    assert!(!se.contains("`T11` belongs"), "{se}");
+    // The seed's own T1078.004 (a sub-technique of InitialAccess's T1078) is fine.
+    assert!(!se.contains("`T1078.004` belongs"), "{se}");
+    let (code, so, _) = detc(&["rule", "DL011"]);
+    assert_eq!(code, 0);
+    assert!(so.contains("NoTechniquesWithoutMatchingTactics"), "{so}");
+}

@@ -2,6 +2,7 @@
 //! lowering, read the IR's output schema, and report at the rule file's YAML locations.
 //! One module per check; each has a stable code and a doc (`CHECKS`).
 
+pub mod attack;
 pub mod output_columns;
 
 use crate::diagnostics::Diagnostic;
@@ -16,12 +17,16 @@ pub struct CheckDoc {
 }
 
 /// Every check of this stage.
-pub const CHECKS: &[CheckDoc] = &[output_columns::DOC];
+pub const CHECKS: &[CheckDoc] = &[output_columns::DOC, attack::DOC_TACTIC];
 
 /// Runs every check on a loaded rule and its plan (no plan: the query did not lower, and
-/// the checks that need it are skipped).
+/// the checks that need it are skipped). Rules come first: the rule's own metadata, then the
+/// checks that read the plan.
 pub fn run(src: &Source, plan: Option<&Node>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    if let Some(rule) = &src.rule {
+        out.extend(attack::check(rule, &src.text));
+    }
     if let (Some(rule), Some(plan)) = (&src.rule, plan) {
         out.extend(output_columns::check(rule, plan, &src.text));
     }

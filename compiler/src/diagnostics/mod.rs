@@ -116,6 +116,8 @@ pub mod codes {
     /// A column named by the rule's metadata (entity mappings, custom details, alert
     /// details overrides) is not an output column of its query.
     pub const OUTPUT_COLUMN: &str = "DL001";
+    /// A technique belongs to none of the rule's tactics (Sentinel's CI table).
+    pub const TECHNIQUE_TACTIC: &str = "DL011";
     /// A warning: the native evaluator runs this construct as a declared approximation.
     pub const APPROXIMATED: &str = "DR101";
     /// A query parameter (`{{Name}}`) has no value, or a bad one.
@@ -160,6 +162,7 @@ pub mod codes {
             UNSUPPORTED => "a construct detc cannot lower to its IR yet",
             APPROXIMATED => "the native run approximates this construct (declared)",
             OUTPUT_COLUMN => "a column the rule's metadata names is not in the query's output",
+            TECHNIQUE_TACTIC => "a technique belongs to none of the rule's tactics",
             PARAM => "a query parameter has no value or a bad one",
             DATA => "bad fixture data",
             MISSING_TABLE => "a table the query reads has no data file",
