@@ -14,7 +14,8 @@ fi
 rev="$(git -C "$root" rev-parse HEAD)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-cd "$work"
+mkdir "$work/repo"
+cd "$work/repo"
 git init -q .
 git config user.email ci@example.invalid
 git config user.name ci
@@ -30,21 +31,21 @@ repos:
       - id: detc-lint-system
 CFG
 git add -A
-export PATH="$root/target/debug:$PATH" PRE_COMMIT_HOME="$work/.cache"
-if "$venv/bin/pre-commit" run --all-files > out.txt 2>&1; then
-    cat out.txt
+export PATH="$root/target/debug:$PATH" PRE_COMMIT_HOME="$work/cache"
+if "$venv/bin/pre-commit" run --all-files > "$work/out.txt" 2>&1; then
+    cat "$work/out.txt"
     echo "precommit-test: the hook passed a rule with a DL001 error" >&2
     exit 1
 fi
-grep -q "rules/rule.yaml:[0-9]*:[0-9]*: error\[DL001\]" out.txt || {
-    cat out.txt
+grep -q "rules/rule.yaml:[0-9]*:[0-9]*: error\[DL001\]" "$work/out.txt" || {
+    cat "$work/out.txt"
     echo "precommit-test: no located DL001 finding in the hook's output" >&2
     exit 1
 }
 cp "$root/rules/privileged-accounts-failed-mfa.yaml" rules/rule.yaml
 git add -A
-"$venv/bin/pre-commit" run --all-files > out.txt 2>&1 || {
-    cat out.txt
+"$venv/bin/pre-commit" run --all-files > "$work/out.txt" 2>&1 || {
+    cat "$work/out.txt"
     echo "precommit-test: the hook failed on the clean seed rule" >&2
     exit 1
 }
