@@ -34,3 +34,6 @@ out=$(mktemp -d)
 "$DETC" build rules/ --out "$out"
 echo "rule suite: ok ($(ls "$out" | wc -l) target files built)"
 rm -rf "$out"
+
+# --- the pre-commit hook, run by the real pre-commit framework ---
+bash scripts/precommit-test.sh
