@@ -426,3 +426,11 @@ fn attack_techniques_are_checked_against_the_tactics() {
     assert_eq!(code, 0);
     assert!(so.contains("NoTechniquesWithoutMatchingTactics"), "{so}");
 }
+
+#[test]
+fn seed_rule_findings() {
+    // The real rule repeats "second factor" in its has_any list: a warning, exit 0.
+    let (code, _, se) = detc(&["lint", "--output-format", "concise", SEED]);
+    assert_eq!(code, 0, "{se}");
+    insta::assert_snapshot!("seed_lint_concise", se);
+}

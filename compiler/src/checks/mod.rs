@@ -3,6 +3,7 @@
 //! One module per check; each has a stable code and a doc (`CHECKS`).
 
 pub mod attack;
+pub mod duplicate_values;
 pub mod output_columns;
 
 use crate::diagnostics::Diagnostic;
@@ -17,7 +18,11 @@ pub struct CheckDoc {
 }
 
 /// Every check of this stage.
-pub const CHECKS: &[CheckDoc] = &[output_columns::DOC, attack::DOC_TACTIC];
+pub const CHECKS: &[CheckDoc] = &[
+    output_columns::DOC,
+    attack::DOC_TACTIC,
+    duplicate_values::DOC,
+];
 
 /// Runs every check on a loaded rule and its plan (no plan: the query did not lower, and
 /// the checks that need it are skipped). Rules come first: the rule's own metadata, then the
@@ -26,6 +31,9 @@ pub fn run(src: &Source, plan: Option<&Node>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     if let Some(rule) = &src.rule {
         out.extend(attack::check(rule, &src.text));
+    }
+    if let Some(q) = &src.query {
+        out.extend(duplicate_values::check(q));
     }
     if let (Some(rule), Some(plan)) = (&src.rule, plan) {
         out.extend(output_columns::check(rule, plan, &src.text));

@@ -118,6 +118,8 @@ pub mod codes {
     pub const OUTPUT_COLUMN: &str = "DL001";
     /// A technique belongs to none of the rule's tactics (Sentinel's CI table).
     pub const TECHNIQUE_TACTIC: &str = "DL011";
+    /// A value repeated in one `in`/`has_any` list (a warning).
+    pub const DUPLICATE_VALUE: &str = "DL020";
     /// A warning: the native evaluator runs this construct as a declared approximation.
     pub const APPROXIMATED: &str = "DR101";
     /// A query parameter (`{{Name}}`) has no value, or a bad one.
@@ -163,6 +165,7 @@ pub mod codes {
             APPROXIMATED => "the native run approximates this construct (declared)",
             OUTPUT_COLUMN => "a column the rule's metadata names is not in the query's output",
             TECHNIQUE_TACTIC => "a technique belongs to none of the rule's tactics",
+            DUPLICATE_VALUE => "a value is repeated in one in/has_any list",
             PARAM => "a query parameter has no value or a bad one",
             DATA => "bad fixture data",
             MISSING_TABLE => "a table the query reads has no data file",
