@@ -8,7 +8,7 @@ use super::CheckDoc;
 use crate::diagnostics::{codes, Diagnostic, Span};
 use crate::rule::QuerySource;
 use crate::syntax::lexer::{lex, Tok};
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 pub const DOC: CheckDoc = CheckDoc {
     code: codes::DUPLICATE_VALUE,
@@ -65,7 +65,7 @@ pub fn check(q: &QuerySource) -> Vec<Diagnostic> {
         }
         // The flat list of literals up to the matching `)`; a nested call or sub-query
         // makes the list dynamic and is skipped.
-        let mut seen: HashMap<String, Span> = HashMap::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let mut j = i + 2;
         let mut depth = 0;
         while j < toks.len() {
@@ -77,19 +77,15 @@ pub fn check(q: &QuerySource) -> Vec<Diagnostic> {
                     let is_str = matches!(toks[j].tok, Tok::Str(_));
                     if is_str {
                         let key = if fold { s.to_lowercase() } else { s.clone() };
-                        if seen.contains_key(&key) {
+                        if !seen.insert(key) {
                             out.push(repeat(q, toks[j].span, &format!("{s:?}")));
-                        } else {
-                            seen.insert(key, toks[j].span);
                         }
                     }
                 }
                 Tok::Long(n) if depth == 0 => {
                     let key = n.to_string();
-                    if seen.contains_key(&key) {
+                    if !seen.insert(key.clone()) {
                         out.push(repeat(q, toks[j].span, &key));
-                    } else {
-                        seen.insert(key, toks[j].span);
                     }
                 }
                 _ => {}
