@@ -440,3 +440,18 @@ fn seed_rule_findings() {
     assert_eq!(code, 0, "{se}");
     insta::assert_snapshot!("seed_lint_concise", se);
 }
+
+#[test]
+fn data_connectors_cover_the_tables_read() {
+    let d = tmp("connectors");
+    let text = std::fs::read_to_string(root().join(SEED)).unwrap().replace(
+        "  - connectorId: AzureActiveDirectory\n    dataTypes:\n      - AADNonInteractiveUserSignInLogs\n",
+        "  - connectorId: AzureActiveDirectory\n    dataTypes:\n      - AuditLogs\n",
+    );
+    let f = d.join("rule.yaml");
+    std::fs::write(&f, &text).unwrap();
+    let (code, _, se) = detc(&["lint", "--output-format", "concise", f.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(se.contains("error[DL030] the query reads `AADNonInteractiveUserSignInLogs`, which no requiredDataConnectors entry lists"), "{se}");
+    assert!(se.contains("rule.yaml:12:9: warning[DL031] data type `AuditLogs` is listed, but the query never reads it"), "{se}");
+}

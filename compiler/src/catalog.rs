@@ -219,6 +219,21 @@ impl Catalog {
         }
     }
 
+    /// Whether a shipped table comes from the Sentinel repository's custom-table schemas and
+    /// has no `_CL` suffix: those are parser functions' outputs that Sentinel's own validator
+    /// loads as tables (`ProofpointPOD`, `afad_parser`), not tables a connector writes.
+    pub fn is_parser_table(&self, name: &str) -> bool {
+        if self.extra.contains_key(name) || name.ends_with("_CL") {
+            return false;
+        }
+        let Ok(i) = EMBEDDED_TABLES.binary_search_by(|(n, _)| (*n).cmp(name)) else {
+            return false;
+        };
+        EMBEDDED_TABLES[i]
+            .1
+            .contains("\"source\": \"sentinel-repo-custom-tables")
+    }
+
     /// All known table names, sorted (for suggestions). Cheap: the shipped list is computed
     /// once; only added tables are merged in per call.
     pub fn names(&self) -> Vec<String> {

@@ -3,9 +3,11 @@
 //! One module per check; each has a stable code and a doc (`CHECKS`).
 
 pub mod attack;
+pub mod data_connectors;
 pub mod duplicate_values;
 pub mod output_columns;
 
+use crate::catalog::Catalog;
 use crate::diagnostics::Diagnostic;
 use crate::ir::Node;
 use crate::pipeline::Source;
@@ -22,12 +24,14 @@ pub const CHECKS: &[CheckDoc] = &[
     output_columns::DOC,
     attack::DOC_TACTIC,
     duplicate_values::DOC,
+    data_connectors::DOC_MISSING,
+    data_connectors::DOC_UNUSED,
 ];
 
 /// Runs every check on a loaded rule and its plan (no plan: the query did not lower, and
 /// the checks that need it are skipped). Rules come first: the rule's own metadata, then the
 /// checks that read the plan.
-pub fn run(src: &Source, plan: Option<&Node>) -> Vec<Diagnostic> {
+pub fn run(src: &Source, plan: Option<&Node>, catalog: &Catalog) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     if let Some(rule) = &src.rule {
         out.extend(attack::check(rule, &src.text));
@@ -37,6 +41,7 @@ pub fn run(src: &Source, plan: Option<&Node>) -> Vec<Diagnostic> {
     }
     if let (Some(rule), Some(plan)) = (&src.rule, plan) {
         out.extend(output_columns::check(rule, plan, &src.text));
+        out.extend(data_connectors::check(rule, plan, catalog, &src.text));
     }
     for d in &mut out {
         d.file = Some(src.path.clone());

@@ -336,7 +336,7 @@ fn lint(
             },
         );
         all.extend(diags.into_iter().filter(|d| d.severity != Severity::Info));
-        all.extend(detc::checks::run(&src, plan.as_ref()));
+        all.extend(detc::checks::run(&src, plan.as_ref(), catalog));
     }
     use detc::diagnostics::formats;
     let describe = |c: &str| {

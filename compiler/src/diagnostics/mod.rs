@@ -120,6 +120,10 @@ pub mod codes {
     pub const TECHNIQUE_TACTIC: &str = "DL011";
     /// A value repeated in one `in`/`has_any` list (a warning).
     pub const DUPLICATE_VALUE: &str = "DL020";
+    /// A table the query reads is in no requiredDataConnectors dataTypes.
+    pub const CONNECTOR_MISSING: &str = "DL030";
+    /// A requiredDataConnectors data type the query never reads (a warning).
+    pub const CONNECTOR_UNUSED: &str = "DL031";
     /// A warning: the native evaluator runs this construct as a declared approximation.
     pub const APPROXIMATED: &str = "DR101";
     /// A query parameter (`{{Name}}`) has no value, or a bad one.
@@ -166,6 +170,10 @@ pub mod codes {
             OUTPUT_COLUMN => "a column the rule's metadata names is not in the query's output",
             TECHNIQUE_TACTIC => "a technique belongs to none of the rule's tactics",
             DUPLICATE_VALUE => "a value is repeated in one in/has_any list",
+            CONNECTOR_MISSING => {
+                "a table the query reads is in no requiredDataConnectors dataTypes"
+            }
+            CONNECTOR_UNUSED => "a requiredDataConnectors data type the query never reads",
             PARAM => "a query parameter has no value or a bad one",
             DATA => "bad fixture data",
             MISSING_TABLE => "a table the query reads has no data file",
