@@ -455,3 +455,26 @@ fn data_connectors_cover_the_tables_read() {
     assert!(se.contains("error[DL030] the query reads `AADNonInteractiveUserSignInLogs`, which no requiredDataConnectors entry lists"), "{se}");
     assert!(se.contains("rule.yaml:12:9: warning[DL031] data type `AuditLogs` is listed, but the query never reads it"), "{se}");
 }
+
+#[test]
+fn duplicate_ids_and_inline_suppression() {
+    let d = tmp("ids");
+    let text = std::fs::read_to_string(root().join(SEED)).unwrap();
+    std::fs::write(d.join("a.yaml"), &text).unwrap();
+    // The copy silences the seed's DL020 with a KQL comment on the offending line.
+    let quiet = text.replace(
+        "or ResultType in (50074, 50076, 50079, 50072, 53004, 500121)\n",
+        "or ResultType in (50074, 50076, 50079, 50072, 53004, 500121) // detc: ignore[DL020]\n",
+    );
+    assert_ne!(quiet, text);
+    std::fs::write(d.join("b.yaml"), &quiet).unwrap();
+    let (code, _, se) = detc(&["lint", "--output-format", "concise", d.to_str().unwrap()]);
+    assert_eq!(code, 1, "{se}");
+    let id_line = text.lines().position(|l| l.starts_with("id:")).unwrap() + 1;
+    assert!(
+        se.contains(&format!("b.yaml:{id_line}:5: error[DL040] id `")),
+        "{se}"
+    );
+    assert!(se.contains("a.yaml:36:80: warning[DL020]"), "{se}");
+    assert!(!se.contains("b.yaml:36:80: warning[DL020]"), "{se}");
+}

@@ -6,6 +6,7 @@ pub mod attack;
 pub mod data_connectors;
 pub mod duplicate_values;
 pub mod output_columns;
+pub mod unique_ids;
 
 use crate::catalog::Catalog;
 use crate::diagnostics::Diagnostic;
@@ -26,6 +27,7 @@ pub const CHECKS: &[CheckDoc] = &[
     duplicate_values::DOC,
     data_connectors::DOC_MISSING,
     data_connectors::DOC_UNUSED,
+    unique_ids::DOC,
 ];
 
 /// Runs every check on a loaded rule and its plan (no plan: the query did not lower, and

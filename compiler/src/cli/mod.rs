@@ -312,6 +312,45 @@ fn parse_params(params: &[String]) -> Result<BTreeMap<String, String>, Vec<Diagn
         .collect()
 }
 
+/// Drops findings suppressed inline: a line holding `detc: ignore[CODE, ...]` (in a YAML `#`
+/// or KQL `//` comment) silences those codes on its own line and the next; `detc: ignore`
+/// without a list silences every code there.
+fn suppress(sources: &Sources, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    fn silences(line: &str, code: &str) -> bool {
+        let Some(i) = line.find("detc: ignore") else {
+            return false;
+        };
+        let rest = &line[i + "detc: ignore".len()..];
+        match rest.strip_prefix('[') {
+            Some(list) => list
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .split(',')
+                .any(|c| c.trim().eq_ignore_ascii_case(code)),
+            None => !rest.starts_with('-'),
+        }
+    }
+    diags
+        .into_iter()
+        .filter(|d| {
+            let Some((_, Some((line, _)))) = sources.location(d) else {
+                return true;
+            };
+            let here = sources.line_text(d.file.as_ref(), line);
+            let above = if line > 1 {
+                sources.line_text(d.file.as_ref(), line - 1)
+            } else {
+                None
+            };
+            ![here, above]
+                .into_iter()
+                .flatten()
+                .any(|l| silences(l, d.code))
+        })
+        .collect()
+}
+
 fn lint(
     paths: &[PathBuf],
     f: DiagFormat,
@@ -325,9 +364,17 @@ fn lint(
         return Ok(2);
     }
     let mut all = Vec::new();
+    let mut ids = Vec::new();
     for p in &files {
         let src = load(p, sources);
         all.extend(src.diagnostics.iter().cloned());
+        if let Some(id) = src.rule.as_ref().and_then(|r| r.id.clone()) {
+            ids.push(detc::checks::unique_ids::RuleId {
+                path: src.path.clone(),
+                id,
+                text: src.text.clone(),
+            });
+        }
         let (plan, diags) = pipeline::compile(
             &src,
             &Tables {
@@ -338,6 +385,8 @@ fn lint(
         all.extend(diags.into_iter().filter(|d| d.severity != Severity::Info));
         all.extend(detc::checks::run(&src, plan.as_ref(), catalog));
     }
+    all.extend(detc::checks::unique_ids::check(&ids));
+    let all = suppress(sources, all);
     use detc::diagnostics::formats;
     let describe = |c: &str| {
         detc::checks::CHECKS

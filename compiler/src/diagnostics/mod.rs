@@ -124,6 +124,8 @@ pub mod codes {
     pub const CONNECTOR_MISSING: &str = "DL030";
     /// A requiredDataConnectors data type the query never reads (a warning).
     pub const CONNECTOR_UNUSED: &str = "DL031";
+    /// Two rule files linted together have the same id.
+    pub const DUPLICATE_ID: &str = "DL040";
     /// A warning: the native evaluator runs this construct as a declared approximation.
     pub const APPROXIMATED: &str = "DR101";
     /// A query parameter (`{{Name}}`) has no value, or a bad one.
@@ -174,6 +176,7 @@ pub mod codes {
                 "a table the query reads is in no requiredDataConnectors dataTypes"
             }
             CONNECTOR_UNUSED => "a requiredDataConnectors data type the query never reads",
+            DUPLICATE_ID => "two rule files linted together have the same id",
             PARAM => "a query parameter has no value or a bad one",
             DATA => "bad fixture data",
             MISSING_TABLE => "a table the query reads has no data file",

@@ -17,6 +17,13 @@ impl Sources {
             .insert(path.to_path_buf(), (text.to_string(), LineIndex::new(text)));
     }
 
+    /// The text of 1-based `line` of a known file, without its line break.
+    pub fn line_text(&self, file: Option<&PathBuf>, line: usize) -> Option<&str> {
+        let (text, idx) = self.files.get(file?)?;
+        let (s, e) = idx.line_range(text, line);
+        text.get(s..e)
+    }
+
     /// 1-based (line, column) of a byte offset in a known file.
     pub fn line_col(&self, file: Option<&PathBuf>, offset: usize) -> Option<(usize, usize)> {
         let (text, idx) = self.files.get(file?)?;
