@@ -478,3 +478,30 @@ fn duplicate_ids_and_inline_suppression() {
     assert!(se.contains("a.yaml:36:80: warning[DL020]"), "{se}");
     assert!(!se.contains("b.yaml:36:80: warning[DL020]"), "{se}");
 }
+
+#[test]
+fn lint_settings_in_detc_toml() {
+    let d = tmp("lintcfg");
+    let text = std::fs::read_to_string(root().join(SEED)).unwrap();
+    std::fs::create_dir_all(d.join("hunting")).unwrap();
+    std::fs::write(d.join("hunting/a.yaml"), &text).unwrap();
+    // The seed's DL020 made an error: exit 1.
+    std::fs::write(d.join("detc.toml"), "[lint.severity]\nDL020 = \"error\"\n").unwrap();
+    let (code, _, se) = detc(&["lint", "--output-format", "concise", d.to_str().unwrap()]);
+    assert_eq!(code, 1, "{se}");
+    assert!(se.contains("error[DL020]"), "{se}");
+    // Ignored for the folder: clean.
+    std::fs::write(
+        d.join("detc.toml"),
+        "[lint.severity]\nDL020 = \"error\"\n[lint.per-path-ignores]\n\"hunting/**\" = [\"DL02\"]\n",
+    )
+    .unwrap();
+    let (code, _, se) = detc(&["lint", "--output-format", "concise", d.to_str().unwrap()]);
+    assert_eq!(code, 0, "{se}");
+    assert!(!se.contains("DL020"), "{se}");
+    // A mistake in [lint] is a configuration error.
+    std::fs::write(d.join("detc.toml"), "[lint]\nselet = [\"DL\"]\n").unwrap();
+    let (code, _, se) = detc(&["lint", d.to_str().unwrap()]);
+    assert_eq!(code, 2, "{se}");
+    assert!(se.contains("DC001") && se.contains("selet"), "{se}");
+}

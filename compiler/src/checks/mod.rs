@@ -6,6 +6,7 @@ pub mod attack;
 pub mod data_connectors;
 pub mod duplicate_values;
 pub mod output_columns;
+pub mod settings;
 pub mod unique_ids;
 
 use crate::catalog::Catalog;

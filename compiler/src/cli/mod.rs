@@ -148,6 +148,7 @@ pub fn main() -> i32 {
     };
     let mut catalog = Catalog::builtin();
     let mut sources = Sources::default();
+    let mut lint_settings = detc::checks::settings::LintSettings::default();
     // detc.toml, found upward from the first path given (or the working folder), declares
     // custom tables, functions and watchlists.
     let start = cli.cmd.first_path().unwrap_or_else(|| PathBuf::from("."));
@@ -156,6 +157,13 @@ pub fn main() -> i32 {
             sources.add(&path, &cfg.text);
             print_diags(&sources, &cfg.warnings, DiagFormat::Full);
             cfg.apply(&mut catalog);
+            match detc::checks::settings::LintSettings::from_toml(&cfg.text, &path) {
+                Ok(s) => lint_settings = s,
+                Err(d) => {
+                    print_diags(&sources, &[d], DiagFormat::Full);
+                    return 2;
+                }
+            }
         }
         Ok(None) => {}
         Err(d) => {
@@ -178,6 +186,7 @@ pub fn main() -> i32 {
             &paths,
             output_format,
             (exit_zero, deny_warnings),
+            &lint_settings,
             &catalog,
             &mut sources,
         ),
@@ -355,6 +364,7 @@ fn lint(
     paths: &[PathBuf],
     f: DiagFormat,
     (exit_zero, deny_warnings): (bool, bool),
+    settings: &detc::checks::settings::LintSettings,
     catalog: &Catalog,
     sources: &mut Sources,
 ) -> CmdResult {
@@ -386,7 +396,7 @@ fn lint(
         all.extend(detc::checks::run(&src, plan.as_ref(), catalog));
     }
     all.extend(detc::checks::unique_ids::check(&ids));
-    let all = suppress(sources, all);
+    let all = settings.apply(suppress(sources, all));
     use detc::diagnostics::formats;
     let describe = |c: &str| {
         detc::checks::CHECKS
