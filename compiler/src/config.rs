@@ -27,7 +27,8 @@ use toml::Spanned;
 /// The file name looked for.
 pub const FILE_NAME: &str = "detc.toml";
 
-/// Top-level sections reserved for later settings: accepted and ignored without a warning.
+/// Top-level sections read elsewhere (`[lint]`: `checks::settings`): accepted here without a
+/// warning.
 pub const RESERVED_SECTIONS: &[&str] = &["lint"];
 
 const TOP_KEYS: &[&str] = &["tables", "functions", "watchlists"];

@@ -5,6 +5,7 @@
 pub mod attack;
 pub mod data_connectors;
 pub mod duplicate_values;
+pub mod legacy_entities;
 pub mod output_columns;
 pub mod settings;
 pub mod unique_ids;
@@ -24,6 +25,7 @@ pub struct CheckDoc {
 /// Every check of this stage.
 pub const CHECKS: &[CheckDoc] = &[
     output_columns::DOC,
+    legacy_entities::DOC,
     attack::DOC_TACTIC,
     duplicate_values::DOC,
     data_connectors::DOC_MISSING,
@@ -44,6 +46,7 @@ pub fn run(src: &Source, plan: Option<&Node>, catalog: &Catalog) -> Vec<Diagnost
     }
     if let (Some(rule), Some(plan)) = (&src.rule, plan) {
         out.extend(output_columns::check(rule, plan, &src.text));
+        out.extend(legacy_entities::check(rule, plan, &src.text));
         out.extend(data_connectors::check(rule, plan, catalog, &src.text));
     }
     for d in &mut out {

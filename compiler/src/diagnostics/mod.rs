@@ -116,6 +116,8 @@ pub mod codes {
     /// A column named by the rule's metadata (entity mappings, custom details, alert
     /// details overrides) is not an output column of its query.
     pub const OUTPUT_COLUMN: &str = "DL001";
+    /// A legacy `*CustomEntity` output column that no entity mapping names.
+    pub const LEGACY_ENTITY: &str = "DL002";
     /// A technique belongs to none of the rule's tactics (Sentinel's CI table).
     pub const TECHNIQUE_TACTIC: &str = "DL011";
     /// A value repeated in one `in`/`has_any` list (a warning).
@@ -171,6 +173,7 @@ pub mod codes {
             APPROXIMATED => "the native run approximates this construct (declared)",
             OUTPUT_COLUMN => "a column the rule's metadata names is not in the query's output",
             TECHNIQUE_TACTIC => "a technique belongs to none of the rule's tactics",
+            LEGACY_ENTITY => "a legacy *CustomEntity output column that no entity mapping names",
             DUPLICATE_VALUE => "a value is repeated in one in/has_any list",
             CONNECTOR_MISSING => {
                 "a table the query reads is in no requiredDataConnectors dataTypes"
