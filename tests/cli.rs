@@ -505,3 +505,41 @@ fn lint_settings_in_detc_toml() {
     assert_eq!(code, 2, "{se}");
     assert!(se.contains("DC001") && se.contains("selet"), "{se}");
 }
+
+#[test]
+fn lint_fix_applies_certain_fixes_and_shows_the_diff() {
+    let d = tmp("fix");
+    let f = d.join("rule.yaml");
+    std::fs::copy(root().join(SEED), &f).unwrap();
+    let (code, so, se) = detc(&[
+        "lint",
+        "--fix",
+        "--output-format",
+        "concise",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{se}");
+    assert!(so.contains(r#"-    | where ResultDescription has_any ("MFA", "second factor", "multi-factor", "second factor")"#), "{so}");
+    assert!(
+        so.contains(
+            r#"+    | where ResultDescription has_any ("MFA", "second factor", "multi-factor") or"#
+        ),
+        "{so}"
+    );
+    assert!(
+        !se.contains("DL020"),
+        "a fixed finding is not reported: {se}"
+    );
+    let fixed = std::fs::read_to_string(&f).unwrap();
+    assert!(fixed.contains(r#"has_any ("MFA", "second factor", "multi-factor") or"#));
+    // Idempotent: nothing left to fix, nothing printed, the file is unchanged.
+    let (code, so, se) = detc(&[
+        "lint",
+        "--fix",
+        "--output-format",
+        "concise",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!((code, so.as_str()), (0, ""), "{se}");
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), fixed);
+}

@@ -70,8 +70,15 @@ pub fn check(rule: &Rule, text: &str) -> Vec<Diagnostic> {
         map.value_span(&format!("/relevantTechniques/{i}"))
             .unwrap_or(Span::empty_at(0))
     };
-    // Case-insensitive: a misspelt case (`CommandandControl`) is the schema's finding (DS001).
-    let tactics: BTreeSet<String> = rule.tactics.iter().map(|t| t.to_lowercase()).collect();
+    // Case, spaces and punctuation aside: a misspelling such as `CommandandControl` or
+    // `Initial Access` is the schema's finding (DS001), with its fix.
+    let norm = |t: &str| -> String {
+        t.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let tactics: BTreeSet<String> = rule.tactics.iter().map(|t| norm(t)).collect();
     let mut out = Vec::new();
     for (i, t) in rule.relevant_techniques.iter().enumerate() {
         if !well_formed(t) {
@@ -86,7 +93,7 @@ pub fn check(rule: &Rule, text: &str) -> Vec<Diagnostic> {
                 )
                 .with_span(at(i)),
             ),
-            Some(owners) if !owners.iter().any(|o| tactics.contains(&o.to_lowercase())) => {
+            Some(owners) if !owners.iter().any(|o| tactics.contains(&norm(o))) => {
                 let list: Vec<&str> = owners.iter().map(String::as_str).collect();
                 out.push(
                     Diagnostic::error(

@@ -38,16 +38,27 @@ fn list_op(tok: &Tok) -> Option<bool> {
     }
 }
 
-/// The finding at a repeated literal (query span moved into the file).
-fn repeat(q: &QuerySource, span: Span, value: &str) -> Diagnostic {
+/// The finding at a repeated literal (query span moved into the file). `comma` is the
+/// separator before it: removing both is the fix.
+fn repeat(q: &QuerySource, span: Span, comma: Option<Span>, value: &str) -> Diagnostic {
     let start = q.map.to_file(span.start);
     let end = q.map.to_file(span.end).max(start);
-    Diagnostic::warning(
+    let d = Diagnostic::warning(
         codes::DUPLICATE_VALUE,
         format!("{value} is already in this list"),
     )
     .with_span(Span::new(start, end))
-    .with_note("remove the repeat, or correct the value that was meant")
+    .with_note("remove the repeat, or correct the value that was meant");
+    match comma {
+        Some(c) => {
+            let from = q.map.to_file(c.start);
+            d.with_fix(
+                format!("remove the repeated {value}"),
+                vec![(Span::new(from, end), String::new())],
+            )
+        }
+        None => d,
+    }
 }
 
 pub fn check(q: &QuerySource) -> Vec<Diagnostic> {
@@ -66,6 +77,10 @@ pub fn check(q: &QuerySource) -> Vec<Diagnostic> {
         // The flat list of literals up to the matching `)`; a nested call or sub-query
         // makes the list dynamic and is skipped.
         let mut seen: HashSet<String> = HashSet::new();
+        let comma = |k: usize| match toks.get(k.wrapping_sub(1)) {
+            Some(t) if t.tok == Tok::Punct(",") => Some(t.span),
+            _ => None,
+        };
         let mut j = i + 2;
         let mut depth = 0;
         while j < toks.len() {
@@ -78,14 +93,14 @@ pub fn check(q: &QuerySource) -> Vec<Diagnostic> {
                     if is_str {
                         let key = if fold { s.to_lowercase() } else { s.clone() };
                         if !seen.insert(key) {
-                            out.push(repeat(q, toks[j].span, &format!("{s:?}")));
+                            out.push(repeat(q, toks[j].span, comma(j), &format!("{s:?}")));
                         }
                     }
                 }
                 Tok::Long(n) if depth == 0 => {
                     let key = n.to_string();
                     if !seen.insert(key.clone()) {
-                        out.push(repeat(q, toks[j].span, &key));
+                        out.push(repeat(q, toks[j].span, comma(j), &key));
                     }
                 }
                 _ => {}

@@ -59,6 +59,10 @@ enum Cmd {
         /// Exit 1 on warnings too.
         #[arg(long)]
         deny_warnings: bool,
+        /// Apply the certain fixes (a repeated list value, a tactic's spelling) and print
+        /// their diff; the findings fixed are not reported.
+        #[arg(long)]
+        fix: bool,
     },
     /// Run a rule (YAML) or a bare .kql file natively over fixture tables.
     Run {
@@ -182,10 +186,11 @@ pub fn main() -> i32 {
             output_format,
             exit_zero,
             deny_warnings,
+            fix,
         } => lint(
             &paths,
             output_format,
-            (exit_zero, deny_warnings),
+            (exit_zero, deny_warnings, fix),
             &lint_settings,
             &catalog,
             &mut sources,
@@ -321,6 +326,62 @@ fn parse_params(params: &[String]) -> Result<BTreeMap<String, String>, Vec<Diagn
         .collect()
 }
 
+/// Applies every finding's fix, file by file (overlapping edits: the first wins), prints a
+/// unified diff of each changed file to stdout, and returns the findings not fixed. Files are
+/// replaced atomically (written beside, then renamed).
+fn apply_fixes(diags: Vec<Diagnostic>) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
+    use std::collections::BTreeMap;
+    let mut by_file: BTreeMap<PathBuf, Vec<(detc::diagnostics::Span, String)>> = BTreeMap::new();
+    let mut rest = Vec::new();
+    for d in diags {
+        match (&d.fix, &d.file) {
+            (Some(f), Some(file)) => {
+                let edits = by_file.entry(file.clone()).or_default();
+                let overlaps = f.edits.iter().any(|(s, _)| {
+                    edits.iter().any(|(e, _)| {
+                        s.start < e.end.max(e.start + 1) && e.start < s.end.max(s.start + 1)
+                    })
+                });
+                if overlaps {
+                    rest.push(d);
+                } else {
+                    edits.extend(f.edits.iter().cloned());
+                }
+            }
+            _ => rest.push(d),
+        }
+    }
+    for (file, mut edits) in by_file {
+        let io = |e: std::io::Error| {
+            vec![Diagnostic::error(codes::IO, format!("--fix: {e}")).with_file(&file)]
+        };
+        let before = std::fs::read_to_string(&file).map_err(io)?;
+        let mut after = before.clone();
+        edits.sort_by(|a, b| b.0.start.cmp(&a.0.start));
+        for (span, text) in &edits {
+            if span.end <= after.len()
+                && after.is_char_boundary(span.start)
+                && after.is_char_boundary(span.end)
+            {
+                after.replace_range(span.start..span.end, text);
+            }
+        }
+        if after == before {
+            continue;
+        }
+        let name = file.display().to_string();
+        let diff = similar::TextDiff::from_lines(&before, &after)
+            .unified_diff()
+            .header(&name, &name)
+            .to_string();
+        print!("{diff}");
+        let tmp = file.with_extension("detc-fix.tmp");
+        std::fs::write(&tmp, &after).map_err(io)?;
+        std::fs::rename(&tmp, &file).map_err(io)?;
+    }
+    Ok(rest)
+}
+
 /// Drops findings suppressed inline: a line holding `detc: ignore[CODE, ...]` (in a YAML `#`
 /// or KQL `//` comment) silences those codes on its own line and the next; `detc: ignore`
 /// without a list silences every code there.
@@ -363,7 +424,7 @@ fn suppress(sources: &Sources, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
 fn lint(
     paths: &[PathBuf],
     f: DiagFormat,
-    (exit_zero, deny_warnings): (bool, bool),
+    (exit_zero, deny_warnings, fix): (bool, bool, bool),
     settings: &detc::checks::settings::LintSettings,
     catalog: &Catalog,
     sources: &mut Sources,
@@ -396,7 +457,10 @@ fn lint(
         all.extend(detc::checks::run(&src, plan.as_ref(), catalog));
     }
     all.extend(detc::checks::unique_ids::check(&ids));
-    let all = settings.apply(suppress(sources, all));
+    let mut all = settings.apply(suppress(sources, all));
+    if fix {
+        all = apply_fixes(all)?;
+    }
     use detc::diagnostics::formats;
     let describe = |c: &str| {
         detc::checks::CHECKS

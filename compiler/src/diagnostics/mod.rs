@@ -47,6 +47,15 @@ pub struct Diagnostic {
     pub span: Option<Span>,
     /// Extra lines shown under the message ("help: did you mean ...").
     pub notes: Vec<String>,
+    /// A certain fix (`detc lint --fix` applies it).
+    pub fix: Option<Fix>,
+}
+
+/// Text edits that fix a finding: each replaces a byte span of the diagnostic's file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fix {
+    pub title: String,
+    pub edits: Vec<(Span, String)>,
 }
 
 impl Diagnostic {
@@ -58,6 +67,7 @@ impl Diagnostic {
             file: None,
             span: None,
             notes: Vec::new(),
+            fix: None,
         }
     }
     pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
@@ -72,6 +82,13 @@ impl Diagnostic {
     }
     pub fn with_file(mut self, file: impl Into<PathBuf>) -> Diagnostic {
         self.file = Some(file.into());
+        self
+    }
+    pub fn with_fix(mut self, title: impl Into<String>, edits: Vec<(Span, String)>) -> Diagnostic {
+        self.fix = Some(Fix {
+            title: title.into(),
+            edits,
+        });
         self
     }
     pub fn with_note(mut self, note: impl Into<String>) -> Diagnostic {

@@ -482,177 +482,183 @@ fn describe(
     let path = display_path(ptr);
     let instance = e.instance();
     let at_value = || value_span(map, ptr);
-    let d =
-        match e.kind() {
-            ValidationErrorKind::AdditionalProperties { unexpected } => {
-                let allowed = allowed_keys(schema, e.schema_path().as_str());
-                // Suggest only keys the mapping does not have yet.
-                let free: Vec<&str> = match instance.as_object() {
-                    Some(o) => allowed
-                        .iter()
-                        .copied()
-                        .filter(|k| !o.contains_key(*k))
-                        .collect(),
-                    None => allowed,
-                };
-                for key in unexpected {
-                    let key_ptr = format!("{ptr}/{}", escape_segment(key));
-                    let msg = if ptr.is_empty() {
-                        format!("unknown key `{key}`")
-                    } else {
-                        format!("unknown key `{key}` in `{path}`")
-                    };
-                    let mut d = Diagnostic::error(codes::SCHEMA_UNKNOWN_KEY, msg)
-                        .with_span(key_span(map, &key_ptr));
-                    if let Some(s) = did_you_mean(key, free.iter().copied()) {
-                        d = d.with_note(format!("did you mean `{s}`?"));
-                    }
-                    out.push(d);
-                }
-                return;
-            }
-            ValidationErrorKind::Required { property } => {
-                let name = property
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| property.to_string());
-                let mut msg = if ptr.is_empty() {
-                    format!("missing required key `{name}`")
+    let d = match e.kind() {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let allowed = allowed_keys(schema, e.schema_path().as_str());
+            // Suggest only keys the mapping does not have yet.
+            let free: Vec<&str> = match instance.as_object() {
+                Some(o) => allowed
+                    .iter()
+                    .copied()
+                    .filter(|k| !o.contains_key(*k))
+                    .collect(),
+                None => allowed,
+            };
+            for key in unexpected {
+                let key_ptr = format!("{ptr}/{}", escape_segment(key));
+                let msg = if ptr.is_empty() {
+                    format!("unknown key `{key}`")
                 } else {
-                    format!("`{path}` is missing required key `{name}`")
+                    format!("unknown key `{key}` in `{path}`")
                 };
-                let sp = e.schema_path().as_str();
-                if sp.contains("/allOf/") && sp.contains("/then/") {
-                    if let Some(kind) = root.get("kind").and_then(Value::as_str) {
-                        msg.push_str(&format!(" (required for kind {kind})"));
+                let mut d = Diagnostic::error(codes::SCHEMA_UNKNOWN_KEY, msg)
+                    .with_span(key_span(map, &key_ptr));
+                if let Some(s) = did_you_mean(key, free.iter().copied()) {
+                    d = d.with_note(format!("did you mean `{s}`?"));
+                }
+                out.push(d);
+            }
+            return;
+        }
+        ValidationErrorKind::Required { property } => {
+            let name = property
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| property.to_string());
+            let mut msg = if ptr.is_empty() {
+                format!("missing required key `{name}`")
+            } else {
+                format!("`{path}` is missing required key `{name}`")
+            };
+            let sp = e.schema_path().as_str();
+            if sp.contains("/allOf/") && sp.contains("/then/") {
+                if let Some(kind) = root.get("kind").and_then(Value::as_str) {
+                    msg.push_str(&format!(" (required for kind {kind})"));
+                }
+            }
+            Diagnostic::error(codes::SCHEMA_REQUIRED, msg).with_span(object_span(map, ptr))
+        }
+        ValidationErrorKind::Enum { options } => {
+            let msg = format!(
+                "{path}: {} is not one of {}",
+                show(instance),
+                list_options(options)
+            );
+            let mut d = Diagnostic::error(codes::SCHEMA, msg).with_span(at_value());
+            if let (Some(word), Some(opts)) = (instance.as_str(), options.as_array()) {
+                if let Some(s) = did_you_mean(word, opts.iter().filter_map(Value::as_str)) {
+                    d = d.with_note(format!("did you mean `{s}`?"));
+                    // Only case, spaces or punctuation differ: the fix is certain.
+                    if normalize(word) == normalize(s) {
+                        d = d
+                            .with_fix(format!("spell it `{s}`"), vec![(at_value(), s.to_string())]);
                     }
                 }
-                Diagnostic::error(codes::SCHEMA_REQUIRED, msg).with_span(object_span(map, ptr))
             }
-            ValidationErrorKind::Enum { options } => {
-                let msg = format!(
-                    "{path}: {} is not one of {}",
-                    show(instance),
-                    list_options(options)
-                );
-                let mut d = Diagnostic::error(codes::SCHEMA, msg).with_span(at_value());
-                if let (Some(word), Some(opts)) = (instance.as_str(), options.as_array()) {
-                    if let Some(s) = did_you_mean(word, opts.iter().filter_map(Value::as_str)) {
-                        d = d.with_note(format!("did you mean `{s}`?"));
-                    }
-                }
-                d
+            d
+        }
+        ValidationErrorKind::Constant { expected_value } => Diagnostic::error(
+            codes::SCHEMA,
+            format!(
+                "{path}: expected {expected_value}, found {}",
+                found(instance)
+            ),
+        )
+        .with_span(at_value()),
+        ValidationErrorKind::Type { kind } => {
+            let mut expected: Vec<JsonType> = types(kind);
+            if expected.len() > 1 {
+                expected.retain(|t| *t != JsonType::Null);
             }
-            ValidationErrorKind::Constant { expected_value } => Diagnostic::error(
-                codes::SCHEMA,
-                format!(
-                    "{path}: expected {expected_value}, found {}",
-                    found(instance)
-                ),
-            )
-            .with_span(at_value()),
-            ValidationErrorKind::Type { kind } => {
-                let mut expected: Vec<JsonType> = types(kind);
-                if expected.len() > 1 {
-                    expected.retain(|t| *t != JsonType::Null);
-                }
-                let names: Vec<String> =
-                    expected.iter().map(|t| type_name(*t).to_string()).collect();
-                let msg = format!(
-                    "{path}: expected {}, found {}",
-                    join_or(&names),
-                    found(instance)
-                );
-                let mut d = Diagnostic::error(codes::SCHEMA, msg).with_span(at_value());
-                if expected.contains(&JsonType::String)
-                    && (instance.is_number() || instance.is_boolean())
-                {
-                    d =
-                        d.with_note(format!(
+            let names: Vec<String> = expected.iter().map(|t| type_name(*t).to_string()).collect();
+            let msg = format!(
+                "{path}: expected {}, found {}",
+                join_or(&names),
+                found(instance)
+            );
+            let mut d = Diagnostic::error(codes::SCHEMA, msg).with_span(at_value());
+            if expected.contains(&JsonType::String)
+                && (instance.is_number() || instance.is_boolean())
+            {
+                d = d.with_note(format!(
                     "YAML reads {instance} as a {}; quote it to keep it text: \"{instance}\"",
-                    if instance.is_number() { "number" } else { "boolean" }
-                ));
-                }
-                d
-            }
-            ValidationErrorKind::Pattern { pattern } => {
-                let what = model::pattern_description(pattern)
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| format!("text matching `{pattern}`"));
-                Diagnostic::error(
-                    codes::SCHEMA,
-                    format!("{path}: {} is not {what}", show(instance)),
-                )
-                .with_span(at_value())
-            }
-            ValidationErrorKind::MaxLength { limit } => {
-                let n = instance.as_str().map(|s| s.chars().count()).unwrap_or(0);
-                Diagnostic::error(
-                    codes::SCHEMA,
-                    format!("{path}: too long ({n} characters; at most {limit})"),
-                )
-                .with_span(at_value())
-            }
-            ValidationErrorKind::MinLength { limit } => {
-                let msg = if *limit <= 1 {
-                    format!("{path}: must not be empty")
-                } else {
-                    format!("{path}: too short (at least {limit} characters)")
-                };
-                Diagnostic::error(codes::SCHEMA, msg).with_span(at_value())
-            }
-            ValidationErrorKind::MaxItems { limit } => {
-                let n = instance.as_array().map(Vec::len).unwrap_or(0);
-                Diagnostic::error(
-                    codes::SCHEMA,
-                    format!("{path}: {n} items; at most {limit} allowed"),
-                )
-                .with_span(at_value())
-            }
-            ValidationErrorKind::MinItems { limit } => {
-                let msg = if *limit <= 1 {
-                    format!("{path}: must not be an empty list (leave the key out instead)")
-                } else {
-                    format!("{path}: at least {limit} items needed")
-                };
-                Diagnostic::error(codes::SCHEMA, msg).with_span(at_value())
-            }
-            ValidationErrorKind::MaxProperties { limit } => {
-                let n = instance.as_object().map(Map::len).unwrap_or(0);
-                Diagnostic::error(
-                    codes::SCHEMA,
-                    format!("{path}: {n} entries; at most {limit} allowed"),
-                )
-                .with_span(at_value())
-            }
-            ValidationErrorKind::Maximum { limit } => Diagnostic::error(
-                codes::SCHEMA,
-                format!("{path}: {instance} is more than {limit}"),
-            )
-            .with_span(at_value()),
-            ValidationErrorKind::Minimum { limit } => Diagnostic::error(
-                codes::SCHEMA,
-                format!("{path}: {instance} is less than {limit}"),
-            )
-            .with_span(at_value()),
-            ValidationErrorKind::PropertyNames { error } => {
-                let key = error.instance().as_str().unwrap_or_default().to_owned();
-                let key_ptr = format!("{ptr}/{}", escape_segment(&key));
-                let reason = match error.kind() {
-                    ValidationErrorKind::MaxLength { limit } => {
-                        format!("is longer than {limit} characters")
+                    if instance.is_number() {
+                        "number"
+                    } else {
+                        "boolean"
                     }
-                    ValidationErrorKind::Pattern { pattern } => format!(
-                        "is not {}",
-                        model::pattern_description(pattern).unwrap_or("a valid key")
-                    ),
-                    _ => format!("is not allowed ({error})"),
-                };
-                Diagnostic::error(codes::SCHEMA, format!("{path}: key `{key}` {reason}"))
-                    .with_span(key_span(map, &key_ptr))
+                ));
             }
-            _ => Diagnostic::error(codes::SCHEMA, format!("{path}: {e}")).with_span(at_value()),
-        };
+            d
+        }
+        ValidationErrorKind::Pattern { pattern } => {
+            let what = model::pattern_description(pattern)
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("text matching `{pattern}`"));
+            Diagnostic::error(
+                codes::SCHEMA,
+                format!("{path}: {} is not {what}", show(instance)),
+            )
+            .with_span(at_value())
+        }
+        ValidationErrorKind::MaxLength { limit } => {
+            let n = instance.as_str().map(|s| s.chars().count()).unwrap_or(0);
+            Diagnostic::error(
+                codes::SCHEMA,
+                format!("{path}: too long ({n} characters; at most {limit})"),
+            )
+            .with_span(at_value())
+        }
+        ValidationErrorKind::MinLength { limit } => {
+            let msg = if *limit <= 1 {
+                format!("{path}: must not be empty")
+            } else {
+                format!("{path}: too short (at least {limit} characters)")
+            };
+            Diagnostic::error(codes::SCHEMA, msg).with_span(at_value())
+        }
+        ValidationErrorKind::MaxItems { limit } => {
+            let n = instance.as_array().map(Vec::len).unwrap_or(0);
+            Diagnostic::error(
+                codes::SCHEMA,
+                format!("{path}: {n} items; at most {limit} allowed"),
+            )
+            .with_span(at_value())
+        }
+        ValidationErrorKind::MinItems { limit } => {
+            let msg = if *limit <= 1 {
+                format!("{path}: must not be an empty list (leave the key out instead)")
+            } else {
+                format!("{path}: at least {limit} items needed")
+            };
+            Diagnostic::error(codes::SCHEMA, msg).with_span(at_value())
+        }
+        ValidationErrorKind::MaxProperties { limit } => {
+            let n = instance.as_object().map(Map::len).unwrap_or(0);
+            Diagnostic::error(
+                codes::SCHEMA,
+                format!("{path}: {n} entries; at most {limit} allowed"),
+            )
+            .with_span(at_value())
+        }
+        ValidationErrorKind::Maximum { limit } => Diagnostic::error(
+            codes::SCHEMA,
+            format!("{path}: {instance} is more than {limit}"),
+        )
+        .with_span(at_value()),
+        ValidationErrorKind::Minimum { limit } => Diagnostic::error(
+            codes::SCHEMA,
+            format!("{path}: {instance} is less than {limit}"),
+        )
+        .with_span(at_value()),
+        ValidationErrorKind::PropertyNames { error } => {
+            let key = error.instance().as_str().unwrap_or_default().to_owned();
+            let key_ptr = format!("{ptr}/{}", escape_segment(&key));
+            let reason = match error.kind() {
+                ValidationErrorKind::MaxLength { limit } => {
+                    format!("is longer than {limit} characters")
+                }
+                ValidationErrorKind::Pattern { pattern } => format!(
+                    "is not {}",
+                    model::pattern_description(pattern).unwrap_or("a valid key")
+                ),
+                _ => format!("is not allowed ({error})"),
+            };
+            Diagnostic::error(codes::SCHEMA, format!("{path}: key `{key}` {reason}"))
+                .with_span(key_span(map, &key_ptr))
+        }
+        _ => Diagnostic::error(codes::SCHEMA, format!("{path}: {e}")).with_span(at_value()),
+    };
     out.push(d);
 }
 
