@@ -48,7 +48,7 @@ pub struct Diagnostic {
     /// Extra lines shown under the message ("help: did you mean ...").
     pub notes: Vec<String>,
     /// A certain fix (`detc lint --fix` applies it).
-    pub fix: Option<Fix>,
+    pub fix: Option<Box<Fix>>,
 }
 
 /// Text edits that fix a finding: each replaces a byte span of the diagnostic's file.
@@ -85,10 +85,10 @@ impl Diagnostic {
         self
     }
     pub fn with_fix(mut self, title: impl Into<String>, edits: Vec<(Span, String)>) -> Diagnostic {
-        self.fix = Some(Fix {
+        self.fix = Some(Box::new(Fix {
             title: title.into(),
             edits,
-        });
+        }));
         self
     }
     pub fn with_note(mut self, note: impl Into<String>) -> Diagnostic {
