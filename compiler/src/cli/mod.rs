@@ -357,7 +357,7 @@ fn apply_fixes(diags: Vec<Diagnostic>) -> Result<Vec<Diagnostic>, Vec<Diagnostic
         };
         let before = std::fs::read_to_string(&file).map_err(io)?;
         let mut after = before.clone();
-        edits.sort_by(|a, b| b.0.start.cmp(&a.0.start));
+        edits.sort_by_key(|e| std::cmp::Reverse(e.0.start));
         for (span, text) in &edits {
             if span.end <= after.len()
                 && after.is_char_boundary(span.start)
