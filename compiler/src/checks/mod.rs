@@ -6,6 +6,7 @@ pub mod attack;
 pub mod data_connectors;
 pub mod duplicate_values;
 pub mod legacy_entities;
+pub mod non_ascii;
 pub mod output_columns;
 pub mod settings;
 pub mod unique_ids;
@@ -31,6 +32,7 @@ pub const CHECKS: &[CheckDoc] = &[
     data_connectors::DOC_MISSING,
     data_connectors::DOC_UNUSED,
     unique_ids::DOC,
+    non_ascii::DOC,
 ];
 
 /// Runs every check on a loaded rule and its plan (no plan: the query did not lower, and
@@ -40,6 +42,9 @@ pub fn run(src: &Source, plan: Option<&Node>, catalog: &Catalog) -> Vec<Diagnost
     let mut out = Vec::new();
     if let Some(rule) = &src.rule {
         out.extend(attack::check(rule, &src.text));
+    }
+    if src.rule.is_some() || !src.text.is_empty() {
+        out.extend(non_ascii::check(&src.text));
     }
     if let Some(q) = &src.query {
         out.extend(duplicate_values::check(q));

@@ -145,6 +145,8 @@ pub mod codes {
     pub const CONNECTOR_UNUSED: &str = "DL031";
     /// Two rule files linted together have the same id.
     pub const DUPLICATE_ID: &str = "DL040";
+    /// A character outside ASCII in a rule file (a warning).
+    pub const NON_ASCII: &str = "DL060";
     /// A warning: the native evaluator runs this construct as a declared approximation.
     pub const APPROXIMATED: &str = "DR101";
     /// A query parameter (`{{Name}}`) has no value, or a bad one.
@@ -197,6 +199,7 @@ pub mod codes {
             }
             CONNECTOR_UNUSED => "a requiredDataConnectors data type the query never reads",
             DUPLICATE_ID => "two rule files linted together have the same id",
+            NON_ASCII => "a character outside ASCII in a rule file",
             PARAM => "a query parameter has no value or a bad one",
             DATA => "bad fixture data",
             MISSING_TABLE => "a table the query reads has no data file",
