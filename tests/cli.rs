@@ -543,3 +543,58 @@ fn lint_fix_applies_certain_fixes_and_shows_the_diff() {
     assert_eq!((code, so.as_str()), (0, ""), "{se}");
     assert_eq!(std::fs::read_to_string(&f).unwrap(), fixed);
 }
+
+#[test]
+fn lint_base_compares_with_a_git_revision() {
+    let d = tmp("base");
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .arg("-C")
+            .arg(&d)
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q", "."]);
+    git(&["config", "user.email", "t@example.invalid"]);
+    git(&["config", "user.name", "t"]);
+    let text = std::fs::read_to_string(root().join(SEED)).unwrap();
+    let f = d.join("rule.yaml");
+    std::fs::write(&f, &text).unwrap();
+    git(&["add", "rule.yaml"]);
+    git(&["commit", "-q", "-m", "base"]);
+    let id_line = text.lines().find(|l| l.starts_with("id:")).unwrap();
+    std::fs::write(
+        &f,
+        text.replace(id_line, "id: 00000000-0000-0000-0000-000000000000"),
+    )
+    .unwrap();
+    let (code, _, se) = detc(&[
+        "lint",
+        "--base",
+        "HEAD",
+        "--output-format",
+        "concise",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{se}");
+    assert!(se.contains("error[DL051] id changed since HEAD"), "{se}");
+    // A new file (absent at the base) is not compared.
+    let g = d.join("new.yaml");
+    std::fs::write(&g, &text).unwrap();
+    let (_, _, se) = detc(&[
+        "lint",
+        "--base",
+        "HEAD",
+        "--output-format",
+        "concise",
+        g.to_str().unwrap(),
+    ]);
+    assert!(!se.contains("DL051"), "{se}");
+    let (code, _, se) = detc(&["lint", "--base", "no-such-rev", f.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(se.contains("unknown revision `no-such-rev`"), "{se}");
+}

@@ -3,6 +3,7 @@
 //! One module per check; each has a stable code and a doc (`CHECKS`).
 
 pub mod attack;
+pub mod base;
 pub mod data_connectors;
 pub mod duplicate_values;
 pub mod legacy_entities;
@@ -33,6 +34,8 @@ pub const CHECKS: &[CheckDoc] = &[
     data_connectors::DOC_UNUSED,
     unique_ids::DOC,
     non_ascii::DOC,
+    base::DOC_VERSION,
+    base::DOC_ID,
 ];
 
 /// Runs every check on a loaded rule and its plan (no plan: the query did not lower, and

@@ -10,6 +10,7 @@ use detc::value::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
 
 #[derive(Parser)]
@@ -63,6 +64,10 @@ enum Cmd {
         /// their diff; the findings fixed are not reported.
         #[arg(long)]
         fix: bool,
+        /// Compare each rule with its text at this git revision: a changed id, or changed
+        /// detection logic without a version bump, is an error (Sentinel CI's rules).
+        #[arg(long, value_name = "REV")]
+        base: Option<String>,
     },
     /// Run a rule (YAML) or a bare .kql file natively over fixture tables.
     Run {
@@ -187,10 +192,12 @@ pub fn main() -> i32 {
             exit_zero,
             deny_warnings,
             fix,
+            base,
         } => lint(
             &paths,
             output_format,
             (exit_zero, deny_warnings, fix),
+            base.as_deref(),
             &lint_settings,
             &catalog,
             &mut sources,
@@ -326,6 +333,43 @@ fn parse_params(params: &[String]) -> Result<BTreeMap<String, String>, Vec<Diagn
         .collect()
 }
 
+/// The text of `path` at git revision `rev`; `None` when the file does not exist there (a new
+/// file). An error when git cannot resolve the repository or the revision.
+fn git_show(rev: &str, path: &Path) -> Result<Option<String>, String> {
+    let abs = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let dir = abs.parent().unwrap_or(Path::new("."));
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run git: {e}"))
+    };
+    let top = git(&["rev-parse", "--show-toplevel"])?;
+    if !top.status.success() {
+        return Err(format!("{} is not in a git repository", path.display()));
+    }
+    let top = PathBuf::from(String::from_utf8_lossy(&top.stdout).trim());
+    let commit = git(&[
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        &format!("{rev}^{{commit}}"),
+    ])?;
+    if !commit.status.success() {
+        return Err(format!("unknown revision `{rev}`"));
+    }
+    let top = std::fs::canonicalize(&top).unwrap_or(top);
+    let rel = abs.strip_prefix(&top).unwrap_or(&abs);
+    let spec = format!("{rev}:{}", rel.to_string_lossy().replace('\\', "/"));
+    let shown = git(&["show", &spec])?;
+    Ok(shown
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&shown.stdout).into_owned()))
+}
+
 /// Applies every finding's fix, file by file (overlapping edits: the first wins), prints a
 /// unified diff of each changed file to stdout, and returns the findings not fixed. Files are
 /// replaced atomically (written beside, then renamed).
@@ -425,6 +469,7 @@ fn lint(
     paths: &[PathBuf],
     f: DiagFormat,
     (exit_zero, deny_warnings, fix): (bool, bool, bool),
+    base: Option<&str>,
     settings: &detc::checks::settings::LintSettings,
     catalog: &Catalog,
     sources: &mut Sources,
@@ -455,6 +500,20 @@ fn lint(
         );
         all.extend(diags.into_iter().filter(|d| d.severity != Severity::Info));
         all.extend(detc::checks::run(&src, plan.as_ref(), catalog));
+        if let (Some(rev), Some(rule)) = (base, &src.rule) {
+            match git_show(rev, &src.path) {
+                Ok(Some(old)) => all.extend(
+                    detc::checks::base::check(rule, &src.text, &old, rev)
+                        .into_iter()
+                        .map(|d| d.with_file(&src.path)),
+                ),
+                Ok(None) => {}
+                Err(m) => {
+                    eprintln!("detc lint --base: {m}");
+                    return Ok(2);
+                }
+            }
+        }
     }
     all.extend(detc::checks::unique_ids::check(&ids));
     let mut all = settings.apply(suppress(sources, all));

@@ -147,6 +147,10 @@ pub mod codes {
     pub const DUPLICATE_ID: &str = "DL040";
     /// A character outside ASCII in a rule file (a warning).
     pub const NON_ASCII: &str = "DL060";
+    /// `--base`: the detection logic changed but `version` did not increase.
+    pub const VERSION_NOT_BUMPED: &str = "DL050";
+    /// `--base`: the rule's id changed.
+    pub const ID_CHANGED: &str = "DL051";
     /// A warning: the native evaluator runs this construct as a declared approximation.
     pub const APPROXIMATED: &str = "DR101";
     /// A query parameter (`{{Name}}`) has no value, or a bad one.
@@ -200,6 +204,10 @@ pub mod codes {
             CONNECTOR_UNUSED => "a requiredDataConnectors data type the query never reads",
             DUPLICATE_ID => "two rule files linted together have the same id",
             NON_ASCII => "a character outside ASCII in a rule file",
+            VERSION_NOT_BUMPED => {
+                "the detection logic changed since --base but version did not increase"
+            }
+            ID_CHANGED => "the rule's id changed since --base",
             PARAM => "a query parameter has no value or a bad one",
             DATA => "bad fixture data",
             MISSING_TABLE => "a table the query reads has no data file",
