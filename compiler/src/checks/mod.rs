@@ -6,6 +6,7 @@ pub mod attack;
 pub mod base;
 pub mod data_connectors;
 pub mod duplicate_values;
+pub mod entity_identifiers;
 pub mod legacy_entities;
 pub mod non_ascii;
 pub mod output_columns;
@@ -28,6 +29,7 @@ pub struct CheckDoc {
 pub const CHECKS: &[CheckDoc] = &[
     output_columns::DOC,
     legacy_entities::DOC,
+    entity_identifiers::DOC,
     attack::DOC_TACTIC,
     duplicate_values::DOC,
     data_connectors::DOC_MISSING,
@@ -45,6 +47,7 @@ pub fn run(src: &Source, plan: Option<&Node>, catalog: &Catalog) -> Vec<Diagnost
     let mut out = Vec::new();
     if let Some(rule) = &src.rule {
         out.extend(attack::check(rule, &src.text));
+        out.extend(entity_identifiers::check(rule, &src.text));
     }
     if src.rule.is_some() || !src.text.is_empty() {
         out.extend(non_ascii::check(&src.text));

@@ -135,6 +135,8 @@ pub mod codes {
     pub const OUTPUT_COLUMN: &str = "DL001";
     /// A legacy `*CustomEntity` output column that no entity mapping names.
     pub const LEGACY_ENTITY: &str = "DL002";
+    /// An entity mapping's identifiers do not fit its entity type.
+    pub const ENTITY_IDENTIFIER: &str = "DL003";
     /// A technique belongs to none of the rule's tactics (Sentinel's CI table).
     pub const TECHNIQUE_TACTIC: &str = "DL011";
     /// A value repeated in one `in`/`has_any` list (a warning).
@@ -197,6 +199,7 @@ pub mod codes {
             OUTPUT_COLUMN => "a column the rule's metadata names is not in the query's output",
             TECHNIQUE_TACTIC => "a technique belongs to none of the rule's tactics",
             LEGACY_ENTITY => "a legacy *CustomEntity output column that no entity mapping names",
+            ENTITY_IDENTIFIER => "an entity mapping's identifiers do not fit its entity type",
             DUPLICATE_VALUE => "a value is repeated in one in/has_any list",
             CONNECTOR_MISSING => {
                 "a table the query reads is in no requiredDataConnectors dataTypes"
