@@ -86,7 +86,7 @@ pub fn check(rule: &Rule, text: &str) -> Vec<Diagnostic> {
         let mut seen: Vec<&str> = Vec::new();
         for (j, f) in m.field_mappings.iter().enumerate() {
             let at = span(&format!("/entityMappings/{i}/fieldMappings/{j}/identifier"));
-            if !entity.identifiers.iter().any(|x| *x == f.identifier) {
+            if !entity.identifiers.contains(&f.identifier) {
                 let mut d = Diagnostic::error(
                     codes::ENTITY_IDENTIFIER,
                     format!(
