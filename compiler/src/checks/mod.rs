@@ -6,6 +6,7 @@ pub mod attack;
 pub mod base;
 pub mod data_connectors;
 pub mod duplicate_values;
+pub mod durations;
 pub mod entity_identifiers;
 pub mod legacy_entities;
 pub mod non_ascii;
@@ -36,6 +37,7 @@ pub const CHECKS: &[CheckDoc] = &[
     data_connectors::DOC_UNUSED,
     unique_ids::DOC,
     non_ascii::DOC,
+    durations::DOC,
     base::DOC_VERSION,
     base::DOC_ID,
 ];
@@ -48,6 +50,7 @@ pub fn run(src: &Source, plan: Option<&Node>, catalog: &Catalog) -> Vec<Diagnost
     if let Some(rule) = &src.rule {
         out.extend(attack::check(rule, &src.text));
         out.extend(entity_identifiers::check(rule, &src.text));
+        out.extend(durations::check(rule, &src.text));
     }
     if src.rule.is_some() || !src.text.is_empty() {
         out.extend(non_ascii::check(&src.text));

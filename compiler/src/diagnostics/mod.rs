@@ -153,6 +153,8 @@ pub mod codes {
     pub const VERSION_NOT_BUMPED: &str = "DL050";
     /// `--base`: the rule's id changed.
     pub const ID_CHANGED: &str = "DL051";
+    /// queryFrequency / queryPeriod outside Sentinel's limits.
+    pub const SCHEDULE: &str = "DL070";
     /// A warning: the native evaluator runs this construct as a declared approximation.
     pub const APPROXIMATED: &str = "DR101";
     /// A query parameter (`{{Name}}`) has no value, or a bad one.
@@ -207,6 +209,7 @@ pub mod codes {
             CONNECTOR_UNUSED => "a requiredDataConnectors data type the query never reads",
             DUPLICATE_ID => "two rule files linted together have the same id",
             NON_ASCII => "a character outside ASCII in a rule file",
+            SCHEDULE => "queryFrequency / queryPeriod outside Sentinel's limits",
             VERSION_NOT_BUMPED => {
                 "the detection logic changed since --base but version did not increase"
             }
