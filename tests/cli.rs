@@ -598,3 +598,33 @@ fn lint_base_compares_with_a_git_revision() {
     assert_eq!(code, 2);
     assert!(se.contains("unknown revision `no-such-rev`"), "{se}");
 }
+
+/// One fixture per lint check (`tests/fixtures/lint/<CODE>.yaml`, or a folder for checks
+/// across files): its findings are snapshotted, and each must contain the codes it is named
+/// after, so a check that stops firing fails here even if the snapshot is updated.
+#[test]
+fn lint_check_fixtures() {
+    let dir = root().join("tests/fixtures/lint");
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    assert!(entries.len() >= 9);
+    for e in entries {
+        let name = e.file_stem().unwrap().to_str().unwrap().to_string();
+        let rel = format!(
+            "tests/fixtures/lint/{}",
+            e.file_name().unwrap().to_str().unwrap()
+        );
+        let (code, _, se) = detc(&["lint", "--output-format", "concise", &rel]);
+        assert!(code == 0 || code == 1, "{rel}: exit {code}: {se}");
+        for c in name.split('-') {
+            assert!(
+                se.contains(&format!("[{c}]")),
+                "{rel} does not report {c}: {se}"
+            );
+        }
+        insta::assert_snapshot!(format!("lint_{name}"), se);
+    }
+}
