@@ -1,6 +1,6 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use detc::catalog::Catalog;
-use detc::diagnostics::render::{concise, full, Sources};
+use detc::diagnostics::render::{concise, Sources};
 use detc::diagnostics::{codes, Diagnostic, Severity};
 use detc::eval::{self, compile::Ctx, data, Data};
 use detc::lower::Tables;
@@ -274,11 +274,12 @@ pub fn main() -> i32 {
 type CmdResult = Result<i32, Vec<Diagnostic>>;
 
 fn print_diags(sources: &Sources, diags: &[Diagnostic], f: DiagFormat) {
+    let color = detc::diagnostics::render::stderr_color();
     let mut err = std::io::stderr().lock();
     for d in diags {
         let s = match f {
             DiagFormat::Concise => concise(sources, d),
-            _ => full(sources, d),
+            _ => detc::diagnostics::render::full_styled(sources, d, color),
         };
         let _ = writeln!(err, "{s}");
     }

@@ -74,12 +74,35 @@ pub fn concise(sources: &Sources, d: &Diagnostic) -> String {
 
 /// The concise line followed by the offending source line and a caret under the span.
 pub fn full(sources: &Sources, d: &Diagnostic) -> String {
+    full_styled(sources, d, false)
+}
+
+/// Whether to colour output on stderr: a terminal, and `NO_COLOR` unset or empty
+/// (https://no-color.org).
+pub fn stderr_color() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// [`full`], with ANSI colours when `color`: the severity and the caret in red (errors) or
+/// yellow (warnings), the location arrow in blue.
+pub fn full_styled(sources: &Sources, d: &Diagnostic, color: bool) -> String {
+    let (hue, blue, reset) = if color {
+        let hue = match d.severity {
+            Severity::Error => "\x1b[1;31m",
+            Severity::Warning => "\x1b[1;33m",
+            Severity::Info => "\x1b[1;36m",
+        };
+        (hue, "\x1b[1;34m", "\x1b[0m")
+    } else {
+        ("", "", "")
+    };
     let mut out = String::new();
     match sources.location(d) {
         Some((file, Some((line, col)))) => {
             write!(
                 out,
-                "{}[{}]: {}\n --> {file}:{line}:{col}",
+                "{hue}{}[{}]{reset}: {}\n {blue}-->{reset} {file}:{line}:{col}",
                 severity_word(d.severity),
                 d.code,
                 d.message
@@ -97,7 +120,7 @@ pub fn full(sources: &Sources, d: &Diagnostic) -> String {
             let gutter = line.to_string().len();
             write!(
                 out,
-                "\n{:gutter$} |\n{line} | {src}\n{:gutter$} | {}{}",
+                "\n{:gutter$} |\n{line} | {src}\n{:gutter$} | {}{hue}{}{reset}",
                 "",
                 "",
                 " ".repeat(col - 1),
@@ -126,4 +149,26 @@ pub fn full(sources: &Sources, d: &Diagnostic) -> String {
         write!(out, "\n  = {note}").unwrap();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::Span;
+
+    #[test]
+    fn colours_only_when_asked() {
+        let mut s = Sources::default();
+        let f = PathBuf::from("r.kql");
+        s.add(&f, "T | where x\n");
+        let d = Diagnostic::error("DR002", "unknown column `x`")
+            .with_file(&f)
+            .with_span(Span::new(10, 11));
+        let plain = full_styled(&s, &d, false);
+        assert!(!plain.contains('\x1b'));
+        assert!(plain.contains("error[DR002]: unknown column `x`\n --> r.kql:1:11"));
+        let coloured = full_styled(&s, &d, true);
+        assert!(coloured.contains("\x1b[1;31merror[DR002]\x1b[0m"));
+        assert_eq!(plain, full(&s, &d));
+    }
 }
