@@ -139,6 +139,8 @@ pub mod codes {
     pub const ENTITY_IDENTIFIER: &str = "DL003";
     /// A technique belongs to none of the rule's tactics (Sentinel's CI table).
     pub const TECHNIQUE_TACTIC: &str = "DL011";
+    /// A string compared with numeric literals, compared as text (a warning).
+    pub const NUMBER_AS_TEXT: &str = "DL021";
     /// A value repeated in one `in`/`has_any` list (a warning).
     pub const DUPLICATE_VALUE: &str = "DL020";
     /// A table the query reads is in no requiredDataConnectors dataTypes.
@@ -203,6 +205,7 @@ pub mod codes {
             LEGACY_ENTITY => "a legacy *CustomEntity output column that no entity mapping names",
             ENTITY_IDENTIFIER => "an entity mapping's identifiers do not fit its entity type",
             DUPLICATE_VALUE => "a value is repeated in one in/has_any list",
+            NUMBER_AS_TEXT => "a string compared with a number compares its text",
             CONNECTOR_MISSING => {
                 "a table the query reads is in no requiredDataConnectors dataTypes"
             }

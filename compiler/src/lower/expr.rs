@@ -84,7 +84,13 @@ fn string_operand(
     message: impl Fn(Type) -> String,
 ) -> LResult<Expr> {
     let v = if v.ty.is_numeric() {
-        numeric_literal_as_string(&v).unwrap_or(v)
+        match numeric_literal_as_string(&v) {
+            Some(t) => {
+                warn_number_as_text(l, span);
+                t
+            }
+            None => v,
+        }
     } else {
         v
     };
@@ -92,6 +98,27 @@ fn string_operand(
         return Err(l.err(codes::TYPE, span, message(v.ty)));
     }
     Ok(v)
+}
+
+/// DL021 (warning, once per span): a string compared with numeric literals compares their
+/// text, so `ResultType in (50074)` is exact-text matching that a reader may not expect.
+fn warn_number_as_text(l: &mut Lowerer, span: Span) {
+    let dup = l
+        .diags
+        .iter()
+        .any(|d| d.code == codes::NUMBER_AS_TEXT && d.span == Some(span));
+    if !dup {
+        l.diags.push(
+            crate::diagnostics::Diagnostic::warning(
+                codes::NUMBER_AS_TEXT,
+                "a string is compared with a number: the number is compared as its text",
+            )
+            .with_span(span)
+            .with_note(
+                "write the values as strings (\"50074\") to say so; \"050074\" would not match",
+            ),
+        );
+    }
 }
 
 /// Requires an argument of type `t` (a parameter takes it).
@@ -750,7 +777,13 @@ fn binary(
             let negated = op == "!=";
             if is_stringish(a.ty) {
                 let b = if b.ty.is_numeric() {
-                    numeric_literal_as_string(&b).unwrap_or(b)
+                    match numeric_literal_as_string(&b) {
+                        Some(t) => {
+                            warn_number_as_text(l, span);
+                            t
+                        }
+                        None => b,
+                    }
                 } else {
                     b
                 };
