@@ -141,6 +141,8 @@ pub mod codes {
     pub const TECHNIQUE_TACTIC: &str = "DL011";
     /// A string compared with numeric literals, compared as text (a warning).
     pub const NUMBER_AS_TEXT: &str = "DL021";
+    /// A string join key case-folded on one side only (a warning).
+    pub const ONE_SIDED_CASE: &str = "DL022";
     /// A value repeated in one `in`/`has_any` list (a warning).
     pub const DUPLICATE_VALUE: &str = "DL020";
     /// A table the query reads is in no requiredDataConnectors dataTypes.
@@ -206,6 +208,7 @@ pub mod codes {
             ENTITY_IDENTIFIER => "an entity mapping's identifiers do not fit its entity type",
             DUPLICATE_VALUE => "a value is repeated in one in/has_any list",
             NUMBER_AS_TEXT => "a string compared with a number compares its text",
+            ONE_SIDED_CASE => "a join key lower- or upper-cased on one side only",
             CONNECTOR_MISSING => {
                 "a table the query reads is in no requiredDataConnectors dataTypes"
             }

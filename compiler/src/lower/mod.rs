@@ -135,6 +135,10 @@ pub fn lower(query: &ast::Query, tables: &Tables) -> Lowered {
     };
     let mut scope = Scope::default();
     let plan = l.statements(&query.statements, &mut scope, None).ok();
+    // A function called twice reports its findings twice: keep the first of each.
+    let mut seen = std::collections::HashSet::new();
+    l.diags
+        .retain(|d| seen.insert((d.code, d.span, d.message.clone())));
     let has_error = l.diags.iter().any(|d| d.is_error());
     Lowered {
         plan: if has_error { None } else { plan },
@@ -1330,6 +1334,32 @@ impl<'a> Lowerer<'a> {
                     c.span,
                     format!("join keys have different types: {lt} and {rt}"),
                 ));
+            }
+            if lt == Type::String {
+                // Only when one side is folded and the other is a table's column as it is.
+                let (lf, rf) = (
+                    names::case_folded(&left, pair.0),
+                    names::case_folded(&right, pair.1),
+                );
+                if let (Some(lf), Some(rf)) = (lf, rf) {
+                    if lf != rf {
+                        let (folded, raw) = if lf {
+                            (&left.schema[pair.0].name, &right.schema[pair.1].name)
+                        } else {
+                            (&right.schema[pair.1].name, &left.schema[pair.0].name)
+                        };
+                        self.diags.push(
+                        Diagnostic::warning(
+                            codes::ONE_SIDED_CASE,
+                            format!(
+                                "join key `{folded}` is lower- or upper-cased on one side only; `{raw}` is compared as it is"
+                            ),
+                        )
+                        .with_span(c.span)
+                        .with_note("join keys compare case-sensitively: values that differ in case never match; fold both sides"),
+                    );
+                    }
+                }
             }
             keys.push(pair);
         }

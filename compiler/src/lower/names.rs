@@ -189,6 +189,52 @@ fn levenshtein(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// Whether column `col` of `node` holds `tolower(...)`/`toupper(...)` of something (`Some(true)`)
+/// or a table's column unchanged (`Some(false)`), followed through the operators that pass a
+/// column on; `None` when it cannot tell (other expressions, joins, unions, series).
+pub(crate) fn case_folded(node: &crate::ir::Node, col: usize) -> Option<bool> {
+    use crate::ir::{ExprKind, Func, Op};
+    let through = |input: &crate::ir::Node, e: &crate::ir::Expr| match &e.kind {
+        ExprKind::Column { index, .. } => case_folded(input, *index),
+        ExprKind::Call {
+            func: Func::ToLower | Func::ToUpper,
+            ..
+        } => Some(true),
+        _ => None,
+    };
+    match &node.op {
+        Op::Scan { .. } => Some(false),
+        Op::Extend { input, items } => {
+            let n = input.schema.len();
+            let mut appended = 0;
+            for (_, slot, e) in items {
+                let here = match slot {
+                    Some(i) => *i,
+                    None => {
+                        appended += 1;
+                        n + appended - 1
+                    }
+                };
+                if here == col {
+                    return through(input, e);
+                }
+            }
+            if col < n {
+                case_folded(input, col)
+            } else {
+                None
+            }
+        }
+        Op::Project { input, items } => items.get(col).and_then(|(_, e)| through(input, e)),
+        Op::Summarize { input, by, .. } => by.get(col).and_then(|(_, e)| through(input, e)),
+        Op::Filter { input, .. }
+        | Op::Sort { input, .. }
+        | Op::Take { input, .. }
+        | Op::Distinct { input } => case_folded(input, col),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
