@@ -630,3 +630,28 @@ fn lint_check_fixtures() {
         insta::assert_snapshot!(format!("lint_{name}"), se);
     }
 }
+
+#[test]
+fn bom_crlf_and_tabs_give_no_false_errors() {
+    let d = tmp("bytes");
+    let text = std::fs::read_to_string(root().join(SEED)).unwrap();
+    let variants = [
+        ("crlf.yaml", text.replace('\n', "\r\n")),
+        ("bom.yaml", format!("\u{feff}{text}")),
+        (
+            "tab.yaml",
+            text.replace("  | where Roles contains", "  \t| where Roles contains"),
+        ),
+    ];
+    for (name, body) in variants {
+        let f = d.join(name);
+        std::fs::write(&f, body).unwrap();
+        let (code, _, se) = detc(&["lint", "--output-format", "concise", f.to_str().unwrap()]);
+        assert_eq!(code, 0, "{name}: {se}");
+        // The seed's own findings, at the same places as in the original file.
+        assert!(
+            se.contains(&format!("{name}:36:80: warning[DL020]")),
+            "{name}: {se}"
+        );
+    }
+}
