@@ -1394,6 +1394,132 @@ impl Ctx<'_> {
             .join(", ")
     }
 
+    /// `mv-expand` of several columns, `with_itemindex` or `limit`: each row is repeated for
+    /// i in 0 .. the longest array's length, and each column takes its element i (null past
+    /// its end). Arrays only: a bag or a scalar is one element, as in the one-column form.
+    fn mv_expand_indexed(
+        &mut self,
+        node: &Node,
+        input: &Node,
+        columns: &[(usize, Option<Type>)],
+        with_index: bool,
+        limit: Option<u64>,
+    ) -> Result<String, Unsupported> {
+        for (_, t) in columns {
+            if matches!(t, Some(t) if !matches!(t, Type::String | Type::Long | Type::Int | Type::Real | Type::Bool | Type::Dynamic))
+            {
+                return Err(unsupported(
+                    "mv-expand to typeof()",
+                    "this type is not emitted to SQL yet",
+                ));
+            }
+        }
+        self.approx(
+            "mv-expand of a property bag",
+            "SQL expands arrays only: a bag stays one row, where KQL gives one row per property",
+        );
+        let q = self.node(input)?;
+        let kind = self.d.kind;
+        let norm = |c: &str| {
+            match kind {
+            DialectKind::DuckDb => format!("(CASE WHEN {c} IS NULL THEN '[null]'::JSON WHEN json_type({c}) = 'ARRAY' THEN {c} ELSE json_array({c}) END)"),
+            DialectKind::Postgres => format!("(CASE WHEN {c} IS NULL THEN '[null]'::jsonb WHEN jsonb_typeof({c}) = 'array' THEN {c} ELSE jsonb_build_array({c}) END)"),
+            DialectKind::Sqlite => format!("(CASE WHEN {c} IS NULL THEN '[null]' WHEN json_type({c}) = 'array' THEN {c} ELSE json_array(json({c})) END)"),
+        }
+        };
+        let len = |n: &str| match kind {
+            DialectKind::Postgres => format!("jsonb_array_length({n})"),
+            _ => format!("json_array_length({n})"),
+        };
+        let norms: Vec<String> = columns
+            .iter()
+            .map(|(i, _)| norm(&format!("t.{}", quote_ident(&input.schema[*i].name))))
+            .collect();
+        let lens: Vec<String> = norms.iter().map(|n| len(n)).collect();
+        let longest = if lens.len() == 1 {
+            lens[0].clone()
+        } else {
+            match kind {
+                DialectKind::Sqlite => format!("max({})", lens.join(", ")),
+                _ => format!("greatest({})", lens.join(", ")),
+            }
+        };
+        // The index i, and the FROM that repeats each row for it.
+        let (from, i) = match kind {
+            DialectKind::DuckDb => (
+                format!("{q} AS t, LATERAL (SELECT generate_series AS i FROM generate_series(0, CAST({longest} AS BIGINT) - 1)) AS g"),
+                "g.i".to_string(),
+            ),
+            DialectKind::Postgres => (
+                format!("{q} AS t CROSS JOIN LATERAL generate_series(0, {longest} - 1) AS g(i)"),
+                "g.i".to_string(),
+            ),
+            DialectKind::Sqlite => {
+                // json_each over the longest normalised array gives its keys 0 .. n-1.
+                let pick = if norms.len() == 1 {
+                    norms[0].clone()
+                } else {
+                    let arms: Vec<String> = norms
+                        .iter()
+                        .zip(&lens)
+                        .map(|(n, l)| format!("WHEN {l} = {longest} THEN {n}"))
+                        .collect();
+                    format!("(CASE {} END)", arms.join(" "))
+                };
+                (format!("{q} AS t, json_each({pick}) AS g"), "g.key".to_string())
+            }
+        };
+        let element = |n: &str| -> (String, String) {
+            // (the JSON element, its path for SQLite)
+            match kind {
+                DialectKind::DuckDb => (
+                    format!("json_extract({n}, '$[' || {i} || ']')"),
+                    String::new(),
+                ),
+                DialectKind::Postgres => (format!("({n} -> CAST({i} AS INT))"), String::new()),
+                DialectKind::Sqlite => {
+                    let path = format!("('$[' || {i} || ']')");
+                    (format!("({n} -> {path})"), path)
+                }
+            }
+        };
+        let mut sel = Vec::new();
+        for (k, col) in input.schema.iter().enumerate() {
+            let Some(pos) = columns.iter().position(|(c, _)| *c == k) else {
+                sel.push(format!("t.{}", quote_ident(&col.name)));
+                continue;
+            };
+            let n = &norms[pos];
+            let (el, path) = element(n);
+            let value = match (columns[pos].1, kind) {
+                (None | Some(Type::Dynamic), _) => el,
+                (Some(Type::String), DialectKind::DuckDb) => format!("CASE WHEN json_type({el}) = 'VARCHAR' THEN json_extract_string({el}, '$') ELSE '' END"),
+                (Some(Type::String), DialectKind::Postgres) => format!("CASE WHEN jsonb_typeof({el}) = 'string' THEN {el} #>> '{{}}' ELSE '' END"),
+                (Some(Type::String), DialectKind::Sqlite) => format!("CASE WHEN json_type({n}, {path}) = 'text' THEN {n} ->> {path} ELSE '' END"),
+                (Some(Type::Long | Type::Int), DialectKind::DuckDb) => format!("CASE WHEN json_type({el}) IN ('BIGINT', 'UBIGINT') THEN CAST({el} AS BIGINT) END"),
+                (Some(Type::Long | Type::Int), DialectKind::Postgres) => format!("CASE WHEN jsonb_typeof({el}) = 'number' AND ({el} #>> '{{}}') ~ '^-?[0-9]+$' THEN CAST({el} #>> '{{}}' AS BIGINT) END"),
+                (Some(Type::Long | Type::Int), DialectKind::Sqlite) => format!("CASE WHEN json_type({n}, {path}) = 'integer' THEN {n} ->> {path} END"),
+                (Some(Type::Real), DialectKind::DuckDb) => format!("CASE WHEN json_type({el}) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN CAST({el} AS DOUBLE) END"),
+                (Some(Type::Real), DialectKind::Postgres) => format!("CASE WHEN jsonb_typeof({el}) = 'number' THEN CAST({el} #>> '{{}}' AS DOUBLE PRECISION) END"),
+                (Some(Type::Real), DialectKind::Sqlite) => format!("CASE WHEN json_type({n}, {path}) IN ('integer', 'real') THEN CAST({n} ->> {path} AS REAL) END"),
+                (Some(Type::Bool), DialectKind::DuckDb) => format!("CASE WHEN json_type({el}) = 'BOOLEAN' THEN CAST({el} AS BOOLEAN) END"),
+                (Some(Type::Bool), DialectKind::Postgres) => format!("CASE WHEN jsonb_typeof({el}) = 'boolean' THEN CAST({el} #>> '{{}}' AS BOOLEAN) END"),
+                (Some(Type::Bool), DialectKind::Sqlite) => format!("CASE json_type({n}, {path}) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END"),
+                _ => unreachable!("checked above"),
+            };
+            sel.push(format!("{value} AS {}", quote_ident(&col.name)));
+        }
+        if with_index {
+            let name = &node.schema.last().expect("the index column").name;
+            sel.push(format!("CAST({i} AS BIGINT) AS {}", quote_ident(name)));
+        }
+        let mut text = format!("SELECT {} FROM {from}", sel.join(", "));
+        if let Some(n) = limit {
+            text.push_str(&format!(" WHERE {i} < {n}"));
+        }
+        Ok(text)
+    }
+
     fn node(&mut self, node: &Node) -> Result<String, Unsupported> {
         let body = match &node.op {
             // Summarize by the keys and the pivot value as text, then fold each key's rows
@@ -1619,11 +1745,15 @@ impl Ctx<'_> {
                 with_index,
                 limit,
             } => {
-                if columns.len() != 1 || *bag_array || *with_index || limit.is_some() {
+                if *bag_array {
                     return Err(unsupported(
                         "mv-expand",
-                        "several columns, bagexpansion, with_itemindex and limit are not emitted to SQL yet",
+                        "bagexpansion=array is not emitted to SQL yet",
                     ));
+                }
+                if columns.len() != 1 || *with_index || limit.is_some() {
+                    let body = self.mv_expand_indexed(node, input, columns, *with_index, *limit)?;
+                    return Ok(self.push(body));
                 }
                 let (column, to_type) = (&columns[0].0, &columns[0].1);
                 if matches!(to_type, Some(t) if !matches!(t, Type::String | Type::Long | Type::Int | Type::Real | Type::Bool | Type::Dynamic))
