@@ -29,6 +29,7 @@ pub struct CheckDoc {
 /// Every check of this stage.
 pub const CHECKS: &[CheckDoc] = &[
     output_columns::DOC,
+    output_columns::DOC_PLACEHOLDERS,
     legacy_entities::DOC,
     entity_identifiers::DOC,
     attack::DOC_TACTIC,
@@ -51,6 +52,7 @@ pub fn run(src: &Source, plan: Option<&Node>, catalog: &Catalog) -> Vec<Diagnost
         out.extend(attack::check(rule, &src.text));
         out.extend(entity_identifiers::check(rule, &src.text));
         out.extend(durations::check(rule, &src.text));
+        out.extend(output_columns::placeholder_limit(rule, &src.text));
     }
     if src.rule.is_some() || !src.text.is_empty() {
         out.extend(non_ascii::check(&src.text));

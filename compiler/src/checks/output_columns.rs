@@ -9,6 +9,18 @@ use crate::ir::Node;
 use crate::rule::model::Rule;
 use crate::rule::yaml_map::YamlMap;
 
+pub const DOC_PLACEHOLDERS: CheckDoc = CheckDoc {
+    code: codes::PLACEHOLDERS,
+    summary: "an alert format with more than 3 {{Column}} placeholders",
+    doc: concat!(
+        "What: `alertDisplayNameFormat` and `alertDescriptionFormat` may each hold at most 3\n",
+        "`{{Column}}` placeholders.\n",
+        "Why: Sentinel rejects the rule (its repository CI checks the same limit).\n",
+        "Example:\n",
+        "  alertDisplayNameFormat: \"{{a}} {{b}} {{c}} {{d}}\"   # DL004\n",
+    ),
+};
+
 pub const DOC: CheckDoc = CheckDoc {
     code: codes::OUTPUT_COLUMN,
     summary: "a column named in entityMappings, customDetails or alertDetailsOverride is not in the query's output",
@@ -92,6 +104,32 @@ fn placeholders(t: &str) -> Vec<String> {
             rest = &after[j + 2..];
         } else {
             rest = after;
+        }
+    }
+    out
+}
+
+/// DL004: Sentinel takes at most 3 `{{Column}}` placeholders in each alert format.
+pub fn placeholder_limit(rule: &Rule, text: &str) -> Vec<Diagnostic> {
+    let Some(o) = &rule.alert_details_override else {
+        return Vec::new();
+    };
+    let map = YamlMap::parse(text);
+    let mut out = Vec::new();
+    for (key, t) in [
+        ("alertDisplayNameFormat", &o.alert_display_name_format),
+        ("alertDescriptionFormat", &o.alert_description_format),
+    ] {
+        let n = t.as_deref().map_or(0, |t| placeholders(t).len());
+        if n > 3 {
+            let ptr = format!("/alertDetailsOverride/{key}");
+            out.push(
+                Diagnostic::error(
+                    codes::PLACEHOLDERS,
+                    format!("{key} has {n} {{{{Column}}}} placeholders; Sentinel takes at most 3"),
+                )
+                .with_span(map.value_span(&ptr).unwrap_or(Span::empty_at(0))),
+            );
         }
     }
     out
@@ -184,6 +222,7 @@ pub fn check(rule: &Rule, plan: &Node, text: &str) -> Vec<Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::placeholders;
+    use crate::rule::model::Rule;
 
     #[test]
     fn placeholders_of_alert_formats() {
@@ -191,5 +230,14 @@ mod tests {
         // A malformed `{{X}` is skipped, not read as a long name.
         assert_eq!(placeholders("{{Src} with {{Name}}"), ["Name"]);
         assert!(placeholders("no placeholders").is_empty());
+        let t = "alertDetailsOverride:\n  alertDisplayNameFormat: '{{a}} {{b}} {{c}} {{d}}'\n";
+        let rule: Rule = yaml_serde::from_str(t).unwrap();
+        let out = super::placeholder_limit(&rule, t);
+        assert_eq!(out.len(), 1);
+        assert!(
+            out[0].message.contains("4 {{Column}} placeholders"),
+            "{}",
+            out[0].message
+        );
     }
 }

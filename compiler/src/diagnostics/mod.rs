@@ -137,6 +137,8 @@ pub mod codes {
     pub const LEGACY_ENTITY: &str = "DL002";
     /// An entity mapping's identifiers do not fit its entity type.
     pub const ENTITY_IDENTIFIER: &str = "DL003";
+    /// An alert format with more than 3 `{{Column}}` placeholders.
+    pub const PLACEHOLDERS: &str = "DL004";
     /// A technique belongs to none of the rule's tactics (Sentinel's CI table).
     pub const TECHNIQUE_TACTIC: &str = "DL011";
     /// A string compared with numeric literals, compared as text (a warning).
@@ -206,6 +208,7 @@ pub mod codes {
             TECHNIQUE_TACTIC => "a technique belongs to none of the rule's tactics",
             LEGACY_ENTITY => "a legacy *CustomEntity output column that no entity mapping names",
             ENTITY_IDENTIFIER => "an entity mapping's identifiers do not fit its entity type",
+            PLACEHOLDERS => "an alert format with more than 3 {{Column}} placeholders",
             DUPLICATE_VALUE => "a value is repeated in one in/has_any list",
             NUMBER_AS_TEXT => "a string compared with a number compares its text",
             ONE_SIDED_CASE => "a join key lower- or upper-cased on one side only",
