@@ -655,3 +655,26 @@ fn bom_crlf_and_tabs_give_no_false_errors() {
         );
     }
 }
+
+#[test]
+fn contains_hint_is_off_by_default() {
+    let d = tmp("dl023");
+    std::fs::copy(root().join(SEED), d.join("r.yaml")).unwrap();
+    let (_, _, se) = detc(&["lint", "--output-format", "concise", d.to_str().unwrap()]);
+    assert!(!se.contains("DL023"), "{se}");
+    // Selecting a prefix is not enough; the full code turns it on.
+    std::fs::write(d.join("detc.toml"), "[lint]\nselect = [\"DL\"]\n").unwrap();
+    let (_, _, se) = detc(&["lint", "--output-format", "concise", d.to_str().unwrap()]);
+    assert!(!se.contains("DL023"), "{se}");
+    std::fs::write(
+        d.join("detc.toml"),
+        "[lint]\nselect = [\"DL\", \"DL023\"]\n",
+    )
+    .unwrap();
+    let (_, _, se) = detc(&["lint", "--output-format", "concise", d.to_str().unwrap()]);
+    assert!(
+        se.contains("r.yaml:27:25: warning[DL023] `contains \"Admin\"`"),
+        "{se}"
+    );
+    assert!(se.contains("warning[DL020]"), "{se}");
+}

@@ -4,6 +4,7 @@
 
 pub mod attack;
 pub mod base;
+pub mod contains_hint;
 pub mod data_connectors;
 pub mod duplicate_values;
 pub mod durations;
@@ -26,6 +27,9 @@ pub struct CheckDoc {
     pub doc: &'static str,
 }
 
+/// Codes reported only when `[lint] select` names them (a prefix of the code is not enough).
+pub const OFF_BY_DEFAULT: &[&str] = &[crate::diagnostics::codes::CONTAINS_HINT];
+
 /// Every check of this stage.
 pub const CHECKS: &[CheckDoc] = &[
     output_columns::DOC,
@@ -34,6 +38,7 @@ pub const CHECKS: &[CheckDoc] = &[
     entity_identifiers::DOC,
     attack::DOC_TACTIC,
     duplicate_values::DOC,
+    contains_hint::DOC,
     data_connectors::DOC_MISSING,
     data_connectors::DOC_UNUSED,
     unique_ids::DOC,
@@ -59,6 +64,7 @@ pub fn run(src: &Source, plan: Option<&Node>, catalog: &Catalog) -> Vec<Diagnost
     }
     if let Some(q) = &src.query {
         out.extend(duplicate_values::check(q));
+        out.extend(contains_hint::check(q));
     }
     if let (Some(rule), Some(plan)) = (&src.rule, plan) {
         out.extend(output_columns::check(rule, plan, &src.text));

@@ -73,6 +73,11 @@ impl LintSettings {
                     || matches(&self.select, d.code)
             })
             .filter(|d| !matches(&self.ignore, d.code))
+            // Off-by-default codes need to be selected by their full code.
+            .filter(|d| {
+                !super::OFF_BY_DEFAULT.contains(&d.code)
+                    || self.select.iter().any(|s| s.eq_ignore_ascii_case(d.code))
+            })
             .filter(|d| {
                 let Some(file) = &d.file else { return true };
                 let rel = file.strip_prefix(&self.root).unwrap_or(file);

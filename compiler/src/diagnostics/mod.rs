@@ -145,6 +145,8 @@ pub mod codes {
     pub const NUMBER_AS_TEXT: &str = "DL021";
     /// A string join key case-folded on one side only (a warning).
     pub const ONE_SIDED_CASE: &str = "DL022";
+    /// `contains` with a one-word term where `has` may do (a hint, off by default).
+    pub const CONTAINS_HINT: &str = "DL023";
     /// A value repeated in one `in`/`has_any` list (a warning).
     pub const DUPLICATE_VALUE: &str = "DL020";
     /// A table the query reads is in no requiredDataConnectors dataTypes.
@@ -212,6 +214,7 @@ pub mod codes {
             DUPLICATE_VALUE => "a value is repeated in one in/has_any list",
             NUMBER_AS_TEXT => "a string compared with a number compares its text",
             ONE_SIDED_CASE => "a join key lower- or upper-cased on one side only",
+            CONTAINS_HINT => "contains with a one-word term where has may do (off by default)",
             CONNECTOR_MISSING => {
                 "a table the query reads is in no requiredDataConnectors dataTypes"
             }
