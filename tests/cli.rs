@@ -678,3 +678,26 @@ fn contains_hint_is_off_by_default() {
     );
     assert!(se.contains("warning[DL020]"), "{se}");
 }
+
+#[test]
+fn every_lint_code_has_a_doc() {
+    let (code, so, _) = detc(&["rule"]);
+    assert_eq!(code, 0);
+    let codes: Vec<&str> = so
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    for c in [
+        "DY001", "DS001", "DS002", "DS003", "DK002", "DR001", "DR002", "DR006", "DR100", "DR101",
+        "DL001", "DL002", "DL003", "DL004", "DL011", "DL020", "DL021", "DL022", "DL023", "DL030",
+        "DL031", "DL040", "DL050", "DL051", "DL060", "DL070",
+    ] {
+        assert!(codes.contains(&c), "{c} missing from `detc rule`");
+        let (code, so, _) = detc(&["rule", c]);
+        assert_eq!(code, 0);
+        assert!(
+            so.contains("What:") && so.contains("Why:") && so.contains("Example"),
+            "{c}: {so}"
+        );
+    }
+}

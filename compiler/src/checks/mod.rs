@@ -5,6 +5,7 @@
 pub mod attack;
 pub mod base;
 pub mod contains_hint;
+pub mod core_docs;
 pub mod data_connectors;
 pub mod duplicate_values;
 pub mod durations;
@@ -47,6 +48,19 @@ pub const CHECKS: &[CheckDoc] = &[
     base::DOC_VERSION,
     base::DOC_ID,
 ];
+
+/// The documentation of a code: a check's, or an earlier stage's finding.
+pub fn doc(code: &str) -> Option<&'static CheckDoc> {
+    CHECKS
+        .iter()
+        .chain(core_docs::DOCS)
+        .find(|c| c.code.eq_ignore_ascii_case(code))
+}
+
+/// Every documented code, in order: the earlier stages', then the checks'.
+pub fn all_docs() -> impl Iterator<Item = &'static CheckDoc> {
+    core_docs::DOCS.iter().chain(CHECKS)
+}
 
 /// Runs every check on a loaded rule and its plan (no plan: the query did not lower, and
 /// the checks that need it are skipped). Rules come first: the rule's own metadata, then the

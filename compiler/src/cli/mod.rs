@@ -228,27 +228,26 @@ pub fn main() -> i32 {
             print!("{}", detc::rule::schema_json());
             Ok(0)
         }
-        Cmd::Rule { code } => {
-            let checks = detc::checks::CHECKS;
-            match code {
-                None => {
-                    for c in checks {
-                        println!("{}  {}", c.code, c.summary);
-                    }
+        Cmd::Rule { code } => match code {
+            None => {
+                let mut all: Vec<_> = detc::checks::all_docs().collect();
+                all.sort_by_key(|c| c.code);
+                for c in all {
+                    println!("{}  {}", c.code, c.summary);
+                }
+                Ok(0)
+            }
+            Some(code) => match detc::checks::doc(&code) {
+                Some(c) => {
+                    println!("{}: {}\n\n{}", c.code, c.summary, c.doc);
                     Ok(0)
                 }
-                Some(code) => match checks.iter().find(|c| c.code.eq_ignore_ascii_case(&code)) {
-                    Some(c) => {
-                        println!("{}: {}\n\n{}", c.code, c.summary, c.doc);
-                        Ok(0)
-                    }
-                    None => {
-                        eprintln!("detc rule: no check has code {code:?}; `detc rule` lists them");
-                        Ok(2)
-                    }
-                },
-            }
-        }
+                None => {
+                    eprintln!("detc rule: no check has code {code:?}; `detc rule` lists them");
+                    Ok(2)
+                }
+            },
+        },
         Cmd::Report {
             paths,
             format,
@@ -523,9 +522,7 @@ fn lint(
     }
     use detc::diagnostics::formats;
     let describe = |c: &str| {
-        detc::checks::CHECKS
-            .iter()
-            .find(|k| k.code == c)
+        detc::checks::doc(c)
             .map(|k| k.summary)
             .unwrap_or_else(|| codes::describe(c))
             .to_string()
