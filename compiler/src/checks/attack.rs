@@ -26,6 +26,37 @@ pub const DOC_TACTIC: CheckDoc = CheckDoc {
 };
 
 const TABLE: &str = include_str!("../../../schemas/attack/sentinel-tactic-techniques.json");
+const CURRENT: &str = include_str!("../../../schemas/attack/attack-enterprise.json");
+
+/// Current ATT&CK (schemas/attack/update.py): technique or sub-technique id -> tactics.
+fn current() -> &'static BTreeMap<String, BTreeSet<String>> {
+    static T: OnceLock<BTreeMap<String, BTreeSet<String>>> = OnceLock::new();
+    T.get_or_init(|| {
+        let v: serde_json::Value = serde_json::from_str(CURRENT).expect("embedded ATT&CK data");
+        v["techniques"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(id, tactics)| {
+                let set = tactics
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t.as_str().map(str::to_string))
+                    .collect();
+                (id.clone(), set)
+            })
+            .collect()
+    })
+}
+
+fn current_version() -> String {
+    let v: serde_json::Value = serde_json::from_str(CURRENT).expect("embedded ATT&CK data");
+    v["version"]
+        .as_str()
+        .unwrap_or("current ATT&CK")
+        .to_string()
+}
 
 /// Technique id -> the tactics it belongs to.
 fn table() -> &'static BTreeMap<String, BTreeSet<String>> {
@@ -85,29 +116,39 @@ pub fn check(rule: &Rule, text: &str) -> Vec<Diagnostic> {
             continue;
         }
         let parent = &t[..5];
-        match table().get(parent) {
-            None => out.push(
-                Diagnostic::warning(
+        // Sentinel's CI table first; techniques it predates are looked up in current ATT&CK.
+        let (owners, by) = match table().get(parent) {
+            Some(o) => (o, "Sentinel CI's table".to_string()),
+            None => match current().get(t).or_else(|| current().get(parent)) {
+                Some(o) => (o, current_version()),
+                None => {
+                    out.push(
+                        Diagnostic::warning(
+                            codes::TECHNIQUE_TACTIC,
+                            format!(
+                                "`{t}` is neither in Sentinel's technique-to-tactic table (2022-08) nor in {}",
+                                current_version()
+                            ),
+                        )
+                        .with_span(at(i)),
+                    );
+                    continue;
+                }
+            },
+        };
+        if !owners.iter().any(|o| tactics.contains(&norm(o))) {
+            let list: Vec<&str> = owners.iter().map(String::as_str).collect();
+            out.push(
+                Diagnostic::error(
                     codes::TECHNIQUE_TACTIC,
-                    format!("`{t}` is not in Sentinel's technique-to-tactic table (2022-08)"),
+                    format!("`{t}` belongs to none of the rule's tactics"),
                 )
-                .with_span(at(i)),
-            ),
-            Some(owners) if !owners.iter().any(|o| tactics.contains(&norm(o))) => {
-                let list: Vec<&str> = owners.iter().map(String::as_str).collect();
-                out.push(
-                    Diagnostic::error(
-                        codes::TECHNIQUE_TACTIC,
-                        format!("`{t}` belongs to none of the rule's tactics"),
-                    )
-                    .with_span(at(i))
-                    .with_note(format!(
-                        "{parent} belongs to {}; add one of them to `tactics`",
-                        list.join(", ")
-                    )),
-                );
-            }
-            Some(_) => {}
+                .with_span(at(i))
+                .with_note(format!(
+                    "{parent} belongs to {} ({by}); add one of them to `tactics`",
+                    list.join(", ")
+                )),
+            );
         }
     }
     out
@@ -126,5 +167,8 @@ mod tests {
         }
         assert!(table()["T1110"].contains("CredentialAccess"));
         assert!(table().len() > 150);
+        // Current ATT&CK knows techniques newer than the 2022 table (T1659, 2023).
+        assert!(!table().contains_key("T1659"));
+        assert!(current()["T1659"].contains("InitialAccess"));
     }
 }
