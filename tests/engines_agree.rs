@@ -78,6 +78,7 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | mv-expand with_itemindex = i c = ConditionalAccessPolicies | project UserPrincipalName, i, r = tostring(c.result)", &[]),
     ("SigninLogs | extend n = pack_array(1, 2, 3) | mv-expand n to typeof(long) limit 2 | project UserPrincipalName, n", &[]),
     ("SigninLogs | extend x = todynamic('[true, 1.5]'), y = ConditionalAccessPolicies | mv-expand with_itemindex = k x to typeof(bool), y | project UserPrincipalName, k, x, y", &[]),
+    ("SigninLogs | extend x = pack_array(ResultType == \"0\", strlen(IPAddress)) | mv-expand x | project UserPrincipalName, x", &[]),
     ("SigninLogs | evaluate pivot(ResultType, count(), UserPrincipalName) | project UserPrincipalName, ok = tolong(column_ifexists(\"0\", 0)), mfa = tolong(column_ifexists(\"50074\", 0))", &[]),
     ("SigninLogs | extend n = strlen(IPAddress) | evaluate pivot(ResultType, sum(n)) | project s = tolong(column_ifexists(\"0\", 0)), t = tolong(column_ifexists(\"50074\", 0))", &[]),
     ("SigninLogs | where ResultType == \"none\" | evaluate pivot(ResultType) | project s = tolong(column_ifexists(\"0\", 0))", &[]),

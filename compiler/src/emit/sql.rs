@@ -1191,6 +1191,20 @@ impl Ctx<'_> {
                     format!("COALESCE((regexp_match({}, {}))[{group}], '')", a[2], a[0])
                 }
             }
+            // SQLite stores bools as 0/1: inside JSON they must become `true`/`false`.
+            Func::PackArray if self.d.kind == DialectKind::Sqlite => {
+                let items: Vec<String> = args
+                    .iter()
+                    .zip(&a)
+                    .map(|(e, x)| match e.ty {
+                        Type::Bool => format!(
+                            "json(CASE WHEN {x} THEN 'true' WHEN NOT {x} THEN 'false' END)"
+                        ),
+                        _ => x.clone(),
+                    })
+                    .collect();
+                format!("json_array({})", items.join(", "))
+            }
             f => match crate::emit::sql_funcs::function(self.d.kind, f) {
                 Some(tpl) => {
                     let mut out = tpl.replace("{*}", &a.join(", "));
