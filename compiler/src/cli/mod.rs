@@ -479,40 +479,83 @@ fn lint(
         eprintln!("detc lint: no rule files found");
         return Ok(2);
     }
-    let mut all = Vec::new();
-    let mut ids = Vec::new();
-    for p in &files {
-        let src = load(p, sources);
-        all.extend(src.diagnostics.iter().cloned());
-        if let Some(id) = src.rule.as_ref().and_then(|r| r.id.clone()) {
-            ids.push(detc::checks::unique_ids::RuleId {
-                path: src.path.clone(),
-                id,
-                text: src.text.clone(),
-            });
-        }
-        let (plan, diags) = pipeline::compile(
+    // Each file is linted on its own, spread over the available cores; results are merged
+    // in file order, so the output does not depend on the scheduling.
+    struct Linted {
+        path: PathBuf,
+        text: String,
+        id: Option<String>,
+        diags: Vec<Diagnostic>,
+        base_error: Option<String>,
+    }
+    let lint_one = |p: &PathBuf| -> Linted {
+        let src = pipeline::load(p);
+        let mut diags = src.diagnostics.clone();
+        let (plan, found) = pipeline::compile(
             &src,
             &Tables {
                 catalog,
                 present: None,
             },
         );
-        all.extend(diags.into_iter().filter(|d| d.severity != Severity::Info));
-        all.extend(detc::checks::run(&src, plan.as_ref(), catalog));
+        diags.extend(found.into_iter().filter(|d| d.severity != Severity::Info));
+        diags.extend(detc::checks::run(&src, plan.as_ref(), catalog));
+        let mut base_error = None;
         if let (Some(rev), Some(rule)) = (base, &src.rule) {
             match git_show(rev, &src.path) {
-                Ok(Some(old)) => all.extend(
+                Ok(Some(old)) => diags.extend(
                     detc::checks::base::check(rule, &src.text, &old, rev)
                         .into_iter()
                         .map(|d| d.with_file(&src.path)),
                 ),
                 Ok(None) => {}
-                Err(m) => {
-                    eprintln!("detc lint --base: {m}");
-                    return Ok(2);
-                }
+                Err(m) => base_error = Some(m),
             }
+        }
+        Linted {
+            id: src.rule.as_ref().and_then(|r| r.id.clone()),
+            path: src.path,
+            text: src.text,
+            diags,
+            base_error,
+        }
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len())
+        .max(1);
+    let chunk = files.len().div_ceil(workers);
+    let linted: Vec<Linted> = std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                // A deep stack, as `report`'s workers: lowering recurses with the query.
+                std::thread::Builder::new()
+                    .stack_size(256 << 20)
+                    .spawn_scoped(scope, move || part.iter().map(lint_one).collect::<Vec<_>>())
+                    .expect("spawn a lint worker")
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a lint worker panicked"))
+            .collect()
+    });
+    let mut all = Vec::new();
+    let mut ids = Vec::new();
+    for l in linted {
+        if let Some(m) = l.base_error {
+            eprintln!("detc lint --base: {m}");
+            return Ok(2);
+        }
+        sources.add(&l.path, &l.text);
+        all.extend(l.diags);
+        if let Some(id) = l.id {
+            ids.push(detc::checks::unique_ids::RuleId {
+                path: l.path,
+                id,
+                text: l.text,
+            });
         }
     }
     all.extend(detc::checks::unique_ids::check(&ids));
