@@ -736,3 +736,35 @@ fn build_check_reports_drift_without_writing() {
         .unwrap()
         .contains("Failed-MFA"));
 }
+
+#[test]
+fn yaml_error_is_not_followed_by_query_noise_and_run_declares_approximations() {
+    let d = tmp("noise");
+    let text = std::fs::read_to_string(root().join(SEED))
+        .unwrap()
+        .replace("  | where Roles contains", "\t| where Roles contains");
+    let f = d.join("tab.yaml");
+    std::fs::write(&f, text).unwrap();
+    let (code, _, se) = detc(&["lint", "--output-format", "concise", f.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(se.contains("error[DY001]"), "{se}");
+    assert!(!se.contains("DK002"), "no follow-on query errors: {se}");
+    // `run` says on stderr when the native run is a declared approximation.
+    let q = d.join("q.kql");
+    std::fs::write(
+        &q,
+        "datatable(b:dynamic)[dynamic({\"k\":1})] | evaluate bag_unpack(b) | project k",
+    )
+    .unwrap();
+    let (code, so, se) = detc(&[
+        "run",
+        q.to_str().unwrap(),
+        "--data",
+        d.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{se}");
+    assert_eq!(so.trim(), "{\"k\":1}");
+    assert!(se.contains("warning[DR101]"), "{se}");
+}

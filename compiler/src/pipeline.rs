@@ -63,6 +63,14 @@ pub fn compile(src: &Source, tables: &Tables) -> (Option<Node>, Vec<Diagnostic>)
     let Some(q) = &src.query else {
         return (None, Vec::new());
     };
+    // A YAML error may have cut the query short: its parse errors would only be noise.
+    if src
+        .diagnostics
+        .iter()
+        .any(|d| d.code == crate::diagnostics::codes::YAML_SYNTAX)
+    {
+        return (None, Vec::new());
+    }
     let (ast, mut diags) = crate::syntax::parse(&q.text);
     let mut plan = None;
     if !diags.iter().any(|d| d.is_error()) {

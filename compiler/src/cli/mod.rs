@@ -683,6 +683,12 @@ fn prepare(
     let Some(plan) = plan else {
         return Err(diags.into_iter().filter(|d| d.is_error()).collect());
     };
+    // Declared approximations (DR101) change what a run means: say so on stderr.
+    let approximated: Vec<Diagnostic> = diags
+        .into_iter()
+        .filter(|d| d.code == codes::APPROXIMATED)
+        .collect();
+    print_diags(sources, &approximated, DiagFormat::Full);
     let params = parse_params(params)?;
     let plan = detc::bind::bind(&plan, &params).map_err(|d| vec![d.with_file(rule)])?;
     let mut data = Data::default();
