@@ -92,11 +92,10 @@ fn well_formed(id: &str) -> bool {
     }
 }
 
-pub fn check(rule: &Rule, text: &str) -> Vec<Diagnostic> {
+pub fn check(rule: &Rule, map: &YamlMap) -> Vec<Diagnostic> {
     if rule.relevant_techniques.is_empty() {
         return Vec::new();
     }
-    let map = YamlMap::parse(text);
     let at = |i: usize| {
         map.value_span(&format!("/relevantTechniques/{i}"))
             .unwrap_or(Span::empty_at(0))

@@ -4,7 +4,7 @@
 //! DL051: the `id` changed. A file absent at the base is new and not checked.
 
 use super::CheckDoc;
-use crate::diagnostics::{codes, Diagnostic, Span};
+use crate::diagnostics::{codes, Diagnostic};
 use crate::rule::model::Rule;
 use crate::rule::yaml_map::YamlMap;
 
@@ -42,11 +42,7 @@ pub fn check(rule: &Rule, text: &str, base_text: &str, rev: &str) -> Vec<Diagnos
         return Vec::new();
     };
     let map = YamlMap::parse(text);
-    let span_of = |ptr: &str| {
-        map.value_span(ptr)
-            .or_else(|| map.nearest(ptr).map(|(_, n)| n.key.unwrap_or(n.value)))
-            .unwrap_or(Span::empty_at(0))
-    };
+    let span_of = |ptr: &str| map.locate(ptr);
     let mut out = Vec::new();
     if let (Some(old), Some(new)) = (&base.id, &rule.id) {
         if !old.trim().eq_ignore_ascii_case(new.trim()) {

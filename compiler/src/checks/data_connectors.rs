@@ -53,7 +53,7 @@ fn table_of(data_type: &str) -> String {
         .to_lowercase()
 }
 
-pub fn check(rule: &Rule, plan: &Node, catalog: &Catalog, text: &str) -> Vec<Diagnostic> {
+pub fn check(rule: &Rule, plan: &Node, catalog: &Catalog, map: &YamlMap) -> Vec<Diagnostic> {
     if rule.required_data_connectors.is_empty() {
         return Vec::new();
     }
@@ -82,7 +82,6 @@ pub fn check(rule: &Rule, plan: &Node, catalog: &Catalog, text: &str) -> Vec<Dia
                 .map(move |(j, d)| (i, j, table_of(d)))
         })
         .collect();
-    let map = YamlMap::parse(text);
     let mut out = Vec::new();
     for t in &tables {
         if !listed.iter().any(|(_, _, d)| *d == t.to_lowercase()) {

@@ -35,13 +35,12 @@ fn minutes(s: &str) -> Option<u64> {
     })
 }
 
-pub fn check(rule: &Rule, text: &str) -> Vec<Diagnostic> {
+pub fn check(rule: &Rule, map: &YamlMap) -> Vec<Diagnostic> {
     let freq = rule.query_frequency.as_deref().and_then(minutes);
     let period = rule.query_period.as_deref().and_then(minutes);
     if freq.is_none() && period.is_none() {
         return Vec::new();
     }
-    let map = YamlMap::parse(text);
     let at = |ptr: &str| map.value_span(ptr).unwrap_or(Span::empty_at(0));
     let err = |ptr: &str, m: String| Diagnostic::error(codes::SCHEDULE, m).with_span(at(ptr));
     let mut out = Vec::new();
@@ -80,7 +79,10 @@ mod tests {
     fn run(f: &str, p: &str) -> Vec<String> {
         let text = format!("queryFrequency: {f}\nqueryPeriod: {p}\n");
         let rule: Rule = yaml_serde::from_str(&text).unwrap();
-        check(&rule, &text).into_iter().map(|d| d.message).collect()
+        check(&rule, &YamlMap::parse(&text))
+            .into_iter()
+            .map(|d| d.message)
+            .collect()
     }
 
     #[test]

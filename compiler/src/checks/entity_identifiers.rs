@@ -4,7 +4,7 @@
 //! Value), as Sentinel's CI checks (`schemas/entities/sentinel-entity-identifiers.json`).
 
 use super::CheckDoc;
-use crate::diagnostics::{codes, Diagnostic, Span};
+use crate::diagnostics::{codes, Diagnostic};
 use crate::rule::model::Rule;
 use crate::rule::yaml_map::YamlMap;
 use std::collections::BTreeMap;
@@ -67,16 +67,11 @@ fn entities() -> &'static BTreeMap<String, Entity> {
     })
 }
 
-pub fn check(rule: &Rule, text: &str) -> Vec<Diagnostic> {
+pub fn check(rule: &Rule, map: &YamlMap) -> Vec<Diagnostic> {
     if rule.entity_mappings.is_empty() {
         return Vec::new();
     }
-    let map = YamlMap::parse(text);
-    let span = |ptr: &str| {
-        map.value_span(ptr)
-            .or_else(|| map.nearest(ptr).map(|(_, n)| n.key.unwrap_or(n.value)))
-            .unwrap_or(Span::empty_at(0))
-    };
+    let span = |ptr: &str| map.locate(ptr);
     let mut out = Vec::new();
     for (i, m) in rule.entity_mappings.iter().enumerate() {
         // An unknown entity type is the schema's finding.
@@ -146,7 +141,7 @@ mod tests {
     fn identifiers_per_type() {
         let text = "entityMappings:\n  - entityType: Account\n    fieldMappings:\n      - identifier: Address\n        columnName: A\n      - identifier: NTDomain\n        columnName: B\n  - entityType: FileHash\n    fieldMappings:\n      - identifier: Value\n        columnName: C\n  - entityType: IP\n    fieldMappings:\n      - identifier: address\n        columnName: D\n";
         let rule: Rule = yaml_serde::from_str(text).unwrap();
-        let out = check(&rule, text);
+        let out = check(&rule, &YamlMap::parse(text));
         let msgs: Vec<&str> = out.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(
             msgs,

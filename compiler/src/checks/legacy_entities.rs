@@ -23,7 +23,7 @@ pub const DOC: CheckDoc = CheckDoc {
     ),
 };
 
-pub fn check(rule: &Rule, plan: &Node, text: &str) -> Vec<Diagnostic> {
+pub fn check(rule: &Rule, plan: &Node, map: &YamlMap) -> Vec<Diagnostic> {
     // Analytic rules only, as Sentinel's CI: a hunting query's results are read by a person.
     if rule.kind.is_none() {
         return Vec::new();
@@ -33,7 +33,6 @@ pub fn check(rule: &Rule, plan: &Node, text: &str) -> Vec<Diagnostic> {
         .iter()
         .flat_map(|m| m.field_mappings.iter().map(|f| f.column_name.as_str()))
         .collect();
-    let map = YamlMap::parse(text);
     let at = map
         .nearest("/query")
         .map(|(_, n)| n.key.unwrap_or(n.value))
@@ -89,7 +88,7 @@ mod tests {
         let out = check(
             &r,
             &plan(&["IPCustomEntity", "AccountCustomEntity", "x"]),
-            text,
+            &YamlMap::parse(text),
         );
         // IPCustomEntity is mapped (case aside: DL001's warning); AccountCustomEntity is not.
         assert_eq!(out.len(), 1);
@@ -97,6 +96,11 @@ mod tests {
         assert_eq!(out[0].span, Some(Span::new(16, 21)));
         // A hunting query (no kind) is not checked.
         let h = "query: T\n";
-        assert!(check(&rule(h), &plan(&["AccountCustomEntity"]), h).is_empty());
+        assert!(check(
+            &rule(h),
+            &plan(&["AccountCustomEntity"]),
+            &YamlMap::parse(h)
+        )
+        .is_empty());
     }
 }

@@ -20,6 +20,7 @@ use crate::catalog::Catalog;
 use crate::diagnostics::Diagnostic;
 use crate::ir::Node;
 use crate::pipeline::Source;
+use crate::rule::yaml_map::YamlMap;
 
 /// A check's code, its one-line summary, and its documentation (what, why, an example).
 pub struct CheckDoc {
@@ -67,11 +68,13 @@ pub fn all_docs() -> impl Iterator<Item = &'static CheckDoc> {
 /// checks that read the plan.
 pub fn run(src: &Source, plan: Option<&Node>, catalog: &Catalog) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    if let Some(rule) = &src.rule {
-        out.extend(attack::check(rule, &src.text));
-        out.extend(entity_identifiers::check(rule, &src.text));
-        out.extend(durations::check(rule, &src.text));
-        out.extend(output_columns::placeholder_limit(rule, &src.text));
+    // The rule file's YAML positions, indexed once for every check that reports at a key.
+    let map = src.rule.as_ref().map(|_| YamlMap::parse(&src.text));
+    if let (Some(rule), Some(map)) = (&src.rule, &map) {
+        out.extend(attack::check(rule, map));
+        out.extend(entity_identifiers::check(rule, map));
+        out.extend(durations::check(rule, map));
+        out.extend(output_columns::placeholder_limit(rule, map));
     }
     if src.rule.is_some() || !src.text.is_empty() {
         out.extend(non_ascii::check(&src.text));
@@ -80,10 +83,10 @@ pub fn run(src: &Source, plan: Option<&Node>, catalog: &Catalog) -> Vec<Diagnost
         out.extend(duplicate_values::check(q));
         out.extend(contains_hint::check(q));
     }
-    if let (Some(rule), Some(plan)) = (&src.rule, plan) {
-        out.extend(output_columns::check(rule, plan, &src.text));
-        out.extend(legacy_entities::check(rule, plan, &src.text));
-        out.extend(data_connectors::check(rule, plan, catalog, &src.text));
+    if let (Some(rule), Some(plan), Some(map)) = (&src.rule, plan, &map) {
+        out.extend(output_columns::check(rule, plan, map));
+        out.extend(legacy_entities::check(rule, plan, map));
+        out.extend(data_connectors::check(rule, plan, catalog, map));
     }
     for d in &mut out {
         d.file = Some(src.path.clone());

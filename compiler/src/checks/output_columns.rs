@@ -110,11 +110,10 @@ fn placeholders(t: &str) -> Vec<String> {
 }
 
 /// DL004: Sentinel takes at most 3 `{{Column}}` placeholders in each alert format.
-pub fn placeholder_limit(rule: &Rule, text: &str) -> Vec<Diagnostic> {
+pub fn placeholder_limit(rule: &Rule, map: &YamlMap) -> Vec<Diagnostic> {
     let Some(o) = &rule.alert_details_override else {
         return Vec::new();
     };
-    let map = YamlMap::parse(text);
     let mut out = Vec::new();
     for (key, t) in [
         ("alertDisplayNameFormat", &o.alert_display_name_format),
@@ -135,7 +134,7 @@ pub fn placeholder_limit(rule: &Rule, text: &str) -> Vec<Diagnostic> {
     out
 }
 
-pub fn check(rule: &Rule, plan: &Node, text: &str) -> Vec<Diagnostic> {
+pub fn check(rule: &Rule, plan: &Node, map: &YamlMap) -> Vec<Diagnostic> {
     // After `bag_unpack`/`pivot` the output's columns are known only at run time.
     if plan
         .schema
@@ -148,17 +147,13 @@ pub fn check(rule: &Rule, plan: &Node, text: &str) -> Vec<Diagnostic> {
     if wanted.is_empty() {
         return Vec::new();
     }
-    let map = YamlMap::parse(text);
     let output: Vec<&str> = plan.schema.iter().map(|c| c.name.as_str()).collect();
     let mut out = Vec::new();
     for (col, ptr) in wanted {
         if output.contains(&col.as_str()) {
             continue;
         }
-        let span = map
-            .value_span(&ptr)
-            .or_else(|| map.nearest(&ptr).map(|(_, n)| n.key.unwrap_or(n.value)))
-            .unwrap_or(Span::empty_at(0));
+        let span = map.locate(&ptr);
         // Same letters, other case: Sentinel's matching is not documented; a warning.
         if let Some(other) = output.iter().find(|o| o.eq_ignore_ascii_case(&col)) {
             out.push(
@@ -223,6 +218,7 @@ pub fn check(rule: &Rule, plan: &Node, text: &str) -> Vec<Diagnostic> {
 mod tests {
     use super::placeholders;
     use crate::rule::model::Rule;
+    use crate::rule::yaml_map::YamlMap;
 
     #[test]
     fn placeholders_of_alert_formats() {
@@ -232,7 +228,7 @@ mod tests {
         assert!(placeholders("no placeholders").is_empty());
         let t = "alertDetailsOverride:\n  alertDisplayNameFormat: '{{a}} {{b}} {{c}} {{d}}'\n";
         let rule: Rule = yaml_serde::from_str(t).unwrap();
-        let out = super::placeholder_limit(&rule, t);
+        let out = super::placeholder_limit(&rule, &YamlMap::parse(t));
         assert_eq!(out.len(), 1);
         assert!(
             out[0].message.contains("4 {{Column}} placeholders"),

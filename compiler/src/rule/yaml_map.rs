@@ -445,6 +445,14 @@ impl YamlMap {
         self.nodes.get(pointer).map(|n| n.value)
     }
 
+    /// Where to point at `pointer`'s value: its span, or the key (else value) of its nearest
+    /// indexed ancestor, or the file's start.
+    pub fn locate(&self, pointer: &str) -> Span {
+        self.value_span(pointer)
+            .or_else(|| self.nearest(pointer).map(|(_, n)| n.key.unwrap_or(n.value)))
+            .unwrap_or(Span::empty_at(0))
+    }
+
     /// The node at `pointer` or, if it is not indexed (merged in from an alias, nested too
     /// deep), at its nearest indexed ancestor, with that ancestor's path.
     pub fn nearest<'a>(&self, mut pointer: &'a str) -> Option<(&'a str, &Node)> {
