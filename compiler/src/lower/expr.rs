@@ -268,9 +268,12 @@ pub(super) fn is_unpacked_key(e: &Expr) -> bool {
         if matches!(&args[0].kind, ExprKind::Column { name, .. } if name.starts_with(UNPACKED)))
 }
 
-/// `e` converted to `ty` with the matching `to*()` function.
-fn convert_to(e: Expr, ty: Type) -> Expr {
+/// `e` converted to `ty` with the matching `to*()` function; a string stays a string for
+/// `string`/`guid` and a dynamic value stays dynamic for `dynamic` (text is parsed by
+/// `todynamic`). Used for `typeof(T)` captures, typed `parse` columns and unpacked keys.
+pub(super) fn convert_to(e: Expr, ty: Type) -> Expr {
     let func = match ty {
+        Type::String | Type::Guid if e.ty == Type::String => return e,
         Type::String | Type::Guid => Func::ToString,
         Type::Long => Func::ToLong,
         Type::Int => Func::ToInt,
@@ -278,7 +281,8 @@ fn convert_to(e: Expr, ty: Type) -> Expr {
         Type::DateTime => Func::ToDateTime,
         Type::Bool => Func::ToBool,
         Type::Timespan => Func::ToTimespan,
-        Type::Dynamic => return e,
+        Type::Dynamic if e.ty == Type::Dynamic => return e,
+        Type::Dynamic => Func::ToDynamic,
     };
     Expr {
         kind: ExprKind::Call {
@@ -1123,23 +1127,7 @@ fn call(
                     span,
                 };
                 let e = lower_scalar(l, &inner, row, scope)?;
-                let func = match ty {
-                    Type::String | Type::Guid => return Ok(e),
-                    Type::Long => Func::ToLong,
-                    Type::Int => Func::ToInt,
-                    Type::Real | Type::Decimal => Func::ToReal,
-                    Type::DateTime => Func::ToDateTime,
-                    Type::Bool => Func::ToBool,
-                    Type::Timespan => Func::ToTimespan,
-                    Type::Dynamic => Func::ToDynamic,
-                };
-                return Ok(Expr {
-                    kind: ExprKind::Call {
-                        func,
-                        args: vec![e],
-                    },
-                    ty,
-                });
+                return Ok(convert_to(e, ty));
             }
         }
     }

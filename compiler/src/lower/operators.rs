@@ -1095,26 +1095,7 @@ impl Lowerer<'_> {
                 },
                 ty: Type::String,
             };
-            let func = match ty {
-                Type::String | Type::Guid => None,
-                Type::Long => Some(crate::ir::Func::ToLong),
-                Type::Int => Some(crate::ir::Func::ToInt),
-                Type::Real | Type::Decimal => Some(crate::ir::Func::ToReal),
-                Type::DateTime => Some(crate::ir::Func::ToDateTime),
-                Type::Bool => Some(crate::ir::Func::ToBool),
-                Type::Dynamic => Some(crate::ir::Func::ToDynamic),
-                Type::Timespan => Some(crate::ir::Func::ToTimespan),
-            };
-            let e = match func {
-                Some(f) => Expr {
-                    kind: ExprKind::Call {
-                        func: f,
-                        args: vec![extract],
-                    },
-                    ty,
-                },
-                None => extract,
-            };
+            let e = super::expr::convert_to(extract, ty);
             items.push((name, e));
         }
         let typed: Vec<Expr> = items
