@@ -102,12 +102,7 @@ pub fn check(rule: &Rule, map: &YamlMap) -> Vec<Diagnostic> {
     };
     // Case, spaces and punctuation aside: a misspelling such as `CommandandControl` or
     // `Initial Access` is the schema's finding (DS001), with its fix.
-    let norm = |t: &str| -> String {
-        t.chars()
-            .filter(|c| c.is_alphanumeric())
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
+    let norm = crate::rule::validate::normalize;
     let tactics: BTreeSet<String> = rule.tactics.iter().map(|t| norm(t)).collect();
     let mut out = Vec::new();
     for (i, t) in rule.relevant_techniques.iter().enumerate() {

@@ -381,14 +381,7 @@ impl<'a> Lowerer<'a> {
         }
         // `print(x)`: the print operator with a parenthesised expression.
         if name.name == "print" {
-            let items: Vec<ast::NamedExpr> = args
-                .iter()
-                .map(|a| ast::NamedExpr {
-                    name: a.name.clone(),
-                    more: Vec::new(),
-                    expr: a.value.clone(),
-                })
-                .collect();
+            let items: Vec<ast::NamedExpr> = args.iter().map(ast::Arg::to_named).collect();
             return self.print(&items, scope);
         }
         if name.name == crate::catalog::GET_WATCHLIST {

@@ -406,14 +406,7 @@ impl Lowerer<'_> {
                 &args[1..],
             ),
         };
-        let by_items: Vec<ast::NamedExpr> = rest
-            .iter()
-            .map(|a| ast::NamedExpr {
-                name: a.name.clone(),
-                more: Vec::new(),
-                expr: a.value.clone(),
-            })
-            .collect();
+        let by_items: Vec<ast::NamedExpr> = rest.iter().map(ast::Arg::to_named).collect();
         let by = self.group_keys(&by_items, &input, scope, "pivot")?;
         let by_names: Vec<String> = by.iter().map(|(n, _)| n.clone()).collect();
         let A::Call {

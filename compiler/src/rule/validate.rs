@@ -378,7 +378,7 @@ fn object_span(map: &YamlMap, ptr: &str) -> Span {
 }
 
 /// Lowercase letters and digits only: `Initial access` and `InitialAccess` compare equal.
-fn normalize(s: &str) -> String {
+pub(crate) fn normalize(s: &str) -> String {
     s.chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)

@@ -131,6 +131,17 @@ pub struct Arg {
     pub value: Expr,
 }
 
+impl Arg {
+    /// `name = value` as an operator item (`print(x)`, `evaluate pivot(..., by...)`).
+    pub fn to_named(&self) -> NamedExpr {
+        NamedExpr {
+            name: self.name.clone(),
+            more: Vec::new(),
+            expr: self.value.clone(),
+        }
+    }
+}
+
 /// `Name = expr` or a bare `expr` in `extend`, `project`, `summarize`, ...
 /// `(a, b) = f(...)` assigns several names: the first is in `name`, the rest in `more`.
 #[derive(Clone, Debug, PartialEq)]
