@@ -6,27 +6,8 @@ use detc::eval::{self, compile::Ctx, Data};
 use detc::lower::{lower, Tables};
 use serde_json::{json, Value as J};
 
-fn eval1(expr: &str) -> J {
-    let q = format!("print r = {expr}");
-    let (ast, d) = detc::syntax::parse(&q);
-    assert!(d.is_empty(), "{q}: {d:?}");
-    let catalog = Catalog::builtin();
-    let lowered = lower(
-        &ast,
-        &Tables {
-            catalog: &catalog,
-            present: None,
-        },
-    );
-    let plan = lowered
-        .plan
-        .unwrap_or_else(|| panic!("{q}: {:?}", lowered.diagnostics));
-    let now = detc::value::parse_datetime("2024-03-03T12:00:00Z").unwrap();
-    let rows = eval::run(&plan, &Data::default(), &Ctx { now }).unwrap();
-    rows[0][0].to_json()
-}
-
-fn query_rows(q: &str) -> Vec<Vec<J>> {
+/// The lowered plan of a query that must parse and lower, with its diagnostics.
+fn lowered(q: &str) -> (detc::ir::Node, Vec<detc::diagnostics::Diagnostic>) {
     let (ast, d) = detc::syntax::parse(q);
     assert!(d.is_empty(), "{q}: {d:?}");
     let catalog = Catalog::builtin();
@@ -40,6 +21,18 @@ fn query_rows(q: &str) -> Vec<Vec<J>> {
     let plan = lowered
         .plan
         .unwrap_or_else(|| panic!("{q}: {:?}", lowered.diagnostics));
+    (plan, lowered.diagnostics)
+}
+
+fn eval1(expr: &str) -> J {
+    let (plan, _) = lowered(&format!("print r = {expr}"));
+    let now = detc::value::parse_datetime("2024-03-03T12:00:00Z").unwrap();
+    let rows = eval::run(&plan, &Data::default(), &Ctx { now }).unwrap();
+    rows[0][0].to_json()
+}
+
+fn query_rows(q: &str) -> Vec<Vec<J>> {
+    let (plan, _) = lowered(q);
     let rows = eval::run(&plan, &Data::default(), &Ctx { now: 0 }).unwrap();
     rows.iter()
         .map(|r| r.iter().map(|v| v.to_json()).collect())
@@ -521,18 +514,8 @@ fn bag_unpack_resolves_the_keys_the_query_reads() {
 #[test]
 fn an_undeclared_watchlist_reads_its_columns_from_watchlist_item() {
     let q = "_GetWatchlist('Cfg') | where wl_Rule == 'R1' | project T = todouble(wl_Threshold)";
-    let (ast, d) = detc::syntax::parse(q);
-    assert!(d.is_empty());
-    let catalog = Catalog::builtin();
-    let lowered = lower(
-        &ast,
-        &Tables {
-            catalog: &catalog,
-            present: None,
-        },
-    );
-    assert!(lowered.diagnostics.iter().any(|d| d.code == "DR101"));
-    let plan = lowered.plan.expect("lowers");
+    let (plan, diagnostics) = lowered(q);
+    assert!(diagnostics.iter().any(|d| d.code == "DR101"));
     let mut data = Data::default();
     let item = |rule: &str, t: &str| {
         detc::value::Value::Dynamic(std::sync::Arc::new(
