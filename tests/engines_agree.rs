@@ -87,6 +87,10 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("IdentityInfo | mv-expand AssignedRoles | extend r = tostring(AssignedRoles) | summarize roles = make_set(r) by AccountUPN", &[]),
     ("SigninLogs | summarize n = dcountif(IPAddress, ResultType == \"0\"), s = sumif(1, ResultType != \"0\") by UserPrincipalName", &[]),
     ("let t = toscalar(SigninLogs | summarize max(TimeGenerated)); SigninLogs | where TimeGenerated == t | project UserPrincipalName", &[]),
+    ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (where tostring(p.result) != \"success\" | project name = tostring(p.displayName)) | project UserPrincipalName, name", &[]),
+    ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (summarize n = count(), s = make_set(tostring(p.result)), a = take_anyif(tostring(p.displayName), p.result == \"failure\")) | project UserPrincipalName, n, s, a", &[]),
+    ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (top 1 by tostring(p.displayName) asc) | project UserPrincipalName, d = tostring(p.displayName)", &[]),
+    ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (extend r = tostring(p.result) | summarize n = count() by r) | project UserPrincipalName, r, n", &[]),
 ];
 
 fn root() -> &'static Path {

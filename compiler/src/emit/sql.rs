@@ -198,7 +198,13 @@ struct Ctx<'d> {
     ctes: Vec<String>,
     approximations: Vec<Approximation>,
     params: Vec<(String, Type)>,
+    /// Inside an `mv-apply` body: the CTE of the numbered input rows. Every body node then
+    /// carries the row number [`ROW`] and works per row (see [`Ctx::mv_apply`]).
+    outer: Option<String>,
 }
+
+/// The input row number that partitions an `mv-apply` body's nodes.
+const ROW: &str = "\"__detc_row\"";
 
 impl Ctx<'_> {
     fn approx(&mut self, construct: &str, how: &str) {
@@ -485,7 +491,7 @@ impl Ctx<'_> {
                         scalar: false,
                     } = &i.kind
                     {
-                        let q = self.node(plan)?;
+                        let q = self.sub_plan(plan)?;
                         let col = quote_ident(&plan.schema[0].name);
                         let sel = self.lower_if(col.clone(), !*cs);
                         // KQL ignores null items; SQL's NOT IN would turn them into NULL.
@@ -545,7 +551,7 @@ impl Ctx<'_> {
                         .find(|k| matches!(k, ExprKind::Subquery { .. }))
                     {
                         if terms.len() == 1 && is_text(plan.schema[0].ty) {
-                            let q = self.node(plan)?;
+                            let q = self.sub_plan(plan)?;
                             let col = format!("s.{}", quote_ident(&plan.schema[0].name));
                             let t = self.lower_if(col.clone(), ci);
                             let pat = self.runtime_term_pattern(&t);
@@ -620,7 +626,7 @@ impl Ctx<'_> {
             }
             ExprKind::Call { func, args } => self.call(*func, args)?,
             ExprKind::Subquery { plan, scalar: true } => {
-                let q = self.node(plan)?;
+                let q = self.sub_plan(plan)?;
                 format!(
                     "(SELECT {} FROM {q} LIMIT 1)",
                     quote_ident(&plan.schema[0].name)
@@ -1400,12 +1406,31 @@ impl Ctx<'_> {
         Ok(out)
     }
 
-    fn cols(node: &Node) -> String {
+    fn plain_cols(node: &Node) -> String {
         node.schema
             .iter()
             .map(|c| quote_ident(&c.name))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// A node's columns, plus the row number inside an `mv-apply` body.
+    fn cols(&self, node: &Node) -> String {
+        let mut s = Self::plain_cols(node);
+        if self.outer.is_some() {
+            s.push_str(", ");
+            s.push_str(ROW);
+        }
+        s
+    }
+
+    /// The plan of a sub-query inside an expression: never partitioned by an enclosing
+    /// `mv-apply` body.
+    fn sub_plan(&mut self, plan: &Node) -> Result<String, Unsupported> {
+        let outer = self.outer.take();
+        let q = self.node(plan);
+        self.outer = outer;
+        q
     }
 
     /// `mv-expand` of several columns, `with_itemindex` or `limit`: each row is repeated for
@@ -1527,6 +1552,7 @@ impl Ctx<'_> {
             let name = &node.schema.last().expect("the index column").name;
             sel.push(format!("CAST({i} AS BIGINT) AS {}", quote_ident(name)));
         }
+        sel.extend(self.outer.as_ref().map(|_| format!("t.{ROW}")));
         let mut text = format!("SELECT {} FROM {from}", sel.join(", "));
         if let Some(n) = limit {
             text.push_str(&format!(" WHERE {i} < {n}"));
@@ -1535,6 +1561,23 @@ impl Ctx<'_> {
     }
 
     fn node(&mut self, node: &Node) -> Result<String, Unsupported> {
+        if self.outer.is_some() {
+            if let Some(op) = match &node.op {
+                Op::Pivot { .. } => Some("evaluate pivot"),
+                Op::MvApply { .. } => Some("a nested mv-apply"),
+                Op::MakeSeries { .. } => Some("make-series"),
+                Op::Scan { .. } | Op::External { .. } => Some("a table"),
+                Op::Join { .. } => Some("join"),
+                Op::Union { .. } => Some("union"),
+                Op::Values { .. } => Some("datatable"),
+                _ => None,
+            } {
+                return Err(unsupported(
+                    "mv-apply",
+                    &format!("{op} inside the body is not emitted to SQL yet"),
+                ));
+            }
+        }
         let body = match &node.op {
             // Summarize by the keys and the pivot value as text, then fold each key's rows
             // into one JSON object (the native run's bag).
@@ -1611,14 +1654,19 @@ impl Ctx<'_> {
                     .iter()
                     .zip(&node.schema)
                     .map(|(i, o)| format!("{} AS {}", quote_ident(&i.name), quote_ident(&o.name)))
+                    .chain(self.outer.as_ref().map(|_| ROW.to_string()))
                     .collect();
                 format!("SELECT {} FROM {q}", sel.join(", "))
             }
-            Op::MvApply { .. } | Op::OuterRow => {
-                return Err(unsupported(
-                    "mv-apply",
-                    "a sub-query per row is not emitted to SQL yet",
-                ))
+            Op::MvApply { input, body, keep } => self.mv_apply(node, input, body, keep)?,
+            Op::OuterRow => {
+                let Some(outer) = &self.outer else {
+                    return Err(unsupported(
+                        "mv-apply",
+                        "internal: the outer row outside an mv-apply body",
+                    ));
+                };
+                format!("SELECT {} FROM {outer}", self.cols(node))
             }
             Op::MakeSeries { .. } => {
                 return Err(unsupported(
@@ -1631,16 +1679,16 @@ impl Ctx<'_> {
                     "externaldata",
                     "read from a table of the same name; nothing is downloaded",
                 );
-                format!("SELECT {} FROM {}", Self::cols(node), quote_ident(name))
+                format!("SELECT {} FROM {}", self.cols(node), quote_ident(name))
             }
             Op::Scan { table } => {
-                format!("SELECT {} FROM {}", Self::cols(node), quote_ident(table))
+                format!("SELECT {} FROM {}", self.cols(node), quote_ident(table))
             }
             Op::Filter { input, predicate } => {
                 let q = self.node(input)?;
                 format!(
                     "SELECT {} FROM {q} WHERE {}",
-                    Self::cols(node),
+                    self.cols(node),
                     self.expr(predicate)?
                 )
             }
@@ -1655,6 +1703,7 @@ impl Ctx<'_> {
                         None => sel.push(s),
                     }
                 }
+                sel.extend(self.outer.as_ref().map(|_| ROW.to_string()));
                 format!("SELECT {} FROM {q}", sel.join(", "))
             }
             Op::Project { input, items } => {
@@ -1663,11 +1712,29 @@ impl Ctx<'_> {
                     .iter()
                     .map(|(n, e)| Ok(format!("{} AS {}", self.expr(e)?, quote_ident(n))))
                     .collect();
-                format!("SELECT {} FROM {q}", sel?.join(", "))
+                let mut sel = sel?;
+                sel.extend(self.outer.as_ref().map(|_| ROW.to_string()));
+                format!("SELECT {} FROM {q}", sel.join(", "))
             }
             Op::Distinct { input } => {
                 let q = self.node(input)?;
-                format!("SELECT DISTINCT {} FROM {q}", Self::cols(node))
+                format!("SELECT DISTINCT {} FROM {q}", self.cols(node))
+            }
+            Op::Take { input, count } if self.outer.is_some() => {
+                // Per outer row: number each row's rows, in the sort order when there is one.
+                let (inner, order) = match &input.op {
+                    Op::Sort { input: inner, keys } => {
+                        let k: Vec<String> = keys
+                            .iter()
+                            .map(|k| self.sort_key(k))
+                            .collect::<Result<_, _>>()?;
+                        (inner, format!(" ORDER BY {}", k.join(", ")))
+                    }
+                    _ => (input, String::new()),
+                };
+                let q = self.node(inner)?;
+                let cols = self.cols(node);
+                format!("SELECT {cols} FROM (SELECT {cols}, row_number() OVER (PARTITION BY {ROW}{order}) AS \"__detc_rn\" FROM {q}) AS u WHERE \"__detc_rn\" <= {count}")
             }
             Op::Take { input, count } => match &input.op {
                 // Order survives only within one SELECT: sort and limit together.
@@ -1679,13 +1746,13 @@ impl Ctx<'_> {
                         .collect::<Result<_, _>>()?;
                     format!(
                         "SELECT {} FROM {q} ORDER BY {} LIMIT {count}",
-                        Self::cols(node),
+                        self.cols(node),
                         k.join(", ")
                     )
                 }
                 _ => {
                     let q = self.node(input)?;
-                    format!("SELECT {} FROM {q} LIMIT {count}", Self::cols(node))
+                    format!("SELECT {} FROM {q} LIMIT {count}", self.cols(node))
                 }
             },
             Op::Sort { input, keys } => {
@@ -1696,7 +1763,7 @@ impl Ctx<'_> {
                     .collect::<Result<_, _>>()?;
                 format!(
                     "SELECT {} FROM {q} ORDER BY {}",
-                    Self::cols(node),
+                    self.cols(node),
                     k.join(", ")
                 )
             }
@@ -1715,6 +1782,10 @@ impl Ctx<'_> {
                     for (n, a) in aggs {
                         sel.push(format!("{} AS {}", self.aggregate(a)?, quote_ident(n)));
                     }
+                }
+                if let Some(outer) = self.outer.clone() {
+                    let body = self.summarize_per_row(node, &q, &outer, sel, groups)?;
+                    return Ok(self.push(body));
                 }
                 let mut text = format!("SELECT {} FROM {q}", sel.join(", "));
                 if !groups.is_empty() {
@@ -1822,6 +1893,7 @@ impl Ctx<'_> {
                             format!("t.{}", quote_ident(&col.name))
                         }
                     })
+                    .chain(self.outer.as_ref().map(|_| format!("t.{ROW}")))
                     .collect();
                 format!("SELECT {} FROM {from}", sel.join(", "))
             }
@@ -1855,6 +1927,82 @@ impl Ctx<'_> {
         Ok(self.push(body))
     }
 
+    /// `mv-apply`, decorrelated: the input rows are numbered, the body runs once over all of
+    /// them with every node keeping the number (grouping, numbering and `take` per number),
+    /// and its rows are joined back to their input row. No LATERAL, so every dialect has it.
+    fn mv_apply(
+        &mut self,
+        node: &Node,
+        input: &Node,
+        body: &Node,
+        keep: &[usize],
+    ) -> Result<String, Unsupported> {
+        let q = self.node(input)?;
+        let outer = self.push(format!(
+            "SELECT {}, row_number() OVER () AS {ROW} FROM {q}",
+            Self::plain_cols(input)
+        ));
+        let saved = self.outer.replace(outer.clone());
+        let b = self.node(body);
+        self.outer = saved;
+        let b = b?;
+        let names = node.schema.iter().map(|c| quote_ident(&c.name));
+        let sources = keep
+            .iter()
+            .map(|&i| format!("o.{}", quote_ident(&input.schema[i].name)))
+            .chain(
+                body.schema
+                    .iter()
+                    .map(|c| format!("b.{}", quote_ident(&c.name))),
+            );
+        let sel: Vec<String> = sources
+            .zip(names)
+            .map(|(s, n)| format!("{s} AS {n}"))
+            .collect();
+        Ok(format!(
+            "SELECT {} FROM {outer} AS o JOIN {b} AS b ON o.{ROW} = b.{ROW}",
+            sel.join(", ")
+        ))
+    }
+
+    /// A summarize inside an `mv-apply` body: grouped by the row number too. Without `by`,
+    /// every outer row gets one row, as KQL's summarize of an empty table does: the rows
+    /// whose sub-table is empty take the aggregates of an empty input.
+    fn summarize_per_row(
+        &mut self,
+        node: &Node,
+        q: &str,
+        outer: &str,
+        mut sel: Vec<String>,
+        mut groups: Vec<String>,
+    ) -> Result<String, Unsupported> {
+        let keyless = groups.is_empty();
+        let empty_sel = sel.join(", ");
+        sel.push(ROW.to_string());
+        groups.push(ROW.to_string());
+        let grouped = format!(
+            "SELECT {} FROM {q} GROUP BY {}",
+            sel.join(", "),
+            groups.join(", ")
+        );
+        if !keyless {
+            return Ok(grouped);
+        }
+        let grouped = self.push(grouped);
+        let empty = self.push(format!("SELECT {empty_sel} FROM {q} WHERE 1 = 0"));
+        let cols = self.cols(node);
+        let from_empty: Vec<String> = node
+            .schema
+            .iter()
+            .map(|c| format!("e.{}", quote_ident(&c.name)))
+            .chain(std::iter::once(format!("o.{ROW}")))
+            .collect();
+        Ok(format!(
+            "SELECT {cols} FROM {grouped}\nUNION ALL\nSELECT {} FROM {outer} AS o, {empty} AS e WHERE NOT EXISTS (SELECT 1 FROM {q} AS s WHERE s.{ROW} = o.{ROW})",
+            from_empty.join(", ")
+        ))
+    }
+
     fn join(
         &mut self,
         node: &Node,
@@ -1874,11 +2022,11 @@ impl Ctx<'_> {
                 .join(", ");
             let inner = format!(
                 "SELECT {}, ROW_NUMBER() OVER (PARTITION BY {part}) AS \"__detc_rn\" FROM {lq}",
-                Self::cols(left)
+                Self::plain_cols(left)
             );
             lq = self.push(format!(
                 "SELECT {} FROM (\n  {inner}\n) AS u WHERE \"__detc_rn\" = 1",
-                Self::cols(left)
+                Self::plain_cols(left)
             ));
         }
         let on = keys
@@ -1972,11 +2120,12 @@ pub fn emit(plan: &Node, d: &Dialect) -> Result<SqlOutput, Unsupported> {
         ctes: Vec::new(),
         approximations: Vec::new(),
         params: Vec::new(),
+        outer: None,
     };
     let last = cx.node(plan)?;
     let mut text = String::from("WITH\n");
     text.push_str(&cx.ctes.join(",\n"));
-    write!(text, "\nSELECT {} FROM {last}", Ctx::cols(plan)).unwrap();
+    write!(text, "\nSELECT {} FROM {last}", Ctx::plain_cols(plan)).unwrap();
     if d.kind == DialectKind::Sqlite && text.contains(" REGEXP ") {
         cx.approx(
             "regular expressions in SQLite",
