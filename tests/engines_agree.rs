@@ -90,6 +90,10 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (where tostring(p.result) != \"success\" | project name = tostring(p.displayName)) | project UserPrincipalName, name", &[]),
     ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (summarize n = count(), s = make_set(tostring(p.result)), a = take_anyif(tostring(p.displayName), p.result == \"failure\")) | project UserPrincipalName, n, s, a", &[]),
     ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (top 1 by tostring(p.displayName) asc) | project UserPrincipalName, d = tostring(p.displayName)", &[]),
+    ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (summarize b = make_bag(bag_pack(tostring(p.displayName), p.result))) | project UserPrincipalName, b", &[]),
+    ("SigninLogs | summarize l = make_list(TimeGenerated), m = make_list_if(IPAddress, ResultType == \"0\", 5), s = make_set(TimeGenerated) by UserPrincipalName, TimeGenerated", &[]),
+    ("SigninLogs | extend b = bag_pack(\"t\", TimeGenerated, \"ok\", ResultType == \"0\", \"d\", TimeGenerated - datetime(2024-03-01)), a = pack_array(TimeGenerated, ResultType == \"0\") | project b, a", &[]),
+    ("SigninLogs | extend d = TimeGenerated - datetime(2024-03-01 00:00:00.5), e = datetime(2024-03-01) - TimeGenerated, f = tostring(ResultType == \"0\") | project s = tostring(d), t = tostring(e), f", &[]),
     ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (extend r = tostring(p.result) | summarize n = count() by r) | project UserPrincipalName, r, n", &[]),
 ];
 

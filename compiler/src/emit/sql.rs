@@ -1087,6 +1087,11 @@ impl Ctx<'_> {
                     DialectKind::Postgres => format!("COALESCE(to_char({}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '0Z', '')", a[0]),
                     DialectKind::Sqlite => format!("COALESCE({}, '')", a[0]),
                 },
+                Some(Type::Timespan) => self.timespan_text(&a[0]),
+                Some(Type::Bool) => format!(
+                    "(CASE WHEN {0} THEN 'true' WHEN NOT {0} THEN 'false' ELSE '' END)",
+                    a[0]
+                ),
                 Some(t) => {
                     return Err(unsupported(
                         "tostring",
@@ -1197,19 +1202,15 @@ impl Ctx<'_> {
                     format!("COALESCE((regexp_match({}, {}))[{group}], '')", a[2], a[0])
                 }
             }
-            // SQLite stores bools as 0/1: inside JSON they must become `true`/`false`.
-            Func::PackArray if self.d.kind == DialectKind::Sqlite => {
-                let items: Vec<String> = args
-                    .iter()
-                    .zip(&a)
-                    .map(|(e, x)| match e.ty {
-                        Type::Bool => format!(
-                            "json(CASE WHEN {x} THEN 'true' WHEN NOT {x} THEN 'false' END)"
-                        ),
-                        _ => x.clone(),
-                    })
-                    .collect();
-                format!("json_array({})", items.join(", "))
+            // Values inside JSON: datetimes as KQL's text, SQLite's 0/1 as `true`/`false`.
+            Func::PackArray | Func::BagPack => {
+                let mut items = Vec::new();
+                for (i, (e, x)) in args.iter().zip(&a).enumerate() {
+                    let value = func == Func::PackArray || i % 2 == 1;
+                    items.push(if value { self.as_json(e, x)? } else { x.clone() });
+                }
+                let tpl = crate::emit::sql_funcs::function(self.d.kind, func).expect("spelled");
+                tpl.replace("{*}", &items.join(", "))
             }
             f => match crate::emit::sql_funcs::function(self.d.kind, f) {
                 Some(tpl) => {
@@ -1231,6 +1232,34 @@ impl Ctx<'_> {
                 }
             },
         })
+    }
+
+    /// KQL's text of a timespan in ticks: `[-][d.]hh:mm:ss[.fffffff]`, '' for null.
+    fn timespan_text(&self, t: &str) -> String {
+        let div = |a: &str, b: &str| fill(self.d.int_div, &[("a", a), ("b", b)]);
+        let pad = |x: &str, n: usize| match self.d.kind {
+            DialectKind::Sqlite => format!("substr('0000000' || ({x}), -{n}, {n})"),
+            _ => format!(
+                "lpad(CAST({x} AS {}), {n}, '0')",
+                self.sql_type(Type::String)
+            ),
+        };
+        let text = |x: &str| format!("CAST({x} AS {})", self.sql_type(Type::String));
+        let a = format!("abs({t})");
+        let secs = div(&a, "10000000");
+        let days = div(&secs, "86400");
+        let h = format!("({} % 24)", div(&secs, "3600"));
+        let m = format!("({} % 60)", div(&secs, "60"));
+        let s = format!("({secs} % 60)");
+        let f = format!("({a} % 10000000)");
+        format!(
+            "COALESCE(CASE WHEN {t} < 0 THEN '-' ELSE '' END || CASE WHEN {days} > 0 THEN {} || '.' ELSE '' END || {} || ':' || {} || ':' || {} || CASE WHEN {f} > 0 THEN '.' || {} ELSE '' END, '')",
+            text(&days),
+            pad(&h, 2),
+            pad(&m, 2),
+            pad(&s, 2),
+            pad(&f, 7)
+        )
     }
 
     /// Group 1 of `pat` in `s`, or '' when it does not match.
@@ -1333,6 +1362,48 @@ impl Ctx<'_> {
 
     fn aggregate(&mut self, a: &crate::ir::Agg) -> Result<String, Unsupported> {
         use crate::ir::AggFunc;
+        if a.func == AggFunc::MakeBag {
+            return self.make_bag(a);
+        }
+        // Sets and lists of datetimes hold their text (what a dynamic datetime is in KQL).
+        if matches!(
+            a.func,
+            AggFunc::MakeSet | AggFunc::MakeSetIf | AggFunc::MakeList | AggFunc::MakeListIf
+        ) && a.args[0].ty == Type::DateTime
+        {
+            let mut a = a.clone();
+            a.args[0] = Expr {
+                kind: ExprKind::Call {
+                    func: Func::ToString,
+                    args: vec![a.args[0].clone()],
+                },
+                ty: Type::String,
+            };
+            return self.aggregate(&a);
+        }
+        if matches!(a.func, AggFunc::MakeList | AggFunc::MakeListIf) {
+            let object = matches!(
+                &a.args[0].kind,
+                ExprKind::Call {
+                    func: Func::BagPack,
+                    ..
+                }
+            );
+            let scalar = matches!(
+                a.args[0].ty,
+                Type::String | Type::Long | Type::Int | Type::Real
+            ) || (a.args[0].ty == Type::Bool && self.d.kind != DialectKind::Sqlite);
+            if !object && !scalar {
+                return Err(unsupported(
+                    a.func.kql(),
+                    &format!("of {} values is not emitted to SQL yet", a.args[0].ty),
+                ));
+            }
+            self.approx(
+                "make_list",
+                "elements follow the engine's row order, which SQL leaves unspecified (KQL: the input order); with a size limit, which elements are kept is unspecified too",
+            );
+        }
         if self.d.kind == DialectKind::Sqlite
             && matches!(a.func, AggFunc::ArgMax | AggFunc::ArgMin)
             && !matches!(a.args[0].ty, Type::DateTime | Type::String | Type::Guid)
@@ -1387,7 +1458,11 @@ impl Ctx<'_> {
             .collect::<Result<_, _>>()?;
         let pred_at = match a.func {
             AggFunc::CountIf => Some(0),
-            AggFunc::DCountIf | AggFunc::SumIf | AggFunc::MakeSetIf | AggFunc::AnyIf => Some(1),
+            AggFunc::DCountIf
+            | AggFunc::SumIf
+            | AggFunc::MakeSetIf
+            | AggFunc::MakeListIf
+            | AggFunc::AnyIf => Some(1),
             _ => None,
         };
         let mut out = tpl.to_string();
@@ -2001,6 +2076,65 @@ impl Ctx<'_> {
             "SELECT {cols} FROM {grouped}\nUNION ALL\nSELECT {} FROM {outer} AS o, {empty} AS e WHERE NOT EXISTS (SELECT 1 FROM {q} AS s WHERE s.{ROW} = o.{ROW})",
             from_empty.join(", ")
         ))
+    }
+
+    /// An expression (`x` is its SQL) as a JSON value for an object or array builder:
+    /// dynamic as it is, datetimes and timespans as their text (as in a KQL bag), SQLite's
+    /// booleans as JSON.
+    fn as_json(&mut self, e: &Expr, x: &str) -> Result<String, Unsupported> {
+        Ok(match (e.ty, self.d.kind) {
+            (Type::DateTime | Type::Timespan, _) => {
+                self.call(Func::ToString, std::slice::from_ref(e))?
+            }
+            (Type::Dynamic, DialectKind::Sqlite) => format!("json({x})"),
+            (Type::Bool, DialectKind::Sqlite) => {
+                format!("json(CASE WHEN {x} THEN 'true' WHEN NOT {x} THEN 'false' END)")
+            }
+            _ => x.to_string(),
+        })
+    }
+
+    /// `make_bag(bag_pack(key, value))`: one member per row, as a JSON object aggregate.
+    /// Other arguments (whole bags to merge) are not emitted yet.
+    fn make_bag(&mut self, a: &crate::ir::Agg) -> Result<String, Unsupported> {
+        let ExprKind::Call {
+            func: Func::BagPack,
+            args,
+        } = &a.args[0].kind
+        else {
+            return Err(unsupported(
+                "make_bag",
+                "only make_bag(bag_pack(key, value)) is emitted to SQL yet",
+            ));
+        };
+        if args.len() != 2 || a.limit.is_some() {
+            return Err(unsupported(
+                "make_bag",
+                "only one key and value, without a size limit, is emitted to SQL yet",
+            ));
+        }
+        self.approx(
+            "make_bag",
+            "a key that several rows give: KQL keeps the first row's value; PostgreSQL keeps one of them, DuckDB and SQLite keep every pair in the JSON text (member reads see the first)",
+        );
+        let k = self.expr(&args[0])?;
+        let k = if args[0].ty == Type::String {
+            k
+        } else {
+            self.call(Func::ToString, &args[..1])?
+        };
+        let v = self.expr(&args[1])?;
+        let v = self.as_json(&args[1], &v)?;
+        Ok(match self.d.kind {
+            DialectKind::Postgres => format!(
+                "COALESCE(jsonb_object_agg({k}, {v}) FILTER (WHERE {k} IS NOT NULL), '{{}}'::jsonb)"
+            ),
+            // A macro in DuckDB, so no FILTER; keys are text, never null here.
+            DialectKind::DuckDb => format!("COALESCE(json_group_object({k}, {v}), '{{}}'::JSON)"),
+            DialectKind::Sqlite => format!(
+                "COALESCE(json_group_object({k}, {v}) FILTER (WHERE {k} IS NOT NULL), '{{}}')"
+            ),
+        })
     }
 
     fn join(

@@ -79,6 +79,9 @@ pub fn aggregate(d: DialectKind, f: AggFunc) -> Option<&'static str> {
         (AggFunc::MakeList, DuckDb) => "COALESCE(to_json(list({0}) FILTER (WHERE {0} IS NOT NULL)), '[]')",
         (AggFunc::MakeList, Postgres) => "COALESCE(to_jsonb(array_agg({0}) FILTER (WHERE {0} IS NOT NULL)), '[]'::jsonb)",
         (AggFunc::MakeList, Sqlite) => "json_group_array({0}) FILTER (WHERE {0} IS NOT NULL)",
+        (AggFunc::MakeListIf, DuckDb) => "COALESCE(to_json(list({0}) FILTER (WHERE {0} IS NOT NULL AND {p})), '[]')",
+        (AggFunc::MakeListIf, Postgres) => "COALESCE(to_jsonb(array_agg({0}) FILTER (WHERE {0} IS NOT NULL AND {p})), '[]'::jsonb)",
+        (AggFunc::MakeListIf, Sqlite) => "json_group_array({0}) FILTER (WHERE {0} IS NOT NULL AND {p})",
         (AggFunc::ArgMax, DuckDb) => "arg_max({1}, {0})",
         (AggFunc::ArgMin, DuckDb) => "arg_min({1}, {0})",
         // SQLite: the greatest `[key, value]` JSON text; ISO datetimes and strings order as text.
@@ -90,9 +93,16 @@ pub fn aggregate(d: DialectKind, f: AggFunc) -> Option<&'static str> {
     })
 }
 
-/// `make_set(x, n)`: the smallest `n` elements of the sorted set (docs/semantics.md).
+/// `make_set(x, n)`: the smallest `n` elements of the sorted set (docs/semantics.md);
+/// `make_list(x, n)`: the first `n` in the engine's order.
 pub fn make_set_limited(d: DialectKind, f: AggFunc) -> Option<&'static str> {
     Some(match (f, d) {
+        (AggFunc::MakeList, DuckDb) => "COALESCE(to_json(list_slice(list({0}) FILTER (WHERE {0} IS NOT NULL), 1, {n})), '[]')",
+        (AggFunc::MakeList, Postgres) => "COALESCE(to_jsonb((array_agg({0}) FILTER (WHERE {0} IS NOT NULL))[1:{n}]), '[]'::jsonb)",
+        (AggFunc::MakeList, Sqlite) => "json_array_head(json_group_array({0}) FILTER (WHERE {0} IS NOT NULL), {n})",
+        (AggFunc::MakeListIf, DuckDb) => "COALESCE(to_json(list_slice(list({0}) FILTER (WHERE {0} IS NOT NULL AND {p}), 1, {n})), '[]')",
+        (AggFunc::MakeListIf, Postgres) => "COALESCE(to_jsonb((array_agg({0}) FILTER (WHERE {0} IS NOT NULL AND {p}))[1:{n}]), '[]'::jsonb)",
+        (AggFunc::MakeListIf, Sqlite) => "json_array_head(json_group_array({0}) FILTER (WHERE {0} IS NOT NULL AND {p}), {n})",
         (AggFunc::MakeSet, DuckDb) => "COALESCE(to_json(list_slice(list(DISTINCT {0} ORDER BY {0}) FILTER (WHERE {0} IS NOT NULL), 1, {n})), '[]')",
         (AggFunc::MakeSet, Postgres) => "COALESCE(to_jsonb((array_agg(DISTINCT {0} ORDER BY {0}) FILTER (WHERE {0} IS NOT NULL))[1:{n}]), '[]'::jsonb)",
         (AggFunc::MakeSetIf, DuckDb) => "COALESCE(to_json(list_slice(list(DISTINCT {0} ORDER BY {0}) FILTER (WHERE {0} IS NOT NULL AND {p}), 1, {n})), '[]')",
