@@ -94,6 +94,10 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | summarize l = make_list(TimeGenerated), m = make_list_if(IPAddress, ResultType == \"0\", 5), s = make_set(TimeGenerated) by UserPrincipalName, TimeGenerated", &[]),
     ("SigninLogs | extend b = bag_pack(\"t\", TimeGenerated, \"ok\", ResultType == \"0\", \"d\", TimeGenerated - datetime(2024-03-01)), a = pack_array(TimeGenerated, ResultType == \"0\") | project b, a", &[]),
     ("SigninLogs | extend d = TimeGenerated - datetime(2024-03-01 00:00:00.5), e = datetime(2024-03-01) - TimeGenerated, f = tostring(ResultType == \"0\") | project s = tostring(d), t = tostring(e), f", &[]),
+    ("SigninLogs | extend a = trim(@\"[a-z]+\", UserPrincipalName), b = trim(\"[0-9]\", IPAddress) | project a, b", &[]),
+    ("SigninLogs | extend h = hash(UserPrincipalName), m = hash(IPAddress, 7) | summarize n = dcount(h), k = dcount(m) by UserPrincipalName, IPAddress | project UserPrincipalName, n, k", &[]),
+    ("SigninLogs | extend t = tostring(LocationDetails), p = tostring(ConditionalAccessPolicies) | project c = extract_json(\"$.city\", t), r = extract_json(\"$[0].result\", p), d = extract_json(\"$['countryOrRegion']\", LocationDetails), x = extract_json(\"$.missing\", t), l = toint(extract_json(\"$.city\", t))", &[]),
+    ("datatable(a:dynamic) [dynamic([1, \"x\", true, null, {\"k\": 2}]), dynamic([]), dynamic({\"k\": 1}), dynamic(null)] | extend s1 = array_slice(a, 1, -1), s2 = array_slice(a, -2, 10), s3 = array_slice(a, 3, 1), j = strcat_array(array_slice(a, 0, 3), \"|\"), j2 = strcat_array(array_slice(a, 0, 1), \"\")", &[]),
     ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (extend r = tostring(p.result) | summarize n = count() by r) | project UserPrincipalName, r, n", &[]),
 ];
 

@@ -812,21 +812,7 @@ impl Ctx<'_> {
             arg_ty = Some(Type::String);
         }
         Ok(match func {
-            Func::ToDateTime if arg_ty == Some(Type::String) => match self.d.kind {
-                DialectKind::DuckDb => format!("TRY_CAST(trim({}) AS TIMESTAMP)", a[0]),
-                DialectKind::Postgres => {
-                    let ok = fill(
-                        self.d.regex_match,
-                        &[("a", &a[0]), ("p", &string_lit(r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?Z?\s*$")?)],
-                    );
-                    self.approx("todatetime in PostgreSQL", "well-formed text naming an impossible date (day 0) raises an engine error; KQL gives null");
-                    format!("(CASE WHEN {ok} THEN CAST(trim({}) AS TIMESTAMP) END)", a[0])
-                }
-                DialectKind::Sqlite => {
-                    self.approx("todatetime in SQLite", "strftime keeps milliseconds: digits beyond them are dropped");
-                    format!("(strftime('%Y-%m-%dT%H:%M:%f', trim({})) || '0000Z')", a[0])
-                }
-            },
+            Func::ToDateTime if arg_ty == Some(Type::String) => self.todatetime_text(&a[0])?,
             // countof(text, s): exact by length arithmetic when s cannot overlap itself (no
             // proper prefix of s is also its suffix), where overlapping and disjoint counts agree.
             Func::CountOf if args.len() == 2 => {
@@ -875,6 +861,94 @@ impl Ctx<'_> {
             Func::ToLong | Func::ToInt if arg_ty == Some(Type::Timespan) => a[0].clone(),
             Func::ToLong | Func::ToInt if arg_ty == Some(Type::Bool) => {
                 format!("(CASE WHEN {0} THEN 1 WHEN NOT {0} THEN 0 END)", a[0])
+            }
+            // trim(regex, text): trim_start then trim_end.
+            Func::Trim => {
+                let start = self.call(Func::TrimStart, args)?;
+                let ExprKind::Literal(Value::String(pat)) = &args[0].kind else { unreachable!("checked by trim_start") };
+                let p = string_lit(&format!("(?:{pat})+$"))?;
+                format!("regexp_replace({start}, {p}, '')")
+            }
+            Func::Hash if arg_ty == Some(Type::String) => {
+                let h = match self.d.kind {
+                    DialectKind::DuckDb => {
+                        self.approx("hash", "DuckDB's hash(), not Kusto's xxhash64: equal texts give equal values, but the values differ");
+                        format!("CAST(hash({}) >> 1 AS BIGINT)", a[0])
+                    }
+                    DialectKind::Postgres => {
+                        self.approx("hash", "PostgreSQL's hashtextextended(), not Kusto's xxhash64: equal texts give equal values, but the values differ");
+                        format!("hashtextextended({}, 0)", a[0])
+                    }
+                    DialectKind::Sqlite => {
+                        self.approx("hash in SQLite", "uses detc's xxhash64() function (Kusto's hash), registered like REGEXP");
+                        format!("xxhash64({})", a[0])
+                    }
+                };
+                match (a.get(1), self.d.kind) {
+                    (None, _) => h,
+                    // Kusto's modulo is of the unsigned hash; only SQLite's is that hash.
+                    (Some(m), DialectKind::Sqlite) => format!("(CASE WHEN {m} > 0 THEN xxhash64_mod({}, {m}) END)", a[0]),
+                    (Some(m), _) => format!("(CASE WHEN {m} > 0 THEN abs({h}) % {m} END)"),
+                }
+            }
+            Func::ExtractJson if args.len() == 2 => {
+                let ExprKind::Literal(Value::String(path)) = &args[0].kind else {
+                    return Err(unsupported("extract_json", "the path must be a constant"));
+                };
+                let json = match (arg_ty, self.d.kind) {
+                    (_, _) if args[1].ty == Type::Dynamic => a[1].clone(),
+                    (_, DialectKind::DuckDb) => format!("(CASE WHEN json_valid({0}) THEN CAST({0} AS JSON) END)", a[1]),
+                    (_, DialectKind::Sqlite) => format!("(CASE WHEN json_valid({0}) THEN json({0}) END)", a[1]),
+                    (_, DialectKind::Postgres) => {
+                        self.approx("extract_json in PostgreSQL", "text that is not JSON raises an error; KQL gives \"\"");
+                        format!("(CASE WHEN {0} <> '' THEN CAST({0} AS JSONB) END)", a[1])
+                    }
+                };
+                let Some(at) = self.json_path(&json, path) else {
+                    return Err(unsupported("extract_json", "only paths of members and indexes ($.a[0].b) are emitted to SQL"));
+                };
+                fill(self.d.json_to_string, &[("a", &at)])
+            }
+            // array_slice(a, start, end): inclusive, negative indexes count from the end.
+            Func::ArraySlice => {
+                let (x, lo, hi) = (&a[0], &a[1], &a[2]);
+                let n = match self.d.kind {
+                    DialectKind::Postgres => format!("jsonb_array_length({x})"),
+                    _ => format!("json_array_length({x})"),
+                };
+                let norm = |i: &str| format!("(CASE WHEN {i} < 0 THEN {n} + {i} ELSE {i} END)");
+                let (lo, hi) = (norm(lo), norm(hi));
+                match self.d.kind {
+                    DialectKind::DuckDb => format!(
+                        "(CASE WHEN json_type({x}) = 'ARRAY' THEN to_json(list_slice(CAST(json_extract({x}, '$[*]') AS JSON[]), greatest({lo}, 0) + 1, {hi} + 1)) END)"
+                    ),
+                    DialectKind::Postgres => format!(
+                        "(CASE WHEN jsonb_typeof({x}) = 'array' THEN {} END)",
+                        format!("COALESCE((SELECT jsonb_agg(t.e ORDER BY t.i) FROM jsonb_array_elements({x}) WITH ORDINALITY AS t(e, i) WHERE t.i - 1 BETWEEN {lo} AND {hi}), '[]'::jsonb)")
+                    ),
+                    DialectKind::Sqlite => format!(
+                        "(CASE WHEN json_type({x}) = 'array' THEN COALESCE((SELECT json_group_array({}) FROM json_each({x}) AS t WHERE t.key BETWEEN {lo} AND {hi}), '[]') END)",
+                        Self::SQLITE_EACH_JSON
+                    ),
+                }
+            }
+            // strcat_array(a, delimiter): the elements' text joined; '' for a non-array.
+            Func::StrcatArray => {
+                let (x, d) = (&a[0], &a[1]);
+                match self.d.kind {
+                    DialectKind::DuckDb => {
+                        let e = fill(self.d.json_to_string, &[("a", "e")]);
+                        format!("(CASE WHEN json_type({x}) = 'ARRAY' THEN array_to_string(list_transform(CAST(json_extract({x}, '$[*]') AS JSON[]), lambda e: {e}), {d}) ELSE '' END)")
+                    }
+                    DialectKind::Postgres => {
+                        let agg = self.json_elements(x, &format!("string_agg({{e}}, {d} ORDER BY t.i)"), "");
+                        format!("(CASE WHEN jsonb_typeof({x}) = 'array' THEN COALESCE({agg}, '') ELSE '' END)")
+                    }
+                    DialectKind::Sqlite => {
+                        let agg = self.json_elements(x, &format!("group_concat({{e}}, {d} ORDER BY t.key)"), "");
+                        format!("(CASE WHEN json_type({x}) = 'array' THEN COALESCE({agg}, '') ELSE '' END)")
+                    }
+                }
             }
             // trim_start/trim_end(regex, text): repeated matches removed at that end.
             Func::TrimStart | Func::TrimEnd => {
@@ -1261,6 +1335,91 @@ impl Ctx<'_> {
             pad(&f, 7)
         )
     }
+
+    /// `todatetime` of text (`x` is its SQL).
+    fn todatetime_text(&mut self, x: &str) -> Result<String, Unsupported> {
+        Ok(match self.d.kind {
+            DialectKind::DuckDb => format!("TRY_CAST(trim({x}) AS TIMESTAMP)"),
+            DialectKind::Postgres => {
+                let ok = fill(
+                    self.d.regex_match,
+                    &[
+                        ("a", x),
+                        (
+                            "p",
+                            &string_lit(
+                                r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?Z?\s*$",
+                            )?,
+                        ),
+                    ],
+                );
+                self.approx("todatetime in PostgreSQL", "well-formed text naming an impossible date (day 0) raises an engine error; KQL gives null");
+                format!("(CASE WHEN {ok} THEN CAST(trim({x}) AS TIMESTAMP) END)")
+            }
+            DialectKind::Sqlite => {
+                self.approx(
+                    "todatetime in SQLite",
+                    "strftime keeps milliseconds: digits beyond them are dropped",
+                );
+                format!("(strftime('%Y-%m-%dT%H:%M:%f', trim({x})) || '0000Z')")
+            }
+        })
+    }
+
+    /// The SQL of JSON `x` at a constant JSONPath of members and indexes (`$.a['b'][0]`),
+    /// the grammar detc's extract_json reads; `None` for any other path.
+    fn json_path(&self, x: &str, path: &str) -> Option<String> {
+        let mut out = x.to_string();
+        let mut rest = path.trim().strip_prefix('$')?;
+        while !rest.is_empty() {
+            let (key, index);
+            if let Some(r) = rest.strip_prefix('.') {
+                let end = r.find(['.', '[']).unwrap_or(r.len());
+                (key, index) = (Some(r[..end].to_string()), None);
+                rest = &r[end..];
+            } else if let Some(r) = rest.strip_prefix('[') {
+                let end = r.find(']')?;
+                let k = r[..end].trim();
+                match k.parse::<u32>() {
+                    Ok(i) => (key, index) = (None, Some(i)),
+                    Err(_) => (key, index) = (Some(k.trim_matches(['\'', '"']).to_string()), None),
+                }
+                rest = &r[end + 1..];
+            } else {
+                return None;
+            }
+            out = match (key, index) {
+                (Some(k), _) => fill(self.d.get_key, &[("a", &out), ("k", &string_lit(&k).ok()?)]),
+                (_, Some(i)) => fill(self.d.get_index, &[("a", &out), ("i", &i.to_string())]),
+                _ => unreachable!(),
+            };
+        }
+        Some(out)
+    }
+
+    /// The elements of JSON array `arr` as text rows, in order, aggregated by `agg` (which
+    /// reads `{e}`, an element's KQL text, and `{i}`, its 0-based index).
+    fn json_elements(&self, arr: &str, agg: &str, filter: &str) -> String {
+        match self.d.kind {
+            DialectKind::DuckDb => unreachable!("DuckDB uses list functions"),
+            DialectKind::Postgres => {
+                let e = fill(self.d.json_to_string, &[("a", "t.e")]);
+                let body = agg.replace("{e}", &e).replace("{i}", "(t.i - 1)");
+                let filter = filter.replace("{i}", "(t.i - 1)");
+                format!("(SELECT {body} FROM jsonb_array_elements({arr}) WITH ORDINALITY AS t(e, i){filter})")
+            }
+            DialectKind::Sqlite => {
+                let e = "CASE t.type WHEN 'null' THEN '' WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE t.value END";
+                let body = agg.replace("{e}", e).replace("{i}", "t.key");
+                let filter = filter.replace("{i}", "t.key");
+                format!("(SELECT {body} FROM json_each({arr}) AS t{filter})")
+            }
+        }
+    }
+
+    /// A JSON array element of SQLite's json_each row `t` as JSON (json_each gives booleans
+    /// as 0/1 and strings bare).
+    const SQLITE_EACH_JSON: &'static str = "json(CASE t.type WHEN 'text' THEN json_quote(t.value) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null' ELSE t.value END)";
 
     /// Group 1 of `pat` in `s`, or '' when it does not match.
     fn group(&mut self, s: &str, pat: &str) -> Result<String, Unsupported> {

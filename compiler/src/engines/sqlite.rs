@@ -174,6 +174,28 @@ pub fn register_regexp(conn: &Connection) -> rusqlite::Result<()> {
             )
         },
     )?;
+    // `xxhash64(text)` and `xxhash64_mod(text, m)`: Kusto's hash() of a string.
+    conn.create_scalar_function(
+        "xxhash64",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text: Option<String> = ctx.get(0)?;
+            Ok(text.map(|t| xxhash_rust::xxh64::xxh64(t.as_bytes(), 0) as i64))
+        },
+    )?;
+    conn.create_scalar_function(
+        "xxhash64_mod",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text: Option<String> = ctx.get(0)?;
+            let m: i64 = ctx.get(1)?;
+            Ok(text
+                .filter(|_| m > 0)
+                .map(|t| (xxhash_rust::xxh64::xxh64(t.as_bytes(), 0) % m as u64) as i64))
+        },
+    )?;
     // `regexp_escape(text)`: the text as a regular expression matching itself.
     conn.create_scalar_function(
         "regexp_escape",

@@ -182,7 +182,8 @@ pub fn call(f: Func, a: &[Value], regex: Option<&regex::Regex>) -> Value {
                     .collect();
                 Value::str(&parts.join(&text(&a[1])))
             }
-            None => Value::Null,
+            // A string is never null in KQL.
+            None => Value::empty_string(),
         },
         Func::SetUnion | Func::SetDifference | Func::SetIntersect => {
             let Some(arrays) = a.iter().map(array).collect::<Option<Vec<_>>>() else {
