@@ -923,8 +923,7 @@ impl Ctx<'_> {
                         "(CASE WHEN json_type({x}) = 'ARRAY' THEN to_json(list_slice(CAST(json_extract({x}, '$[*]') AS JSON[]), greatest({lo}, 0) + 1, {hi} + 1)) END)"
                     ),
                     DialectKind::Postgres => format!(
-                        "(CASE WHEN jsonb_typeof({x}) = 'array' THEN {} END)",
-                        format!("COALESCE((SELECT jsonb_agg(t.e ORDER BY t.i) FROM jsonb_array_elements({x}) WITH ORDINALITY AS t(e, i) WHERE t.i - 1 BETWEEN {lo} AND {hi}), '[]'::jsonb)")
+                        "(CASE WHEN jsonb_typeof({x}) = 'array' THEN COALESCE((SELECT jsonb_agg(t.e ORDER BY t.i) FROM jsonb_array_elements({x}) WITH ORDINALITY AS t(e, i) WHERE t.i - 1 BETWEEN {lo} AND {hi}), '[]'::jsonb) END)"
                     ),
                     DialectKind::Sqlite => format!(
                         "(CASE WHEN json_type({x}) = 'array' THEN COALESCE((SELECT json_group_array({}) FROM json_each({x}) AS t WHERE t.key BETWEEN {lo} AND {hi}), '[]') END)",
