@@ -98,6 +98,11 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | extend h = hash(UserPrincipalName), m = hash(IPAddress, 7) | summarize n = dcount(h), k = dcount(m) by UserPrincipalName, IPAddress | project UserPrincipalName, n, k", &[]),
     ("SigninLogs | extend t = tostring(LocationDetails), p = tostring(ConditionalAccessPolicies) | project c = extract_json(\"$.city\", t), r = extract_json(\"$[0].result\", p), d = extract_json(\"$['countryOrRegion']\", LocationDetails), x = extract_json(\"$.missing\", t), l = toint(extract_json(\"$.city\", t))", &[]),
     ("datatable(a:dynamic) [dynamic([1, \"x\", true, null, {\"k\": 2}]), dynamic([]), dynamic({\"k\": 1}), dynamic(null)] | extend s1 = array_slice(a, 1, -1), s2 = array_slice(a, -2, 10), s3 = array_slice(a, 3, 1), j = strcat_array(array_slice(a, 0, 3), \"|\"), j2 = strcat_array(array_slice(a, 0, 1), \"\")", &[]),
+    ("SigninLogs | mv-expand LocationDetails | project UserPrincipalName, l = LocationDetails", &[]),
+    ("SigninLogs | mv-expand bagexpansion=array LocationDetails | project UserPrincipalName, k = tostring(LocationDetails[0]), v = tostring(LocationDetails[1])", &[]),
+    ("SigninLogs | mv-expand bagexpansion=array with_itemindex = i LocationDetails, ConditionalAccessPolicies | project UserPrincipalName, i, l = LocationDetails, c = ConditionalAccessPolicies", &[]),
+    ("print a = dynamic([\"2024-03-01T10:00:00Z\", \"2024-03-02 08:30:00.25\", 5, \"not a date\", null]) | mv-expand a to typeof(datetime)", &[]),
+    ("print a = dynamic([\"2024-03-01T10:00:00Z\", 5]), b = dynamic([1, 2, 3]) | mv-expand a to typeof(datetime), b", &[]),
     ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (extend r = tostring(p.result) | summarize n = count() by r) | project UserPrincipalName, r, n", &[]),
 ];
 

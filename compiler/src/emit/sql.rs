@@ -1416,6 +1416,40 @@ impl Ctx<'_> {
         }
     }
 
+    /// The items `mv-expand` makes of a property bag `c`, as this dialect's array (DuckDB: a
+    /// JSON[] list): one-member bags, or `[key, value]` pairs with `bagexpansion=array`.
+    fn bag_items(&self, c: &str, pairs: bool) -> String {
+        match self.d.kind {
+            DialectKind::DuckDb => {
+                let item = if pairs {
+                    "json_array(e.key, e.value)"
+                } else {
+                    "json_object(e.key, e.value)"
+                };
+                format!("list_transform(map_entries(CAST({c} AS MAP(VARCHAR, JSON))), lambda e: {item})")
+            }
+            DialectKind::Postgres => {
+                let item = if pairs {
+                    "jsonb_build_array(k.key, k.value)"
+                } else {
+                    "jsonb_build_object(k.key, k.value)"
+                };
+                format!(
+                    "COALESCE((SELECT jsonb_agg({item}) FROM jsonb_each({c}) AS k), '[]'::jsonb)"
+                )
+            }
+            DialectKind::Sqlite => {
+                let v = Self::SQLITE_EACH_JSON.replace("t.", "k.");
+                let item = if pairs {
+                    format!("json_array(k.key, {v})")
+                } else {
+                    format!("json_object(k.key, {v})")
+                };
+                format!("(SELECT json_group_array({item}) FROM json_each({c}) AS k)")
+            }
+        }
+    }
+
     /// A JSON array element of SQLite's json_each row `t` as JSON (json_each gives booleans
     /// as 0/1 and strings bare).
     const SQLITE_EACH_JSON: &'static str = "json(CASE t.type WHEN 'text' THEN json_quote(t.value) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null' ELSE t.value END)";
@@ -1668,7 +1702,7 @@ impl Ctx<'_> {
 
     /// `mv-expand` of several columns, `with_itemindex` or `limit`: each row is repeated for
     /// i in 0 .. the longest array's length, and each column takes its element i (null past
-    /// its end). Arrays only: a bag or a scalar is one element, as in the one-column form.
+    /// its end). A bag gives its properties, a scalar is one element, as in the one-column form.
     fn mv_expand_indexed(
         &mut self,
         node: &Node,
@@ -1676,9 +1710,10 @@ impl Ctx<'_> {
         columns: &[(usize, Option<Type>)],
         with_index: bool,
         limit: Option<u64>,
+        bag_array: bool,
     ) -> Result<String, Unsupported> {
         for (_, t) in columns {
-            if matches!(t, Some(t) if !matches!(t, Type::String | Type::Long | Type::Int | Type::Real | Type::Bool | Type::Dynamic))
+            if matches!(t, Some(t) if !matches!(t, Type::String | Type::Long | Type::Int | Type::Real | Type::Bool | Type::Dynamic | Type::DateTime))
             {
                 return Err(unsupported(
                     "mv-expand to typeof()",
@@ -1686,17 +1721,14 @@ impl Ctx<'_> {
                 ));
             }
         }
-        self.approx(
-            "mv-expand of a property bag",
-            "SQL expands arrays only: a bag stays one row, where KQL gives one row per property",
-        );
         let q = self.node(input)?;
         let kind = self.d.kind;
         let norm = |c: &str| {
+            let bag = self.bag_items(c, bag_array);
             match kind {
-            DialectKind::DuckDb => format!("(CASE WHEN {c} IS NULL THEN '[null]'::JSON WHEN json_type({c}) = 'ARRAY' THEN {c} ELSE json_array({c}) END)"),
-            DialectKind::Postgres => format!("(CASE WHEN {c} IS NULL THEN '[null]'::jsonb WHEN jsonb_typeof({c}) = 'array' THEN {c} ELSE jsonb_build_array({c}) END)"),
-            DialectKind::Sqlite => format!("(CASE WHEN {c} IS NULL THEN '[null]' WHEN json_type({c}) = 'array' THEN {c} ELSE json_array(json({c})) END)"),
+            DialectKind::DuckDb => format!("(CASE WHEN {c} IS NULL THEN '[null]'::JSON WHEN json_type({c}) = 'ARRAY' THEN {c} WHEN json_type({c}) = 'OBJECT' THEN to_json({bag}) ELSE json_array({c}) END)"),
+            DialectKind::Postgres => format!("(CASE WHEN {c} IS NULL THEN '[null]'::jsonb WHEN jsonb_typeof({c}) = 'array' THEN {c} WHEN jsonb_typeof({c}) = 'object' THEN {bag} ELSE jsonb_build_array({c}) END)"),
+            DialectKind::Sqlite => format!("(CASE WHEN {c} IS NULL THEN '[null]' WHEN json_type({c}) = 'array' THEN {c} WHEN json_type({c}) = 'object' THEN {bag} ELSE json_array(json({c})) END)"),
         }
         };
         let len = |n: &str| match kind {
@@ -1763,7 +1795,14 @@ impl Ctx<'_> {
             };
             let n = &norms[pos];
             let (el, path) = element(n);
-            let value = match (columns[pos].1, kind) {
+            // A datetime is the element's text converted.
+            let datetime = columns[pos].1 == Some(Type::DateTime);
+            let to_type = if datetime {
+                Some(Type::String)
+            } else {
+                columns[pos].1
+            };
+            let value = match (to_type, kind) {
                 (None | Some(Type::Dynamic), _) => el,
                 (Some(Type::String), DialectKind::DuckDb) => format!("CASE WHEN json_type({el}) = 'VARCHAR' THEN json_extract_string({el}, '$') ELSE '' END"),
                 (Some(Type::String), DialectKind::Postgres) => format!("CASE WHEN jsonb_typeof({el}) = 'string' THEN {el} #>> '{{}}' ELSE '' END"),
@@ -1778,6 +1817,11 @@ impl Ctx<'_> {
                 (Some(Type::Bool), DialectKind::Postgres) => format!("CASE WHEN jsonb_typeof({el}) = 'boolean' THEN CAST({el} #>> '{{}}' AS BOOLEAN) END"),
                 (Some(Type::Bool), DialectKind::Sqlite) => format!("CASE json_type({n}, {path}) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END"),
                 _ => unreachable!("checked above"),
+            };
+            let value = if datetime {
+                self.todatetime_text(&value)?
+            } else {
+                value
             };
             sel.push(format!("{value} AS {}", quote_ident(&col.name)));
         }
@@ -2063,42 +2107,50 @@ impl Ctx<'_> {
                 with_index,
                 limit,
             } => {
-                if *bag_array {
-                    return Err(unsupported(
-                        "mv-expand",
-                        "bagexpansion=array is not emitted to SQL yet",
-                    ));
-                }
                 if columns.len() != 1 || *with_index || limit.is_some() {
-                    let body = self.mv_expand_indexed(node, input, columns, *with_index, *limit)?;
+                    let body = self.mv_expand_indexed(
+                        node,
+                        input,
+                        columns,
+                        *with_index,
+                        *limit,
+                        *bag_array,
+                    )?;
                     return Ok(self.push(body));
                 }
                 let (column, to_type) = (&columns[0].0, &columns[0].1);
-                if matches!(to_type, Some(t) if !matches!(t, Type::String | Type::Long | Type::Int | Type::Real | Type::Bool | Type::Dynamic))
+                if matches!(to_type, Some(t) if !matches!(t, Type::String | Type::Long | Type::Int | Type::Real | Type::Bool | Type::Dynamic | Type::DateTime))
                 {
                     return Err(unsupported(
                         "mv-expand to typeof()",
                         "this type is not emitted to SQL yet",
                     ));
                 }
-                self.approx("mv-expand of a property bag", "SQL expands arrays only: a bag stays one row, where KQL gives one row per property");
                 let q = self.node(input)?;
                 let c = format!("t.{}", quote_ident(&input.schema[*column].name));
+                let bag = self.bag_items(&c, *bag_array);
                 let (from, value) = match self.d.kind {
                     DialectKind::DuckDb => (
-                        format!("{q} AS t, LATERAL (SELECT unnest(CASE WHEN {c} IS NULL THEN [NULL::JSON] WHEN json_type({c}) = 'ARRAY' THEN CAST(json_extract({c}, '$[*]') AS JSON[]) ELSE [{c}] END) AS v) AS e"),
+                        format!("{q} AS t, LATERAL (SELECT unnest(CASE WHEN {c} IS NULL THEN [NULL::JSON] WHEN json_type({c}) = 'ARRAY' THEN CAST(json_extract({c}, '$[*]') AS JSON[]) WHEN json_type({c}) = 'OBJECT' THEN {bag} ELSE [{c}] END) AS v) AS e"),
                         "e.v".to_string(),
                     ),
                     DialectKind::Postgres => (
-                        format!("{q} AS t CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN {c} IS NULL THEN '[null]'::jsonb WHEN jsonb_typeof({c}) = 'array' THEN {c} ELSE jsonb_build_array({c}) END) AS e(v)"),
+                        format!("{q} AS t CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN {c} IS NULL THEN '[null]'::jsonb WHEN jsonb_typeof({c}) = 'array' THEN {c} WHEN jsonb_typeof({c}) = 'object' THEN {bag} ELSE jsonb_build_array({c}) END) AS e(v)"),
                         "e.v".to_string(),
                     ),
                     DialectKind::Sqlite => (
-                        format!("{q} AS t, json_each(CASE WHEN {c} IS NULL THEN '[null]' WHEN json_type({c}) = 'array' THEN {c} ELSE json_array(json({c})) END) AS e"),
+                        format!("{q} AS t, json_each(CASE WHEN {c} IS NULL THEN '[null]' WHEN json_type({c}) = 'array' THEN {c} WHEN json_type({c}) = 'object' THEN {bag} ELSE json_array(json({c})) END) AS e"),
                         "CASE e.type WHEN 'text' THEN json_quote(e.value) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null' ELSE e.value END".to_string(),
                     ),
                 };
                 // `to typeof(T)`: a cast only; elements of another kind are null ("" for string).
+                // A datetime is the element's text converted.
+                let datetime = *to_type == Some(Type::DateTime);
+                let to_type = if datetime {
+                    &Some(Type::String)
+                } else {
+                    to_type
+                };
                 let value = match (to_type, self.d.kind) {
                     (None | Some(Type::Dynamic), _) => value,
                     (Some(Type::String), DialectKind::DuckDb) => "CASE WHEN json_type(e.v) = 'VARCHAR' THEN json_extract_string(e.v, '$') ELSE '' END".into(),
@@ -2114,6 +2166,11 @@ impl Ctx<'_> {
                     (Some(Type::Bool), DialectKind::Postgres) => "CASE WHEN jsonb_typeof(e.v) = 'boolean' THEN CAST(e.v #>> '{}' AS BOOLEAN) END".into(),
                     (Some(Type::Bool), DialectKind::Sqlite) => "CASE e.type WHEN 'true' THEN 1 WHEN 'false' THEN 0 END".into(),
                     _ => unreachable!("checked above"),
+                };
+                let value = if datetime {
+                    self.todatetime_text(&value)?
+                } else {
+                    value
                 };
                 let sel: Vec<String> = input
                     .schema
