@@ -103,6 +103,7 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | mv-expand bagexpansion=array with_itemindex = i LocationDetails, ConditionalAccessPolicies | project UserPrincipalName, i, l = LocationDetails, c = ConditionalAccessPolicies", &[]),
     ("print a = dynamic([\"2024-03-01T10:00:00Z\", \"2024-03-02 08:30:00.25\", 5, \"not a date\", null]) | mv-expand a to typeof(datetime)", &[]),
     ("print a = dynamic([\"2024-03-01T10:00:00Z\", 5]), b = dynamic([1, 2, 3]) | mv-expand a to typeof(datetime), b", &[]),
+    ("SigninLogs | extend a = extract_all(@\"(?P<word>[a-z]+) (?P<num>[0-9]+)\", dynamic([\"num\", \"word\"]), ResultDescription), b = extract_all(@\"([a-z])([a-z]+)([a-z])\", ResultDescription), c = extract_all(@\"(\\w)(\\w+)(\\w)\", dynamic([3]), UserPrincipalName), d = extract_all(@\"(?P<IPAddress>[0-9]+)\\.\", dynamic([\"IPAddress\"]), IPAddress) | project a, b, c, d", &[]),
     ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (extend r = tostring(p.result) | summarize n = count() by r) | project UserPrincipalName, r, n", &[]),
 ];
 

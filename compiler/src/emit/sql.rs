@@ -828,33 +828,66 @@ impl Ctx<'_> {
                 let t = &a[0];
                 format!("CAST((length({t}) - length(replace({t}, {}, ''))) / {n} AS BIGINT)", a[1])
             }
-            // extract_all with at most one capture group: the matches (or the group) as an array,
-            // null when nothing matches.
-            Func::ExtractAll if args.len() == 2 && self.d.kind == DialectKind::Sqlite => {
-                self.approx("extract_all in SQLite", "uses detc's regexp_extract_all() function, registered like REGEXP");
-                format!("regexp_extract_all({}, {})", a[1], a[0])
-            }
             Func::Base64Decode if self.d.kind == DialectKind::Sqlite => {
                 self.approx("base64_decode_tostring in SQLite", "uses detc's function of that name, registered like REGEXP");
                 format!("base64_decode_tostring({})", a[0])
             }
-            Func::ExtractAll if args.len() == 2 && self.d.kind != DialectKind::Sqlite => {
+            // extract_all: the matches of the selected groups (one group: their texts; several:
+            // an array per match), null when nothing matches.
+            Func::ExtractAll => {
                 let ExprKind::Literal(Value::String(pat)) = &args[0].kind else {
                     return Err(unsupported("extract_all", "the regular expression must be a constant"));
                 };
-                let groups = regex::Regex::new(pat).map(|r| r.captures_len() - 1).unwrap_or(usize::MAX);
-                if groups > 1 {
-                    return Err(unsupported("extract_all", "several capture groups are not emitted to SQL yet"));
-                }
-                let (t, re) = (&a[1], &a[0]);
+                let Ok(re) = regex::Regex::new(pat) else {
+                    return Err(unsupported("extract_all", "the regular expression does not compile"));
+                };
+                let selection = match args.get(2).map(|_| &args[1].kind) {
+                    None => None,
+                    Some(ExprKind::Literal(v)) => Some(v),
+                    Some(_) => return Err(unsupported("extract_all", "the capture groups must be a constant")),
+                };
+                let Some(groups) = crate::eval::functions::capture_groups(&re, selection) else {
+                    return Ok(self.null_of(Type::Dynamic));
+                };
+                let t = &a[a.len() - 1];
+                let p = &a[0];
                 match self.d.kind {
-                    DialectKind::DuckDb => format!(
-                        "(CASE WHEN len(regexp_extract_all({t}, {re}, {groups})) > 0 THEN to_json(regexp_extract_all({t}, {re}, {groups})) END)"
-                    ),
-                    _ => {
-                        // A pattern without a group is wrapped in one: regexp_matches gives groups.
-                        let re_pg = if groups == 0 { format!("'(' || {re} || ')'") } else { re.clone() };
-                        format!("(SELECT jsonb_agg(m[1]) FROM regexp_matches({t}, {re_pg}, 'g') AS m)")
+                    DialectKind::Sqlite => {
+                        self.approx("extract_all in SQLite", "uses detc's regexp_extract_all() function, registered like REGEXP");
+                        if selection.is_none() {
+                            format!("regexp_extract_all({t}, {p})")
+                        } else {
+                            let list = groups.iter().map(|g| g.to_string()).collect::<Vec<_>>().join(",");
+                            format!("regexp_extract_all({t}, {p}, '[{list}]')")
+                        }
+                    }
+                    DialectKind::DuckDb => {
+                        let lists: Vec<String> = groups.iter().map(|g| format!("regexp_extract_all({t}, {p}, {g})")).collect();
+                        let first = &lists[0];
+                        if lists.len() == 1 {
+                            format!("(CASE WHEN len({first}) > 0 THEN to_json({first}) END)")
+                        } else {
+                            let items: Vec<String> = lists.iter().map(|l| format!("{l}[i + 1]")).collect();
+                            format!("(CASE WHEN len({first}) > 0 THEN to_json(list_transform(range(len({first})), lambda i: [{}])) END)", items.join(", "))
+                        }
+                    }
+                    DialectKind::Postgres => {
+                        // PostgreSQL's regular expressions have no named groups: the names go,
+                        // the numbering stays. Without groups, the whole match is group 1.
+                        let unnamed = regex::Regex::new(r"\(\?P?<[A-Za-z_][A-Za-z0-9_]*>").expect("valid").replace_all(pat, "(");
+                        let (re_pg, groups) = if groups == [0] {
+                            (string_lit(&format!("({unnamed})"))?, vec![1])
+                        } else {
+                            (string_lit(&unnamed)?, groups)
+                        };
+                        let item = match groups.as_slice() {
+                            [g] => format!("to_jsonb(COALESCE(m.g[{g}], ''))"),
+                            _ => format!(
+                                "jsonb_build_array({})",
+                                groups.iter().map(|g| format!("COALESCE(m.g[{g}], '')")).collect::<Vec<_>>().join(", ")
+                            ),
+                        };
+                        format!("(SELECT jsonb_agg({item} ORDER BY m.i) FROM regexp_matches({t}, {re_pg}, 'g') WITH ORDINALITY AS m(g, i))")
                     }
                 }
             }

@@ -131,6 +131,36 @@ pub fn register_regexp(conn: &Connection) -> rusqlite::Result<()> {
             }))
         },
     )?;
+    // `regexp_extract_all(text, pattern, groups)`: the selected capture groups (JSON array).
+    conn.create_scalar_function(
+        "regexp_extract_all",
+        3,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let re: std::sync::Arc<regex::Regex> = ctx.get_or_create_aux(1, |vr| {
+                regex::Regex::new(vr.as_str()?)
+                    .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
+            })?;
+            let text: Option<String> = ctx.get(0)?;
+            let groups: String = ctx.get(2)?;
+            let groups = serde_json::from_str(&groups)
+                .map(|j| crate::value::Value::Dynamic(std::sync::Arc::new(j)))
+                .unwrap_or(crate::value::Value::Null);
+            let v = crate::eval::functions::call(
+                crate::ir::Func::ExtractAll,
+                &[
+                    crate::value::Value::Null,
+                    groups,
+                    crate::value::Value::str(&text.unwrap_or_default()),
+                ],
+                Some(&re),
+            );
+            Ok(match v {
+                crate::value::Value::Dynamic(d) => Some(d.to_string()),
+                _ => None,
+            })
+        },
+    )?;
     conn.create_scalar_function(
         "regexp_extract_all",
         2,

@@ -127,19 +127,19 @@ pub fn call(f: Func, a: &[Value], regex: Option<&regex::Regex>) -> Value {
         Func::ExtractAll => {
             let Some(re) = regex else { return Value::Null };
             let s = text(a.last().unwrap());
-            let groups = re.captures_len() - 1;
+            let selection = if a.len() == 3 { Some(&a[1]) } else { None };
+            let Some(groups) = capture_groups(re, selection) else {
+                return Value::Null;
+            };
+            let group = |c: &regex::Captures, g: usize| {
+                J::String(c.get(g).map_or("", |m| m.as_str()).to_string())
+            };
             let mut out = Vec::new();
             for c in re.captures_iter(&s) {
-                let item = match groups {
-                    0 => J::String(c.get(0).map_or("", |m| m.as_str()).to_string()),
-                    1 => J::String(c.get(1).map_or("", |m| m.as_str()).to_string()),
-                    _ => J::Array(
-                        (1..=groups)
-                            .map(|g| J::String(c.get(g).map_or("", |m| m.as_str()).to_string()))
-                            .collect(),
-                    ),
-                };
-                out.push(item);
+                out.push(match groups.as_slice() {
+                    [g] => group(&c, *g),
+                    _ => J::Array(groups.iter().map(|&g| group(&c, g)).collect()),
+                });
             }
             if out.is_empty() {
                 Value::Null
@@ -333,6 +333,34 @@ pub fn call(f: Func, a: &[Value], regex: Option<&regex::Regex>) -> Value {
 /// The bytes `hash()` digests: UTF-8 text; 8 little-endian bytes of a long, of a real's IEEE
 /// bits, and of a datetime's .NET ticks (from 0001-01-01) or a timespan's ticks. Strings and
 /// datetimes match the documented examples; the other encodings are detc's choice.
+/// The capture groups `extract_all` returns: those selected by number or name (its
+/// `captureGroups` argument), else every group, else the whole match for a regex without
+/// groups. `None` when the selection names a group the regex lacks.
+pub fn capture_groups(re: &regex::Regex, selection: Option<&Value>) -> Option<Vec<usize>> {
+    let count = re.captures_len() - 1;
+    let Some(sel) = selection else {
+        return Some(if count == 0 {
+            vec![0]
+        } else {
+            (1..=count).collect()
+        });
+    };
+    let Value::Dynamic(d) = sel else { return None };
+    let J::Array(items) = &**d else { return None };
+    let groups = items
+        .iter()
+        .map(|j| match j {
+            J::Number(n) => n
+                .as_u64()
+                .map(|n| n as usize)
+                .filter(|n| (1..=count).contains(n)),
+            J::String(name) => re.capture_names().position(|c| c == Some(name.as_str())),
+            _ => None,
+        })
+        .collect::<Option<Vec<usize>>>()?;
+    (!groups.is_empty()).then_some(groups)
+}
+
 fn hash_bytes(v: &Value) -> Option<Vec<u8>> {
     /// Ticks from 0001-01-01 to the Unix epoch.
     const DOTNET_EPOCH: i64 = 621_355_968_000_000_000;
@@ -648,6 +676,40 @@ mod tests {
 
     fn s(v: &str) -> Value {
         Value::str(v)
+    }
+
+    /// The documentation's examples of extract_all's capture-group selection.
+    #[test]
+    fn extract_all_selects_groups() {
+        let id = s("82b8be2d-dfa7-4bd1-8f63-24ad26d31449");
+        let re = regex::Regex::new(r"(\w)(\w+)(\w)").unwrap();
+        let sel = |j: &str| Value::Dynamic(Arc::new(serde_json::from_str(j).unwrap()));
+        let run = |groups: Value| {
+            call(
+                Func::ExtractAll,
+                &[Value::Null, groups, id.clone()],
+                Some(&re),
+            )
+            .to_kql_string()
+        };
+        assert_eq!(
+            run(sel("[1, 3]")),
+            r#"[["8","d"],["d","7"],["4","1"],["8","3"],["2","9"]]"#
+        );
+        assert_eq!(run(sel("[3]")), r#"["d","7","1","3","9"]"#);
+        let named = regex::Regex::new(r"(?P<first>\w)(\w+)(?P<last>\w)").unwrap();
+        let v = call(
+            Func::ExtractAll,
+            &[Value::Null, sel(r#"["last", 1]"#), id.clone()],
+            Some(&named),
+        );
+        assert_eq!(
+            v.to_kql_string(),
+            r#"[["d","8"],["7","d"],["1","4"],["3","8"],["9","2"]]"#
+        );
+        // A group the regex lacks: null.
+        assert_eq!(run(sel("[4]")), "");
+        assert!(run(sel(r#"["nope"]"#)).is_empty());
     }
 
     #[test]
