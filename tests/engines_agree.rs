@@ -104,6 +104,8 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("print a = dynamic([\"2024-03-01T10:00:00Z\", \"2024-03-02 08:30:00.25\", 5, \"not a date\", null]) | mv-expand a to typeof(datetime)", &[]),
     ("print a = dynamic([\"2024-03-01T10:00:00Z\", 5]), b = dynamic([1, 2, 3]) | mv-expand a to typeof(datetime), b", &[]),
     ("SigninLogs | extend a = extract_all(@\"(?P<word>[a-z]+) (?P<num>[0-9]+)\", dynamic([\"num\", \"word\"]), ResultDescription), b = extract_all(@\"([a-z])([a-z]+)([a-z])\", ResultDescription), c = extract_all(@\"(\\w)(\\w+)(\\w)\", dynamic([3]), UserPrincipalName), d = extract_all(@\"(?P<IPAddress>[0-9]+)\\.\", dynamic([\"IPAddress\"]), IPAddress) | project a, b, c, d", &[]),
+    ("datatable(g:string, d:dynamic) [\"a\", dynamic([3, \"x\", 10]), \"a\", dynamic([\"x\", 2.5, true, null]), \"a\", dynamic({\"k\": 1}), \"a\", dynamic(\"s\"), \"b\", dynamic(null), \"b\", dynamic([]), \"c\", dynamic([[1], {\"z\": 2}, [1]])] | summarize s = make_set(d), s2 = make_set(d, 3), si = make_set_if(d, g == \"a\"), n = array_length(make_list(d)) by g", &[]),
+    ("IdentityInfo | summarize s = make_set(AssignedRoles), l = array_length(make_list(AssignedRoles)) by AccountUPN", &[]),
     ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (extend r = tostring(p.result) | summarize n = count() by r) | project UserPrincipalName, r, n", &[]),
 ];
 

@@ -1606,6 +1606,22 @@ impl Ctx<'_> {
             };
             return self.aggregate(&a);
         }
+        let collects = matches!(
+            a.func,
+            AggFunc::MakeSet | AggFunc::MakeSetIf | AggFunc::MakeList | AggFunc::MakeListIf
+        );
+        if collects
+            && a.args[0].ty == Type::Dynamic
+            && !matches!(
+                &a.args[0].kind,
+                ExprKind::Call {
+                    func: Func::BagPack,
+                    ..
+                }
+            )
+        {
+            return self.collect_dynamic(a);
+        }
         if matches!(a.func, AggFunc::MakeList | AggFunc::MakeListIf) {
             let object = matches!(
                 &a.args[0].kind,
@@ -2324,6 +2340,54 @@ impl Ctx<'_> {
             "SELECT {cols} FROM {grouped}\nUNION ALL\nSELECT {} FROM {outer} AS o, {empty} AS e WHERE NOT EXISTS (SELECT 1 FROM {q} AS s WHERE s.{ROW} = o.{ROW})",
             from_empty.join(", ")
         ))
+    }
+
+    /// `make_set`/`make_list` (and their `_if` forms) of dynamic values: arrays contribute
+    /// their elements, nulls nothing; a set is deduplicated and sorted in detc's order
+    /// (nulls, booleans, numbers, strings, then other values by their JSON text).
+    fn collect_dynamic(&mut self, a: &crate::ir::Agg) -> Result<String, Unsupported> {
+        use crate::ir::AggFunc;
+        let set = matches!(a.func, AggFunc::MakeSet | AggFunc::MakeSetIf);
+        let x = self.expr(&a.args[0])?;
+        let mut filter = format!("{x} IS NOT NULL");
+        if matches!(a.func, AggFunc::MakeSetIf | AggFunc::MakeListIf) {
+            filter = format!("{filter} AND {}", self.expr(&a.args[1])?);
+        }
+        Ok(match self.d.kind {
+            DialectKind::Sqlite => {
+                self.approx(
+                    "make_set/make_list of dynamic values in SQLite",
+                    "uses detc's json_collect() function, registered like REGEXP",
+                );
+                let limit = a.limit.map_or(-1, |n| n as i64);
+                format!("json_collect(json_group_array(json({x})) FILTER (WHERE {filter}), {}, {limit})", if set { 1 } else { 0 })
+            }
+            DialectKind::DuckDb => {
+                let flat = format!("flatten(list_transform(list({x}) FILTER (WHERE {filter}), lambda v: CASE WHEN json_type(v) = 'ARRAY' THEN CAST(json_extract(v, '$[*]') AS JSON[]) WHEN json_type(v) = 'NULL' THEN CAST([] AS JSON[]) ELSE [v] END))");
+                let list = if set {
+                    self.approx("make_set of dynamic values", "objects are told apart by their JSON text, so one object with its keys in two orders is kept twice");
+                    let key = "struct_pack(r := CASE json_type(e) WHEN 'NULL' THEN 0 WHEN 'BOOLEAN' THEN 1 WHEN 'BIGINT' THEN 2 WHEN 'UBIGINT' THEN 2 WHEN 'DOUBLE' THEN 2 WHEN 'VARCHAR' THEN 3 ELSE 4 END, n := CASE WHEN json_type(e) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN CAST(e AS DOUBLE) END, s := CASE WHEN json_type(e) = 'VARCHAR' THEN json_extract_string(e, '$') END, j := CAST(e AS VARCHAR), v := e)";
+                    format!("list_transform(list_sort(list_distinct(list_transform({flat}, lambda e: {key}))), lambda k: k.v)")
+                } else {
+                    flat
+                };
+                let list = match a.limit {
+                    Some(n) => format!("list_slice({list}, 1, {n})"),
+                    None => list,
+                };
+                format!("COALESCE(to_json({list}), '[]'::JSON)")
+            }
+            DialectKind::Postgres => {
+                let elements = format!("jsonb_array_elements(jsonb_agg({x}) FILTER (WHERE {filter})) WITH ORDINALITY AS a(v, i) CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(a.v) = 'array' THEN a.v WHEN jsonb_typeof(a.v) = 'null' THEN '[]'::jsonb ELSE jsonb_build_array(a.v) END) WITH ORDINALITY AS b(e, j)");
+                let limit = a.limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+                if set {
+                    let order = "CASE jsonb_typeof(d.e) WHEN 'null' THEN 0 WHEN 'boolean' THEN 1 WHEN 'number' THEN 2 WHEN 'string' THEN 3 ELSE 4 END, CASE WHEN jsonb_typeof(d.e) = 'number' THEN CAST(d.e #>> '{}' AS DOUBLE PRECISION) END, CASE WHEN jsonb_typeof(d.e) = 'string' THEN d.e #>> '{}' END COLLATE \"C\", CAST(d.e AS TEXT) COLLATE \"C\"";
+                    format!("(SELECT COALESCE(jsonb_agg(s.e ORDER BY s.k), '[]'::jsonb) FROM (SELECT d.e, row_number() OVER (ORDER BY {order}) AS k FROM (SELECT DISTINCT b.e FROM {elements}) AS d ORDER BY k{limit}) AS s)")
+                } else {
+                    format!("(SELECT COALESCE(jsonb_agg(s.e ORDER BY s.i, s.j), '[]'::jsonb) FROM (SELECT b.e, a.i, b.j FROM {elements} ORDER BY a.i, b.j{limit}) AS s)")
+                }
+            }
+        })
     }
 
     /// An expression (`x` is its SQL) as a JSON value for an object or array builder:

@@ -226,6 +226,24 @@ pub fn register_regexp(conn: &Connection) -> rusqlite::Result<()> {
                 .map(|t| (xxhash_rust::xxh64::xxh64(t.as_bytes(), 0) % m as u64) as i64))
         },
     )?;
+    // `json_collect(array, set, limit)`: make_list / make_set of dynamic values, from the
+    // JSON array of the values (detc's own implementation; limit < 0: none).
+    conn.create_scalar_function(
+        "json_collect",
+        3,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text: Option<String> = ctx.get(0)?;
+            let set: bool = ctx.get(1)?;
+            let limit: i64 = ctx.get(2)?;
+            let values: Vec<serde_json::Value> = match text.as_deref().map(serde_json::from_str) {
+                Some(Ok(serde_json::Value::Array(a))) => a,
+                _ => Vec::new(),
+            };
+            let limit = usize::try_from(limit).ok();
+            Ok(crate::eval::aggregate::collect_json(&values, set, limit).to_string())
+        },
+    )?;
     // `regexp_escape(text)`: the text as a regular expression matching itself.
     conn.create_scalar_function(
         "regexp_escape",

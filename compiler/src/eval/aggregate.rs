@@ -340,6 +340,31 @@ pub fn pivot(
 
 /// Order of set elements: null, bools, numbers by value, strings, then other JSON by text;
 /// the order SQL's `ORDER BY` gives a column of one scalar type.
+/// What `make_list` (`set` false) or `make_set` (`set` true) give for these argument values
+/// in order: arrays contribute their elements, nulls nothing; a set is deduplicated and
+/// sorted as in `finish`. SQLite's emitted SQL calls this through a registered function.
+pub fn collect_json(
+    values: &[serde_json::Value],
+    set: bool,
+    limit: Option<usize>,
+) -> serde_json::Value {
+    let mut items = Vec::new();
+    for v in values {
+        match v {
+            serde_json::Value::Array(a) => items.extend(a.iter().cloned()),
+            serde_json::Value::Null => {}
+            other => items.push(other.clone()),
+        }
+    }
+    if set {
+        let mut seen = HashSet::new();
+        items.retain(|e| seen.insert(e.to_string()));
+        items.sort_by(json_order);
+    }
+    items.truncate(limit.unwrap_or(usize::MAX));
+    serde_json::Value::Array(items)
+}
+
 fn json_order(a: &serde_json::Value, b: &serde_json::Value) -> Ordering {
     use serde_json::Value as J;
     let rank = |v: &J| match v {
