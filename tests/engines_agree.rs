@@ -106,6 +106,7 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | extend a = extract_all(@\"(?P<word>[a-z]+) (?P<num>[0-9]+)\", dynamic([\"num\", \"word\"]), ResultDescription), b = extract_all(@\"([a-z])([a-z]+)([a-z])\", ResultDescription), c = extract_all(@\"(\\w)(\\w+)(\\w)\", dynamic([3]), UserPrincipalName), d = extract_all(@\"(?P<IPAddress>[0-9]+)\\.\", dynamic([\"IPAddress\"]), IPAddress) | project a, b, c, d", &[]),
     ("datatable(g:string, d:dynamic) [\"a\", dynamic([3, \"x\", 10]), \"a\", dynamic([\"x\", 2.5, true, null]), \"a\", dynamic({\"k\": 1}), \"a\", dynamic(\"s\"), \"b\", dynamic(null), \"b\", dynamic([]), \"c\", dynamic([[1], {\"z\": 2}, [1]])] | summarize s = make_set(d), s2 = make_set(d, 3), si = make_set_if(d, g == \"a\"), n = array_length(make_list(d)) by g", &[]),
     ("IdentityInfo | summarize s = make_set(AssignedRoles), l = array_length(make_list(AssignedRoles)) by AccountUPN", &[]),
+    ("datatable(a:dynamic, b:dynamic) [dynamic([1, \"x\", 2.0, \"y\"]), dynamic({\"z\": 1, \"a\": [2], \"B\": null}), dynamic([]), dynamic({}), dynamic(null), dynamic(\"x\")] | extend hx = set_has_element(a, \"x\"), h1 = set_has_element(a, 1), h2 = set_has_element(a, 2), c = array_concat(a, a), c3 = array_concat(a, dynamic([true]), a), k = bag_keys(b), k2 = bag_keys(a)", &[]),
     ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (extend r = tostring(p.result) | summarize n = count() by r) | project UserPrincipalName, r, n", &[]),
 ];
 

@@ -895,6 +895,79 @@ impl Ctx<'_> {
             Func::ToLong | Func::ToInt if arg_ty == Some(Type::Bool) => {
                 format!("(CASE WHEN {0} THEN 1 WHEN NOT {0} THEN 0 END)", a[0])
             }
+            // set_has_element(array, value) for a string or integer value; null for a non-array.
+            Func::SetHasElement if matches!(args[1].ty, Type::String | Type::Long | Type::Int) => {
+                let (x, v) = (&a[0], &a[1]);
+                let text = args[1].ty == Type::String;
+                match self.d.kind {
+                    DialectKind::DuckDb => {
+                        let el = if text {
+                            "CASE WHEN json_type(e) = 'VARCHAR' THEN json_extract_string(e, '$') END"
+                        } else {
+                            "CASE WHEN json_type(e) IN ('BIGINT', 'UBIGINT') THEN CAST(e AS BIGINT) END"
+                        };
+                        format!("(CASE WHEN json_type({x}) = 'ARRAY' THEN list_contains(list_transform(CAST(json_extract({x}, '$[*]') AS JSON[]), lambda e: {el}), {v}) END)")
+                    }
+                    DialectKind::Postgres => {
+                        let test = if text {
+                            format!("jsonb_typeof(e) = 'string' AND e #>> '{{}}' = {v}")
+                        } else {
+                            format!("jsonb_typeof(e) = 'number' AND (e #>> '{{}}') ~ '^-?[0-9]+$' AND CAST(e #>> '{{}}' AS NUMERIC) = {v}")
+                        };
+                        format!("(CASE WHEN jsonb_typeof({x}) = 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements({x}) AS t(e) WHERE {test}) END)")
+                    }
+                    DialectKind::Sqlite => {
+                        let ty = if text { "text" } else { "integer" };
+                        format!("(CASE WHEN json_type({x}) = 'array' THEN EXISTS (SELECT 1 FROM json_each({x}) AS t WHERE t.type = '{ty}' AND t.value = {v}) END)")
+                    }
+                }
+            }
+            // array_concat(a, b, ...): null unless every argument is an array.
+            Func::ArrayConcat => {
+                let all = |test: &dyn Fn(&str) -> String| a.iter().map(|x| test(x)).collect::<Vec<_>>().join(" AND ");
+                match self.d.kind {
+                    DialectKind::DuckDb => {
+                        let lists: Vec<String> = a.iter().map(|x| format!("CAST(json_extract({x}, '$[*]') AS JSON[])")).collect();
+                        format!("(CASE WHEN {} THEN to_json(flatten([{}])) END)", all(&|x| format!("json_type({x}) = 'ARRAY'")), lists.join(", "))
+                    }
+                    DialectKind::Postgres => format!(
+                        "(CASE WHEN {} THEN {} END)",
+                        all(&|x| format!("jsonb_typeof({x}) = 'array'")),
+                        a.iter().map(|x| format!("({x})")).collect::<Vec<_>>().join(" || ")
+                    ),
+                    DialectKind::Sqlite => {
+                        let parts: Vec<String> = a
+                            .iter()
+                            .enumerate()
+                            .map(|(i, x)| format!("SELECT {i} AS s, t.key AS k, {} AS v FROM json_each({x}) AS t", Self::SQLITE_EACH_JSON))
+                            .collect();
+                        format!(
+                            "(CASE WHEN {} THEN (SELECT json_group_array(json(u.v) ORDER BY u.s, u.k) FROM ({}) AS u) END)",
+                            all(&|x| format!("json_type({x}) = 'array'")),
+                            parts.join(" UNION ALL ")
+                        )
+                    }
+                }
+            }
+            // bag_keys(bag): the keys in detc's (sorted) order; null for a non-bag.
+            Func::BagKeys => {
+                let x = &a[0];
+                match self.d.kind {
+                    DialectKind::DuckDb => format!("(CASE WHEN json_type({x}) = 'OBJECT' THEN to_json(list_sort(json_keys({x}))) END)"),
+                    DialectKind::Postgres => format!("(CASE WHEN jsonb_typeof({x}) = 'object' THEN COALESCE((SELECT jsonb_agg(k ORDER BY k COLLATE \"C\") FROM jsonb_object_keys({x}) AS t(k)), '[]'::jsonb) END)"),
+                    DialectKind::Sqlite => format!("(CASE WHEN json_type({x}) = 'object' THEN (SELECT json_group_array(t.key ORDER BY t.key) FROM json_each({x}) AS t) END)"),
+                }
+            }
+            // dynamic_to_json(x): JSON text.
+            Func::DynamicToJson => {
+                self.approx("dynamic_to_json", "keys keep the engine's order (KQL sorts them); PostgreSQL also orders them its own way and adds spaces");
+                let x = &a[0];
+                match self.d.kind {
+                    DialectKind::DuckDb => format!("COALESCE(CAST({x} AS VARCHAR), 'null')"),
+                    DialectKind::Postgres => format!("COALESCE(CAST({x} AS TEXT), 'null')"),
+                    DialectKind::Sqlite => format!("COALESCE(json({x}), 'null')"),
+                }
+            }
             // trim(regex, text): trim_start then trim_end.
             Func::Trim => {
                 let start = self.call(Func::TrimStart, args)?;
