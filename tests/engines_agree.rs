@@ -29,7 +29,7 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | extend x = extract(\"([0-9]+)\\\\.\", 1, IPAddress) | project x", &[]),
     ("SigninLogs | where ResultDescription matches regex \"[Mm][Ff][Aa]\" | project ResultDescription", &[]),
     ("SigninLogs | extend n = tolong(ResultType) | summarize sum(n), avg(n), max(n) by UserPrincipalName", &[]),
-    ("SigninLogs | extend n = tolong(ResultType) | summarize sd = round(stdev(n), 6), v = round(variance(n), 6) by UserPrincipalName", &["sqlite"]),
+    ("SigninLogs | extend n = tolong(ResultType) | summarize sd = round(stdev(n), 6), v = round(variance(n), 6) by UserPrincipalName", &[]),
     ("SigninLogs | extend p = ipv4_is_private(IPAddress) | project IPAddress, p", &[]),
     ("SigninLogs | extend t = TimeGenerated - datetime(2024-03-01) | project t", &[]),
     ("SigninLogs | lookup kind=leftouter (IdentityInfo | project AccountUPN, Department) on $left.UserPrincipalName == $right.AccountUPN | project UserPrincipalName, Department", &[]),

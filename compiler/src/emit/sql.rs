@@ -1786,6 +1786,14 @@ impl Ctx<'_> {
         for (i, x) in args.iter().enumerate() {
             out = out.replace(&format!("{{{i}}}"), x);
         }
+        if matches!(a.func, AggFunc::Stdev | AggFunc::Variance)
+            && self.d.kind == DialectKind::Sqlite
+        {
+            self.approx(
+                "stdev/variance in SQLite",
+                "computed from sums of squares (SQLite has no such aggregate): large values with a small spread lose precision; stdev needs sqrt(), which SQLite has only when built with math functions (detc registers one)",
+            );
+        }
         if a.func == AggFunc::DCount || a.func == AggFunc::DCountIf {
             self.approx(
                 "dcount",

@@ -67,6 +67,9 @@ pub fn aggregate(d: DialectKind, f: AggFunc) -> Option<&'static str> {
         (AggFunc::Variance, DuckDb | Postgres) => {
             "(CASE WHEN count({0}) = 1 THEN 0.0 ELSE var_samp({0}) END)"
         }
+        // SQLite has neither: from the sums (a declared approximation, see `aggregate`).
+        (AggFunc::Stdev, Sqlite) => "(CASE WHEN count({0}) = 1 THEN 0.0 WHEN count({0}) > 1 THEN sqrt(max(0.0, (sum(CAST({0} AS REAL) * {0}) - sum(CAST({0} AS REAL)) * sum({0}) / count({0})) / (count({0}) - 1))) END)",
+        (AggFunc::Variance, Sqlite) => "(CASE WHEN count({0}) = 1 THEN 0.0 WHEN count({0}) > 1 THEN max(0.0, (sum(CAST({0} AS REAL) * {0}) - sum(CAST({0} AS REAL)) * sum({0}) / count({0})) / (count({0}) - 1)) END)",
         (AggFunc::Min, _) | (AggFunc::Any, _) => "min({0})",
         (AggFunc::AnyIf, _) => "min({0}) FILTER (WHERE {p})",
         (AggFunc::Max, _) => "max({0})",

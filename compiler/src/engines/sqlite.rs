@@ -244,6 +244,16 @@ pub fn register_regexp(conn: &Connection) -> rusqlite::Result<()> {
             Ok(crate::eval::aggregate::collect_json(&values, set, limit).to_string())
         },
     )?;
+    // `sqrt(x)`: built into SQLite only with SQLITE_ENABLE_MATH_FUNCTIONS.
+    conn.create_scalar_function(
+        "sqrt",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let x: Option<f64> = ctx.get(0)?;
+            Ok(x.map(f64::sqrt))
+        },
+    )?;
     // `regexp_escape(text)`: the text as a regular expression matching itself.
     conn.create_scalar_function(
         "regexp_escape",
