@@ -1188,13 +1188,23 @@ impl Ctx<'_> {
                 format!("COALESCE({})", parts.join(", "))
             }
             Func::Ipv4IsPrivate if arg_ty == Some(Type::String) => {
-                self.approx("ipv4_is_private", "a regular expression on the dotted text; octets above 255 are not rejected");
-                let valid = fill(self.d.regex_match, &[("a", &a[0]), ("p", &string_lit(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}$")?)]);
-                let private = fill(
-                    self.d.regex_match,
-                    &[("a", &a[0]), ("p", &string_lit(r"^(10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.)")?)],
-                );
-                format!("(CASE WHEN {valid} THEN {private} END)")
+                let (valid, ip, _) = self.ipv4(&a[0], false)?;
+                format!("(CASE WHEN {valid} THEN ({ip} BETWEEN 167772160 AND 184549375 OR {ip} BETWEEN 2886729728 AND 2887778303 OR {ip} BETWEEN 3232235520 AND 3232301055) END)")
+            }
+            // ipv4_is_match(a, b[, prefix]): equal in the leading bits of the shortest prefix.
+            Func::Ipv4IsMatch if args.iter().take(2).all(|e| e.ty == Type::String) => {
+                let (va, ia, pa) = self.ipv4(&a[0], true)?;
+                let (vb, ib, pb) = self.ipv4(&a[1], true)?;
+                let mut prefixes = vec![pa, pb];
+                let (min, max) = match self.d.kind {
+                    DialectKind::Sqlite => ("min", "max"),
+                    _ => ("least", "greatest"),
+                };
+                if let Some(p) = a.get(2) {
+                    prefixes.push(format!("{max}({min}({p}, 32), 0)"));
+                }
+                let shift = format!("CAST(32 - {min}({}) AS INTEGER)", prefixes.join(", "));
+                format!("(CASE WHEN {va} AND {vb} THEN ({ia} >> {shift}) = ({ib} >> {shift}) END)")
             }
             Func::Split => {
                 // A constant, non-empty delimiter only: engines disagree on "" (DuckDB splits
@@ -1411,6 +1421,54 @@ impl Ctx<'_> {
                 }
             },
         })
+    }
+
+    /// IPv4 text `x` as (its validity, its value as an integer, its prefix length), by the
+    /// grammar of detc's parser: four decimal octets 0-255 without leading zeros; with
+    /// `prefixed`, also surrounding spaces and an optional `/n` (n at most 32, default 32).
+    fn ipv4(&mut self, x: &str, prefixed: bool) -> Result<(String, String, String), Unsupported> {
+        const OCTET: &str = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])";
+        let dotted = format!("{OCTET}\\.{OCTET}\\.{OCTET}\\.{OCTET}");
+        let pat = if prefixed {
+            format!("^\\s*{dotted}\\s*(/\\s*\\+?0*([0-9]|[12][0-9]|3[0-2])\\s*)?$")
+        } else {
+            format!("^{dotted}$")
+        };
+        let p = string_lit(&pat)?;
+        let valid = fill(self.d.regex_match, &[("a", x), ("p", &p)]);
+        let big = self.sql_type(Type::Long);
+        let mut octets = Vec::new();
+        for g in 1..=4 {
+            octets.push(format!("CAST({} AS {big})", self.regex_group(x, &p, g)));
+        }
+        let ip = format!(
+            "({} * 16777216 + {} * 65536 + {} * 256 + {})",
+            octets[0], octets[1], octets[2], octets[3]
+        );
+        let prefix = if prefixed {
+            format!(
+                "COALESCE(CAST(NULLIF({}, '') AS {big}), 32)",
+                self.regex_group(x, &p, 6)
+            )
+        } else {
+            "32".into()
+        };
+        Ok((valid, ip, prefix))
+    }
+
+    /// Group `g` of the regex literal `p` in `s`, '' when it does not match or take part.
+    fn regex_group(&mut self, s: &str, p: &str, g: usize) -> String {
+        match self.d.kind {
+            DialectKind::DuckDb => format!("regexp_extract({s}, {p}, {g})"),
+            DialectKind::Postgres => format!("COALESCE((regexp_match({s}, {p}))[{g}], '')"),
+            DialectKind::Sqlite => {
+                self.approx(
+                    "extract in SQLite",
+                    "uses detc's regexp_extract() function, registered like REGEXP",
+                );
+                format!("regexp_extract({s}, {p}, {g})")
+            }
+        }
     }
 
     /// KQL's text of a timespan in ticks: `[-][d.]hh:mm:ss[.fffffff]`, '' for null.
