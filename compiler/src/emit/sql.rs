@@ -2529,6 +2529,51 @@ impl Ctx<'_> {
         })
     }
 
+    /// `make_bag(bag[, limit])` of whole bags: their properties merged (a repeated key keeps
+    /// one value), then the first `limit` keys in key order.
+    fn merge_bags(&mut self, a: &crate::ir::Agg) -> Result<String, Unsupported> {
+        self.approx(
+            "make_bag",
+            "a key that several rows give: KQL keeps the first row's value; PostgreSQL and DuckDB keep one of them",
+        );
+        let x = self.expr(&a.args[0])?;
+        let x = if a.args[0].ty == Type::Dynamic {
+            x
+        } else {
+            // Only a bag contributes; a scalar gives nothing.
+            return Ok(match self.d.kind {
+                DialectKind::Postgres => "'{}'::jsonb".into(),
+                DialectKind::DuckDb => "'{}'::JSON".into(),
+                DialectKind::Sqlite => "'{}'".into(),
+            });
+        };
+        Ok(match self.d.kind {
+            DialectKind::Sqlite => {
+                self.approx(
+                    "make_bag of bags in SQLite",
+                    "uses detc's json_merge_bags() function, registered like REGEXP",
+                );
+                let limit = a.limit.map_or(-1, |n| n as i64);
+                format!("json_merge_bags(json_group_array(json({x})) FILTER (WHERE {x} IS NOT NULL), {limit})")
+            }
+            DialectKind::Postgres => {
+                let limit = a.limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+                format!("(SELECT COALESCE(jsonb_object_agg(s.k, s.v), '{{}}'::jsonb) FROM (SELECT DISTINCT ON (e.key COLLATE \"C\") e.key AS k, e.value AS v FROM jsonb_array_elements(jsonb_agg({x}) FILTER (WHERE jsonb_typeof({x}) = 'object')) WITH ORDINALITY AS b(o, i), jsonb_each(b.o) AS e ORDER BY e.key COLLATE \"C\", b.i{limit}) AS s)")
+            }
+            DialectKind::DuckDb => {
+                let entries = format!("list_sort(flatten(list_transform(list({x}) FILTER (WHERE json_type({x}) = 'OBJECT'), lambda b: map_entries(CAST(b AS MAP(VARCHAR, JSON))))))");
+                let firsts = format!(
+                    "list_filter({entries}, lambda e, i: i = 1 OR e.key <> {entries}[i - 1].key)"
+                );
+                let kept = match a.limit {
+                    Some(n) => format!("list_slice({firsts}, 1, {n})"),
+                    None => firsts,
+                };
+                format!("COALESCE(to_json(map_from_entries({kept})), '{{}}'::JSON)")
+            }
+        })
+    }
+
     /// An expression (`x` is its SQL) as a JSON value for an object or array builder:
     /// dynamic as it is, datetimes and timespans as their text (as in a KQL bag), SQLite's
     /// booleans as JSON.
@@ -2548,22 +2593,16 @@ impl Ctx<'_> {
     /// `make_bag(bag_pack(key, value))`: one member per row, as a JSON object aggregate.
     /// Other arguments (whole bags to merge) are not emitted yet.
     fn make_bag(&mut self, a: &crate::ir::Agg) -> Result<String, Unsupported> {
-        let ExprKind::Call {
-            func: Func::BagPack,
-            args,
-        } = &a.args[0].kind
-        else {
-            return Err(unsupported(
-                "make_bag",
-                "only make_bag(bag_pack(key, value)) is emitted to SQL yet",
-            ));
+        let pair = match &a.args[0].kind {
+            ExprKind::Call {
+                func: Func::BagPack,
+                args,
+            } if args.len() == 2 && a.limit.is_none() => Some(args),
+            _ => None,
         };
-        if args.len() != 2 || a.limit.is_some() {
-            return Err(unsupported(
-                "make_bag",
-                "only one key and value, without a size limit, is emitted to SQL yet",
-            ));
-        }
+        let Some(args) = pair else {
+            return self.merge_bags(a);
+        };
         self.approx(
             "make_bag",
             "a key that several rows give: KQL keeps the first row's value; PostgreSQL keeps one of them, DuckDB and SQLite keep every pair in the JSON text (member reads see the first)",

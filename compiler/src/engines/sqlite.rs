@@ -244,6 +244,23 @@ pub fn register_regexp(conn: &Connection) -> rusqlite::Result<()> {
             Ok(crate::eval::aggregate::collect_json(&values, set, limit).to_string())
         },
     )?;
+    // `json_merge_bags(array, limit)`: make_bag of dynamic values, from the JSON array of the
+    // values (detc's own implementation; limit < 0: none).
+    conn.create_scalar_function(
+        "json_merge_bags",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text: Option<String> = ctx.get(0)?;
+            let limit: i64 = ctx.get(1)?;
+            let values: Vec<serde_json::Value> = match text.as_deref().map(serde_json::from_str) {
+                Some(Ok(serde_json::Value::Array(a))) => a,
+                _ => Vec::new(),
+            };
+            let limit = usize::try_from(limit).ok();
+            Ok(crate::eval::aggregate::merge_bags(&values, limit).to_string())
+        },
+    )?;
     // `sqrt(x)`: built into SQLite only with SQLITE_ENABLE_MATH_FUNCTIONS.
     conn.create_scalar_function(
         "sqrt",

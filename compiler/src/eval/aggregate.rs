@@ -365,6 +365,21 @@ pub fn collect_json(
     serde_json::Value::Array(items)
 }
 
+/// What `make_bag` gives for these argument values in order: the properties of the bags
+/// (other values ignored), the first value of a repeated key kept, then the first `limit`
+/// keys in key order. SQLite's emitted SQL calls this through a registered function.
+pub fn merge_bags(values: &[serde_json::Value], limit: Option<usize>) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for v in values {
+        if let serde_json::Value::Object(o) = v {
+            for (k, v) in o {
+                m.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+    }
+    serde_json::Value::Object(m.into_iter().take(limit.unwrap_or(usize::MAX)).collect())
+}
+
 fn json_order(a: &serde_json::Value, b: &serde_json::Value) -> Ordering {
     use serde_json::Value as J;
     let rank = |v: &J| match v {
