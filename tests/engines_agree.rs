@@ -110,6 +110,8 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("datatable(a:string, b:string) [\"10.1.2.3\", \"10.1.0.0/16\", \"10.1.2.3\", \"10.2.0.0/16\", \" 192.168.1.9 \", \"192.168.1.0 / 24\", \"256.1.1.1\", \"1.1.1.1\", \"01.2.3.4\", \"1.2.3.4\", \"172.16.0.1\", \"172.32.0.1/8\", \"8.8.8.8\", \"8.8.8.8/33\", \"\", \"1.2.3.4\"] | extend m = ipv4_is_match(a, b), m8 = ipv4_is_match(a, b, 8), pa = ipv4_is_private(a), pb = ipv4_is_private(b)", &[]),
     ("SigninLogs | summarize b = make_bag(LocationDetails), b1 = make_bag(LocationDetails, 1) by UserPrincipalName | project UserPrincipalName, b = tostring(b.city) != \"\", n = array_length(bag_keys(b)), k1 = bag_keys(b1)", &[]),
     ("datatable(g:long, d:dynamic) [1, dynamic({\"b\": 1, \"a\": {\"x\": [1]}}), 1, dynamic({\"c\": \"s\"}), 1, dynamic([1]), 2, dynamic(null), 3, dynamic({})] | summarize b = make_bag(d), b2 = make_bag(d, 2) by g", &[]),
+    ("datatable(s:string) [\"aGVsbG8=\", \"\", \" /w== \", \"AAEC\"] | extend b = base64_decode_toarray(s)", &[]),
+    ("datatable(s:string) [\"<a x='1'><b>t</b><b>u</b></a>\", \"not xml\", \"\"] | extend x = parse_xml(s) | extend b = tostring(x.a.b[1])", &["duckdb", "postgres"]),
     ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (extend r = tostring(p.result) | summarize n = count() by r) | project UserPrincipalName, r, n", &[]),
 ];
 

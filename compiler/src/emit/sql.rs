@@ -968,6 +968,32 @@ impl Ctx<'_> {
                     DialectKind::Sqlite => format!("COALESCE(json({x}), 'null')"),
                 }
             }
+            // parse_xml: SQLite only, through detc's own XML-to-JSON conversion.
+            Func::ParseXml if self.d.kind == DialectKind::Sqlite => {
+                self.approx("parse_xml in SQLite", "uses detc's function of that name, registered like REGEXP");
+                format!("parse_xml({})", a[0])
+            }
+            // base64_decode_toarray(text): the decoded bytes as numbers.
+            Func::Base64DecodeToArray => {
+                let x = &a[0];
+                match self.d.kind {
+                    DialectKind::Sqlite => {
+                        self.approx("base64_decode_toarray in SQLite", "uses detc's function of that name, registered like REGEXP");
+                        format!("base64_decode_toarray({x})")
+                    }
+                    DialectKind::DuckDb => {
+                        self.approx("base64_decode_toarray", "text that is not base64 raises an engine error; KQL gives null");
+                        let h = format!("hex(from_base64(trim({x})))");
+                        let digit = |k: &str| format!("(instr('0123456789ABCDEF', substr({h}, i + {k}, 1)) - 1)");
+                        format!("to_json(list_transform(range(0, len({h}), 2), lambda i: {} * 16 + {}))", digit("1"), digit("2"))
+                    }
+                    DialectKind::Postgres => {
+                        self.approx("base64_decode_toarray", "text that is not base64 raises an engine error; KQL gives null");
+                        let b = format!("decode(trim({x}), 'base64')");
+                        format!("(SELECT COALESCE(jsonb_agg(get_byte({b}, i) ORDER BY i), '[]'::jsonb) FROM generate_series(0, length({b}) - 1) AS g(i))")
+                    }
+                }
+            }
             // trim(regex, text): trim_start then trim_end.
             Func::Trim => {
                 let start = self.call(Func::TrimStart, args)?;

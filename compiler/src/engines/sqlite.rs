@@ -162,6 +162,40 @@ pub fn register_regexp(conn: &Connection) -> rusqlite::Result<()> {
         },
     )?;
     conn.create_scalar_function(
+        "parse_xml",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text: Option<String> = ctx.get(0)?;
+            let v = crate::eval::functions::call(
+                crate::ir::Func::ParseXml,
+                &[crate::value::Value::str(&text.unwrap_or_default())],
+                None,
+            );
+            Ok(match v {
+                crate::value::Value::Dynamic(d) => Some(d.to_string()),
+                _ => None,
+            })
+        },
+    )?;
+    conn.create_scalar_function(
+        "base64_decode_toarray",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text: Option<String> = ctx.get(0)?;
+            let v = crate::eval::functions::call(
+                crate::ir::Func::Base64DecodeToArray,
+                &[crate::value::Value::str(&text.unwrap_or_default())],
+                None,
+            );
+            Ok(match v {
+                crate::value::Value::Dynamic(d) => Some(d.to_string()),
+                _ => None,
+            })
+        },
+    )?;
+    conn.create_scalar_function(
         "regexp_extract_all",
         2,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
