@@ -112,6 +112,7 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("datatable(g:long, d:dynamic) [1, dynamic({\"b\": 1, \"a\": {\"x\": [1]}}), 1, dynamic({\"c\": \"s\"}), 1, dynamic([1]), 2, dynamic(null), 3, dynamic({})] | summarize b = make_bag(d), b2 = make_bag(d, 2) by g", &[]),
     ("datatable(s:string) [\"aGVsbG8=\", \"\", \" /w== \", \"AAEC\"] | extend b = base64_decode_toarray(s)", &[]),
     ("datatable(s:string) [\"<a x='1'><b>t</b><b>u</b></a>\", \"not xml\", \"\"] | extend x = parse_xml(s) | extend b = tostring(x.a.b[1])", &["duckdb", "postgres"]),
+    ("datatable(a:dynamic) [dynamic([104, 105, 8364, 128512]), dynamic([]), dynamic([65, \"x\"]), dynamic([65, 55296]), dynamic(null), dynamic(66)] | extend s = make_string(a), u = unicode_codepoints_to_string(a)", &[]),
     ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (extend r = tostring(p.result) | summarize n = count() by r) | project UserPrincipalName, r, n", &[]),
 ];
 

@@ -968,6 +968,31 @@ impl Ctx<'_> {
                     DialectKind::Sqlite => format!("COALESCE(json({x}), 'null')"),
                 }
             }
+            // make_string / unicode_codepoints_to_string of one array of code points (or of
+            // numbers): the characters; null when any value is not a valid code point.
+            Func::CodepointsToString if args.len() == 1 && args[0].ty == Type::Dynamic => {
+                let x = &a[0];
+                let valid_cp = |n: &str, lo: u32| format!("({n} BETWEEN {lo} AND 1114111 AND NOT {n} BETWEEN 55296 AND 57343)");
+                match self.d.kind {
+                    DialectKind::DuckDb => {
+                        let ok = format!("json_type(e) IN ('BIGINT', 'UBIGINT') AND {}", valid_cp("TRY_CAST(e AS BIGINT)", 0));
+                        let elements = format!("CAST(json_extract({x}, '$[*]') AS JSON[])");
+                        format!("(CASE WHEN json_type({x}) = 'ARRAY' THEN (CASE WHEN list_bool_and(list_transform({elements}, lambda e: {ok})) IS NOT FALSE THEN array_to_string(list_transform({elements}, lambda e: chr(TRY_CAST(e AS INTEGER))), '') END) WHEN json_type({x}) IN ('BIGINT', 'UBIGINT') AND {} THEN chr(TRY_CAST({x} AS INTEGER)) END)", valid_cp(&format!("TRY_CAST({x} AS BIGINT)"), 0))
+                    }
+                    DialectKind::Postgres => {
+                        self.approx("unicode_codepoints_to_string", "code point 0: PostgreSQL text cannot hold it, so the result is null");
+                        let n = "CAST(t.e #>> '{}' AS NUMERIC)";
+                        let bad = format!("NOT (jsonb_typeof(t.e) = 'number' AND (t.e #>> '{{}}') ~ '^[0-9]+$' AND {})", valid_cp(n, 1));
+                        let scalar = valid_cp(&format!("CAST({x} #>> '{{}}' AS NUMERIC)"), 1);
+                        format!("(CASE WHEN jsonb_typeof({x}) = 'array' THEN (CASE WHEN NOT EXISTS (SELECT 1 FROM jsonb_array_elements({x}) AS t(e) WHERE {bad}) THEN COALESCE((SELECT string_agg(chr(CAST(t.e #>> '{{}}' AS INTEGER)), '' ORDER BY t.i) FROM jsonb_array_elements({x}) WITH ORDINALITY AS t(e, i)), '') END) WHEN jsonb_typeof({x}) = 'number' AND ({x} #>> '{{}}') ~ '^[0-9]+$' THEN (CASE WHEN {scalar} THEN chr(CAST({x} #>> '{{}}' AS INTEGER)) END) END)")
+                    }
+                    DialectKind::Sqlite => {
+                        let bad = format!("NOT (t.type = 'integer' AND {})", valid_cp("t.value", 0));
+                        let scalar = valid_cp(&format!("json_extract({x}, '$')"), 0);
+                        format!("(CASE WHEN json_type({x}) = 'array' THEN (CASE WHEN NOT EXISTS (SELECT 1 FROM json_each({x}) AS t WHERE {bad}) THEN COALESCE((SELECT group_concat(char(t.value), '' ORDER BY t.key) FROM json_each({x}) AS t), '') END) WHEN json_type({x}) = 'integer' AND {scalar} THEN char(json_extract({x}, '$')) END)")
+                    }
+                }
+            }
             // parse_xml: SQLite only, through detc's own XML-to-JSON conversion.
             Func::ParseXml if self.d.kind == DialectKind::Sqlite => {
                 self.approx("parse_xml in SQLite", "uses detc's function of that name, registered like REGEXP");
