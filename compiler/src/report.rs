@@ -24,6 +24,7 @@
 
 use crate::catalog::Catalog;
 use crate::diagnostics::{codes, Diagnostic, LineIndex};
+use crate::engines::Engine;
 use crate::eval::{self, compile::Ctx, Data};
 use crate::ir::{Column, Expr, ExprKind, Node};
 use crate::lower::{lower, Tables};
@@ -117,6 +118,8 @@ pub struct Report {
 pub struct Options {
     /// Worker threads (at least 1).
     pub jobs: usize,
+    /// Engines to run each rule's SQL on (stages `run:<engine>`, after the targets).
+    pub engines: Vec<Engine>,
     /// Show `[n/N] path` on stderr while working.
     pub progress: bool,
     /// `now()` for the eval stage and the dummy parameter values, in ticks.
@@ -148,7 +151,7 @@ pub fn run(files: &[PathBuf], catalog: &Catalog, opts: &Options) -> Report {
                         *current.lock().unwrap_or_else(|e| e.into_inner()) =
                             path.display().to_string();
                     }
-                    let r = check_file(path, catalog, opts.now);
+                    let r = check_file(path, catalog, opts.now, &opts.engines);
                     results.lock().unwrap_or_else(|e| e.into_inner()).push(r);
                     done.fetch_add(1, Ordering::Relaxed);
                 })
@@ -162,10 +165,9 @@ pub fn run(files: &[PathBuf], catalog: &Catalog, opts: &Options) -> Report {
 
     let mut files = results.into_inner().unwrap_or_else(|e| e.into_inner());
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    Report {
-        stages: stage_names(),
-        files,
-    }
+    let mut stages = stage_names();
+    stages.extend(opts.engines.iter().map(|e| run_stage(*e)));
+    Report { stages, files }
 }
 
 /// `\r[n/N] path` on stderr about ten times a second until every file is done, then cleared.
@@ -278,13 +280,26 @@ fn first_error<'d>(
 }
 
 /// Runs every stage on one file. Never panics.
-pub fn check_file(path: &Path, catalog: &Catalog, now: i64) -> FileReport {
+/// The stage that runs a rule's SQL on `e`.
+pub fn run_stage(e: Engine) -> String {
+    format!("run:{}", e.name())
+}
+
+pub fn check_file(path: &Path, catalog: &Catalog, now: i64, engines: &[Engine]) -> FileReport {
     let name = path.display().to_string();
-    let n = FIRST_TARGET + Target::all().len();
+    let n = FIRST_TARGET + Target::all().len() + engines.len();
     let mut stages = vec![Outcome::Skipped; n];
     let mut has_query = false;
     let r = guarded(&name, || {
-        check_stages(path, &name, catalog, now, &mut stages, &mut has_query)
+        check_stages(
+            path,
+            &name,
+            catalog,
+            now,
+            engines,
+            &mut stages,
+            &mut has_query,
+        )
     });
     if let Err(f) = r {
         // Only reachable if the stage bookkeeping itself panics: blame the first stage not
@@ -307,6 +322,7 @@ fn check_stages(
     name: &str,
     catalog: &Catalog,
     now: i64,
+    engines: &[Engine],
     stages: &mut [Outcome],
     has_query: &mut bool,
 ) {
@@ -416,6 +432,61 @@ fn check_stages(
             Err(f) => Outcome::Failed(f),
         };
     }
+    let first_run = FIRST_TARGET + Target::all().len();
+    for (k, e) in engines.iter().enumerate() {
+        // Only where the dialect renders and the native run works.
+        let sql = Target::all()
+            .iter()
+            .position(|t| t.name() == format!("sql:{}", e.name()))
+            .map(|i| FIRST_TARGET + i);
+        if stages[EVAL] != Outcome::Ok || sql.is_some_and(|i| stages[i] != Outcome::Ok) {
+            continue;
+        }
+        stages[first_run + k] = match guarded(name, || engine_check(plan, now, *e)) {
+            Ok(Ok(())) => Outcome::Ok,
+            Ok(Err((code, message))) => at_file(code, format!("{}: {message}", run_stage(*e))),
+            Err(f) => Outcome::Failed(f),
+        };
+    }
+}
+
+/// The rule's SQL on a real engine, with the eval stage's dummy parameters, on empty tables
+/// and on one synthetic row per table: the engine must accept it and return the native rows.
+fn engine_check(plan: &Node, now: i64, engine: Engine) -> Result<(), (&'static str, String)> {
+    let params = dummy_params(plan, now);
+    let plan = crate::bind::bind(plan, &params).map_err(|d| (d.code, d.message))?;
+    let ctx = Ctx { now };
+    for (label, one) in [("on empty tables", false), ("on one row per table", true)] {
+        let mut data = Data::default();
+        for (t, columns) in plan.sources() {
+            let rows = if one {
+                vec![synthetic_row(&columns, now)]
+            } else {
+                Vec::new()
+            };
+            data.tables.insert(t, Arc::new(rows));
+        }
+        let native = eval::run(&plan, &data, &ctx).map_err(|d| (d.code, d.message))?;
+        crate::verify::check(&plan, &data, &native, engine).map_err(|m| {
+            let code = if m.starts_with("native ") || m.starts_with("columns differ") {
+                codes::VERIFY_MISMATCH
+            } else {
+                codes::ENGINE
+            };
+            (code, format!("{label}: {}", shorten_lines(&m, 12)))
+        })?;
+    }
+    Ok(())
+}
+
+/// The first `n` lines of `s`.
+fn shorten_lines(s: &str, n: usize) -> String {
+    let mut lines: Vec<&str> = s.lines().take(n + 1).collect();
+    if lines.len() > n {
+        lines.truncate(n);
+        lines.push("...");
+    }
+    lines.join("\n")
 }
 
 /// Runs the plan with dummy parameters on empty tables, then on one synthetic row per table

@@ -134,6 +134,11 @@ enum Cmd {
         /// Worker threads (default: the available parallelism).
         #[arg(long)]
         jobs: Option<usize>,
+        /// Also run each rule's SQL on these engines (comma-separated: duckdb, sqlite,
+        /// postgres) on empty tables and on one synthetic row per table, and compare with the
+        /// native run: stages `run:<engine>`.
+        #[arg(long, default_value = "")]
+        engines: String,
     },
 }
 
@@ -265,7 +270,8 @@ pub fn main() -> i32 {
             paths,
             format,
             jobs,
-        } => report(&paths, &format, jobs, &catalog),
+            engines,
+        } => report(&paths, &format, jobs, &engines, &catalog),
     };
     match r {
         Ok(code) => code,
@@ -1029,11 +1035,33 @@ fn explain(rule: &Path, catalog: &Catalog, sources: &mut Sources) -> CmdResult {
     Ok(0)
 }
 
-fn report(paths: &[PathBuf], format: &str, jobs: Option<usize>, catalog: &Catalog) -> CmdResult {
+fn report(
+    paths: &[PathBuf],
+    format: &str,
+    jobs: Option<usize>,
+    engine_names: &str,
+    catalog: &Catalog,
+) -> CmdResult {
     use std::io::IsTerminal;
     if jobs == Some(0) {
         eprintln!("detc report: --jobs must be at least 1");
         return Ok(2);
+    }
+    let mut engines = Vec::new();
+    for name in engine_names
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let Some(e) = detc::engines::Engine::parse(name) else {
+            eprintln!("detc report: unknown engine `{name}` (duckdb, sqlite, postgres)");
+            return Ok(2);
+        };
+        if let Err(why) = detc::engines::available(e) {
+            eprintln!("detc report: engine `{name}` is not available: {why}");
+            return Ok(2);
+        }
+        engines.push(e);
     }
     let files = collect(paths);
     if files.is_empty() {
@@ -1044,6 +1072,7 @@ fn report(paths: &[PathBuf], format: &str, jobs: Option<usize>, catalog: &Catalo
         jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         progress: std::io::stderr().is_terminal(),
         now: detc::testing::current_ticks(),
+        engines,
     };
     let r = detc::report::run(&files, catalog, &opts);
     let text = if format == "json" {
