@@ -113,6 +113,15 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("datatable(s:string) [\"aGVsbG8=\", \"\", \" /w== \", \"AAEC\"] | extend b = base64_decode_toarray(s)", &[]),
     ("datatable(s:string) [\"<a x='1'><b>t</b><b>u</b></a>\", \"not xml\", \"\"] | extend x = parse_xml(s) | extend b = tostring(x.a.b[1])", &["duckdb", "postgres"]),
     ("datatable(a:dynamic) [dynamic([104, 105, 8364, 128512]), dynamic([]), dynamic([65, \"x\"]), dynamic([65, 55296]), dynamic(null), dynamic(66)] | extend s = make_string(a), u = unicode_codepoints_to_string(a)", &[]),
+    ("let s = toscalar(IdentityInfo | summarize make_set(AccountUPN)); SigninLogs | where UserPrincipalName in~ (s) | project UserPrincipalName", &[]),
+    ("SigninLogs | where UserPrincipalName in ((IdentityInfo | summarize l = make_list(AccountUPN) | project l)) | project UserPrincipalName", &[]),
+    ("SigninLogs | extend b = pack_array(\"alice@contoso.com\", 1) | where UserPrincipalName !in (b) | project UserPrincipalName", &[]),
+    ("SigninLogs | extend d = case(ResultType == \"0\", LocationDetails, \"none\") | project d", &[]),
+    ("SigninLogs | extend userprincipalname = toupper(UserPrincipalName), USERPRINCIPALNAME = strlen(UserPrincipalName) | project UserPrincipalName, userprincipalname, USERPRINCIPALNAME", &[]),
+    ("SigninLogs | extend ThisIsAVeryLongColumnNameThatGoesOnAndOnBeyondTheLimitOfPostgresIdentifiersA = 1, ThisIsAVeryLongColumnNameThatGoesOnAndOnBeyondTheLimitOfPostgresIdentifiersB = 2 | summarize x = sum(ThisIsAVeryLongColumnNameThatGoesOnAndOnBeyondTheLimitOfPostgresIdentifiersA + ThisIsAVeryLongColumnNameThatGoesOnAndOnBeyondTheLimitOfPostgresIdentifiersB) by UserPrincipalName", &[]),
+    ("SigninLogs | extend ok = ResultType == \"0\" | summarize a = max(ok), b = min(ok), c = take_any(ok), d = take_any(LocationDetails), e = max(LocationDetails), f = min(ConditionalAccessPolicies) by UserPrincipalName", &[]),
+    ("SigninLogs | extend t = split(LocationDetails.city, \"e\"), n = strlen(LocationDetails.city), s = substring(LocationDetails.countryOrRegion, 1), l = tolong(strlen(IPAddress) * 1.7) | project t, n, s, l", &[]),
+    ("SigninLogs | where TimeGenerated > ago(1d) and TimeGenerated < now() + 1h | project UserPrincipalName", &[]),
     ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (extend r = tostring(p.result) | summarize n = count() by r) | project UserPrincipalName, r, n", &[]),
 ];
 
@@ -158,7 +167,7 @@ fn engines_agree_with_native() {
             if !detc::engines::available_or_skip(engine) {
                 continue;
             }
-            match detc::verify::check(&plan, &data, &rows, engine) {
+            match detc::verify::check(&plan, &data, &rows, engine, now) {
                 Ok(_) if unsupported.contains(&engine.name()) => failures.push(format!(
                     "{}: {q}\n  expected unsupported, but it ran",
                     engine.name()

@@ -467,7 +467,7 @@ fn engine_check(plan: &Node, now: i64, engine: Engine) -> Result<(), (&'static s
             data.tables.insert(t, Arc::new(rows));
         }
         let native = eval::run(&plan, &data, &ctx).map_err(|d| (d.code, d.message))?;
-        crate::verify::check(&plan, &data, &native, engine).map_err(|m| {
+        crate::verify::check(&plan, &data, &native, engine, now).map_err(|m| {
             let code = if m.starts_with("native ") || m.starts_with("columns differ") {
                 codes::VERIFY_MISMATCH
             } else {

@@ -91,8 +91,17 @@ fn norm_engine(j: &serde_json::Value, ty: Type, engine: Engine) -> String {
 }
 
 /// Runs the plan's SQL on `engine` and compares with `native`. Ok: the row count.
-pub fn check(plan: &Node, data: &Data, native: &[Row], engine: Engine) -> Result<usize, String> {
+/// `now` is the native run's `now()`: the SQL reads it as a constant, not the engine's clock.
+pub fn check(
+    plan: &Node,
+    data: &Data,
+    native: &[Row],
+    engine: Engine,
+    now: i64,
+) -> Result<usize, String> {
     engines::available(engine)?;
+    // Tables hold the columns under the identifiers the SQL reads them by.
+    let renamed = sql::sql_names(plan, dialect(engine));
     let tables: Vec<TableData> = plan
         .sources()
         .into_iter()
@@ -103,10 +112,14 @@ pub fn check(plan: &Node, data: &Data, native: &[Row], engine: Engine) -> Result
                 .map(|r| r.as_ref().clone())
                 .unwrap_or_default(),
             name: t,
-            columns: cols.into_iter().map(|c| (c.name, c.ty)).collect(),
+            columns: cols
+                .into_iter()
+                .map(|c| (renamed.get(&c.name).cloned().unwrap_or(c.name), c.ty))
+                .collect(),
         })
         .collect();
-    let out = sql::emit(plan, dialect(engine)).map_err(|u| format!("cannot emit SQL: {u}"))?;
+    let out = sql::emit_at(plan, dialect(engine), Some(now))
+        .map_err(|u| format!("cannot emit SQL: {u}"))?;
     if !out.params.is_empty() {
         return Err("the plan still has unbound parameters".into());
     }

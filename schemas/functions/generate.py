@@ -67,11 +67,16 @@ def main():
     written = []
     for schema, s in sorted(src["schemas"].items()):
         types = dict(table_columns(s["types_from"])[1])
+        # A name that differs from another only in case is one column spelled two ways (the
+        # 2022 sample tables have e.g. `SrcUserName` beside the schema's `SrcUsername`): the
+        # spelling of `types_from` wins, else the first seen. SQL engines could not hold both.
+        spelling = {n.lower(): n for n in types}
         columns, seen, origins = [], set(), []
         for table in s["tables"]:
             origin, cols = table_columns(table)
             origins.append(f"schemas/tables/{table}.json ({origin})")
             for name, ty in cols:
+                name = spelling.setdefault(name.lower(), name)
                 if name in exclude or name in seen:
                     continue
                 seen.add(name)
@@ -83,7 +88,8 @@ def main():
                 seen.add(name)
                 columns.append((name, ty))
         source = (f"ASIM {schema} schema. Columns: the union of " + ", ".join(origins)
-                  + f"; types of {s['types_from']} win where they disagree; plus ASIM common fields"
+                  + f"; names and types of {s['types_from']} win where they disagree (names"
+                  " that differ only in case are one column); plus ASIM common fields"
                   + (" and the schema's aliases " + ", ".join(n for n, _ in extra) if extra else "")
                   + f" ({common['source']}). Parameters: the ASIM {schema} parsers' filtering"
                     " parameters (ASIM documentation), all optional; _ASim_/ASim parsers take none.")

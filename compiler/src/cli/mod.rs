@@ -1093,14 +1093,17 @@ fn verify(
     catalog: &Catalog,
     sources: &mut Sources,
 ) -> CmdResult {
-    let (plan, data, rows) = run_native(rule, dir, params, &now, catalog, sources)?;
+    // One clock for the native run and the SQL.
+    let now = now_ticks(&now)?;
+    let pinned = Some(detc::value::format_datetime(now));
+    let (plan, data, rows) = run_native(rule, dir, params, &pinned, catalog, sources)?;
     let mut failures = 0;
     for name in engines.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let Some(engine) = detc::engines::Engine::parse(name) else {
             eprintln!("detc verify: unknown engine `{name}` (duckdb, sqlite, postgres)");
             return Ok(2);
         };
-        match detc::verify::check(&plan, &data, &rows, engine) {
+        match detc::verify::check(&plan, &data, &rows, engine, now) {
             Ok(n) => println!("{name}: agree ({n} row(s))"),
             Err(msg) => {
                 failures += 1;

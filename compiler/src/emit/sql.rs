@@ -10,6 +10,7 @@ use super::{Approximation, Emitted, Unsupported};
 use crate::ir::{BinOp, Expr, ExprKind, Func, JoinKind, Node, Op, StrOp};
 use crate::types::Type;
 use crate::value::Value;
+use std::collections::HashMap;
 use std::fmt::Write;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,8 +142,69 @@ fn is_text(t: Type) -> bool {
     matches!(t, Type::String | Type::Guid)
 }
 
+thread_local! {
+    /// While [`emit`] runs: column names whose SQL identifier differs from the name (see
+    /// [`sql_names`]).
+    static RENAMED: std::cell::RefCell<HashMap<String, String>> = Default::default();
+}
+
+/// The quoted SQL identifier of a column (renamed where the dialect needs it, see
+/// [`sql_names`]).
 pub fn quote_ident(name: &str) -> String {
+    let renamed = RENAMED.with(|r| r.borrow().get(name).cloned());
+    quote_raw(renamed.as_deref().unwrap_or(name))
+}
+
+/// A quoted identifier exactly as given (tables, aliases of the final result).
+fn quote_raw(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Column names that need another SQL identifier in this dialect, and that identifier.
+/// DuckDB and SQLite match identifiers without regard to case, even quoted, so of names that
+/// differ only in case the first (in code-point order) keeps its spelling and the others get
+/// `__2`, `__3`, ...; PostgreSQL truncates identifiers to 63 bytes, so longer names become
+/// their first 40 bytes and a hash. The result's own columns keep their names.
+pub fn sql_names(plan: &Node, d: &Dialect) -> HashMap<String, String> {
+    let mut all = std::collections::BTreeSet::new();
+    plan.visit(&mut |n: &Node| all.extend(n.schema.iter().map(|c| c.name.clone())));
+    for (_, cols) in plan.sources() {
+        all.extend(cols.into_iter().map(|c| c.name));
+    }
+    let mut out = HashMap::new();
+    match d.kind {
+        DialectKind::Postgres => {
+            for name in all.iter().filter(|n| n.len() > 63) {
+                let mut cut = 40;
+                while !name.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                let hash = xxhash_rust::xxh64::xxh64(name.as_bytes(), 0);
+                out.insert(name.clone(), format!("{}__{hash:016x}", &name[..cut]));
+            }
+        }
+        DialectKind::DuckDb | DialectKind::Sqlite => {
+            let mut taken: std::collections::HashSet<String> =
+                all.iter().map(|n| n.to_lowercase()).collect();
+            let mut first: HashMap<String, &String> = HashMap::new();
+            for name in &all {
+                let key = name.to_lowercase();
+                if first.insert(key.clone(), name).is_none() {
+                    continue;
+                }
+                let mut k = 2;
+                let renamed = loop {
+                    let candidate = format!("{name}__{k}");
+                    if taken.insert(candidate.to_lowercase()) {
+                        break candidate;
+                    }
+                    k += 1;
+                };
+                out.insert(name.clone(), renamed);
+            }
+        }
+    }
+    out
 }
 
 pub fn string_lit(s: &str) -> Result<String, Unsupported> {
@@ -201,6 +263,8 @@ struct Ctx<'d> {
     /// Inside an `mv-apply` body: the CTE of the numbered input rows. Every body node then
     /// carries the row number [`ROW`] and works per row (see [`Ctx::mv_apply`]).
     outer: Option<String>,
+    /// `now()` as a fixed datetime (ticks) instead of the engine's clock.
+    now: Option<i64>,
 }
 
 /// The input row number that partitions an `mv-apply` body's nodes.
@@ -214,6 +278,13 @@ impl Ctx<'_> {
         };
         if !self.approximations.contains(&a) {
             self.approximations.push(a);
+        }
+    }
+
+    fn now_sql(&self) -> String {
+        match self.now {
+            Some(t) => self.datetime_lit(t),
+            None => self.d.now.to_string(),
         }
     }
 
@@ -493,6 +564,20 @@ impl Ctx<'_> {
                     {
                         let q = self.sub_plan(plan)?;
                         let col = quote_ident(&plan.schema[0].name);
+                        if plan.schema[0].ty == Type::Dynamic && !stringy {
+                            return Err(unsupported(
+                                "in",
+                                "a non-string value in a dynamic sub-query column",
+                            ));
+                        }
+                        if plan.schema[0].ty == Type::Dynamic && stringy {
+                            // The texts of its values, arrays flattened.
+                            let texts =
+                                self.element_texts(&format!("s.{col}"), &format!("{q} AS s"));
+                            let sel = self.lower_if("x.t".into(), !*cs);
+                            subs.push(format!("{a} IN (SELECT {sel} FROM ({texts}) AS x)"));
+                            continue;
+                        }
                         let sel = self.lower_if(col.clone(), !*cs);
                         // KQL ignores null items; SQL's NOT IN would turn them into NULL.
                         subs.push(format!(
@@ -500,10 +585,17 @@ impl Ctx<'_> {
                         ));
                         continue;
                     }
+                    if i.ty == Type::Dynamic && stringy {
+                        let x = self.expr(i)?;
+                        let texts = self.element_texts(&x, "");
+                        let sel = self.lower_if("x.t".into(), !*cs);
+                        subs.push(format!("{a} IN (SELECT {sel} FROM ({texts}) AS x)"));
+                        continue;
+                    }
                     if i.ty == Type::Dynamic {
                         return Err(unsupported(
                             "in",
-                            "a list item computed as a dynamic array at run time",
+                            "a non-string value in a list computed as a dynamic array at run time",
                         ));
                     }
                     let s = self.expr(i)?;
@@ -801,15 +893,18 @@ impl Ctx<'_> {
             .collect::<Result<_, _>>()?;
         let mut arg_ty = args.first().map(|x| x.ty);
         let mut a = a;
-        // A conversion of a dynamic value converts its text (what tostring gives).
-        if arg_ty == Some(Type::Dynamic)
-            && matches!(
-                func,
-                Func::ToBool | Func::ToInt | Func::ToLong | Func::ToReal | Func::ToDateTime
-            )
-        {
-            a[0] = fill(self.d.json_to_string, &[("a", &a[0])]);
-            arg_ty = Some(Type::String);
+        // A dynamic value where a function reads text is its text (what tostring gives).
+        for &i in text_args(func) {
+            if args.get(i).is_some_and(|e| e.ty == Type::Dynamic) {
+                a[i] = fill(self.d.json_to_string, &[("a", &a[i])]);
+                if i == 0 {
+                    arg_ty = Some(Type::String);
+                }
+            }
+        }
+        if let Some(i) = regex_arg(func) {
+            // extract_all unnames its groups for PostgreSQL itself.
+            self.check_regex(&args[i], func == Func::ExtractAll)?;
         }
         Ok(match func {
             Func::ToDateTime if arg_ty == Some(Type::String) => self.todatetime_text(&a[0])?,
@@ -862,6 +957,9 @@ impl Ctx<'_> {
                         }
                     }
                     DialectKind::DuckDb => {
+                        if groups.iter().any(|g| *g > 9) {
+                            return Err(unsupported("extract_all", "DuckDB's regexp_extract_all takes groups 0 to 9"));
+                        }
                         let lists: Vec<String> = groups.iter().map(|g| format!("regexp_extract_all({t}, {p}, {g})")).collect();
                         let first = &lists[0];
                         if lists.len() == 1 {
@@ -874,7 +972,7 @@ impl Ctx<'_> {
                     DialectKind::Postgres => {
                         // PostgreSQL's regular expressions have no named groups: the names go,
                         // the numbering stays. Without groups, the whole match is group 1.
-                        let unnamed = regex::Regex::new(r"\(\?P?<[A-Za-z_][A-Za-z0-9_]*>").expect("valid").replace_all(pat, "(");
+                        let unnamed = unname_groups(pat);
                         let (re_pg, groups) = if groups == [0] {
                             (string_lit(&format!("({unnamed})"))?, vec![1])
                         } else {
@@ -1222,7 +1320,11 @@ impl Ctx<'_> {
             }
             Func::ToLong | Func::ToInt if matches!(arg_ty, Some(t) if t.is_integer()) => a[0].clone(),
             Func::ToLong | Func::ToInt if matches!(arg_ty, Some(Type::Real)) => {
-                format!("CAST(trunc({}) AS {})", a[0], self.sql_type(Type::Long))
+                match self.d.kind {
+                    // SQLite's CAST truncates toward zero and it has no trunc().
+                    DialectKind::Sqlite => format!("CAST({} AS INTEGER)", a[0]),
+                    _ => format!("CAST(trunc({}) AS {})", a[0], self.sql_type(Type::Long)),
+                }
             }
             Func::ToReal if matches!(arg_ty, Some(t) if t.is_numeric()) => {
                 format!("CAST({} AS {})", a[0], self.sql_type(Type::Real))
@@ -1363,11 +1465,11 @@ impl Ctx<'_> {
                     .collect::<Vec<_>>()
                     .join(" || ")
             ),
-            Func::Now => self.d.now.to_string(),
+            Func::Now => self.now_sql(),
             // Rows carry no ingestion metadata (docs/semantics.md), natively or here.
             Func::IngestionTime => self.null_of(Type::DateTime),
             Func::Ago => {
-                let now = self.d.now.to_string();
+                let now = self.now_sql();
                 self.dt_add(&now, &format!("-({})", a[0]))
             }
             Func::GetItem => {
@@ -1431,6 +1533,9 @@ impl Ctx<'_> {
                 s.push_str(&format!(" ELSE {} END)", a[a.len() - 1]));
                 s
             }
+            Func::Extract if self.d.kind == DialectKind::DuckDb && !matches!(args[1].kind, ExprKind::Literal(Value::Long(0..=9))) => {
+                return Err(unsupported("extract", "DuckDB's regexp_extract takes a constant group from 0 to 9"));
+            }
             Func::Extract if self.d.kind == DialectKind::Postgres => {
                 let group = match args[1].kind {
                     ExprKind::Literal(Value::Long(n)) => n,
@@ -1441,6 +1546,10 @@ impl Ctx<'_> {
                 } else {
                     format!("COALESCE((regexp_match({}, {}))[{group}], '')", a[2], a[0])
                 }
+            }
+            // An untyped string literal cannot be turned into JSON by PostgreSQL.
+            Func::AsDynamic if self.d.kind == DialectKind::Postgres && arg_ty == Some(Type::String) => {
+                format!("to_jsonb(CAST({} AS TEXT))", a[0])
             }
             // Values inside JSON: datetimes as KQL's text, SQLite's 0/1 as `true`/`false`.
             Func::PackArray | Func::BagPack => {
@@ -1522,6 +1631,34 @@ impl Ctx<'_> {
         }
     }
 
+    /// `SELECT t` of the texts (as `tostring` gives them) of the elements of JSON value `x`
+    /// (`from`: the FROM item `x` reads, or "" for none): an array gives its elements, one
+    /// level deep; null gives nothing; another value is its own element.
+    fn element_texts(&mut self, x: &str, from: &str) -> String {
+        self.approx(
+            "in with a dynamic list",
+            "arrays are flattened one level; KQL flattens nested arrays completely",
+        );
+        let from = if from.is_empty() {
+            String::new()
+        } else {
+            format!("{from}, ")
+        };
+        match self.d.kind {
+            DialectKind::DuckDb => {
+                let t = fill(self.d.json_to_string, &[("a", "e.v")]);
+                format!("SELECT {t} AS t FROM {from}(SELECT unnest(CASE WHEN {x} IS NULL THEN CAST([] AS JSON[]) WHEN json_type({x}) = 'ARRAY' THEN CAST(json_extract({x}, '$[*]') AS JSON[]) ELSE [{x}] END) AS v) AS e WHERE json_type(e.v) <> 'NULL'")
+            }
+            DialectKind::Postgres => {
+                let t = fill(self.d.json_to_string, &[("a", "e.v")]);
+                format!("SELECT {t} AS t FROM {from}jsonb_array_elements(CASE WHEN {x} IS NULL THEN '[]'::jsonb WHEN jsonb_typeof({x}) = 'array' THEN {x} ELSE jsonb_build_array({x}) END) AS e(v) WHERE jsonb_typeof(e.v) <> 'null'")
+            }
+            DialectKind::Sqlite => format!(
+                "SELECT CASE e.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE e.value END AS t FROM {from}json_each(CASE WHEN {x} IS NULL THEN '[]' WHEN json_type({x}) = 'array' THEN {x} ELSE json_array(json({x})) END) AS e WHERE e.type <> 'null'"
+            ),
+        }
+    }
+
     /// KQL's text of a timespan in ticks: `[-][d.]hh:mm:ss[.fffffff]`, '' for null.
     fn timespan_text(&self, t: &str) -> String {
         let div = |a: &str, b: &str| fill(self.d.int_div, &[("a", a), ("b", b)]);
@@ -1548,6 +1685,25 @@ impl Ctx<'_> {
             pad(&s, 2),
             pad(&f, 7)
         )
+    }
+
+    /// A regular expression argument this dialect can read as Rust's `regex` does; only
+    /// constant patterns are checked (a pattern computed at run time is the engine's to judge).
+    fn check_regex(&mut self, e: &Expr, unnamed: bool) -> Result<(), Unsupported> {
+        let ExprKind::Literal(Value::String(pat)) = &e.kind else {
+            return Ok(());
+        };
+        if self.d.kind == DialectKind::Postgres {
+            let pat = if unnamed {
+                unname_groups(pat)
+            } else {
+                pat.to_string()
+            };
+            if let Some(why) = postgres_regex_problem(&pat) {
+                return Err(unsupported("regular expression", why));
+            }
+        }
+        Ok(())
     }
 
     /// `todatetime` of text (`x` is its SQL).
@@ -1771,6 +1927,36 @@ impl Ctx<'_> {
         use crate::ir::AggFunc;
         if a.func == AggFunc::MakeBag {
             return self.make_bag(a);
+        }
+        // Extremes of booleans and of dynamic values (detc's order: dynamic values by their
+        // text); `take_any` is the smallest value natively.
+        if matches!(a.func, AggFunc::Min | AggFunc::Max | AggFunc::Any) {
+            let least = a.func != AggFunc::Max;
+            match a.args[0].ty {
+                Type::Bool if self.d.kind == DialectKind::Postgres => {
+                    let x = self.expr(&a.args[0])?;
+                    return Ok(format!(
+                        "{}({x})",
+                        if least { "bool_and" } else { "bool_or" }
+                    ));
+                }
+                Type::Dynamic => {
+                    let x = self.expr(&a.args[0])?;
+                    let key = fill(self.d.json_to_string, &[("a", &x)]);
+                    return Ok(match self.d.kind {
+                        DialectKind::DuckDb => format!("{}({x}, {key})", if least { "arg_min" } else { "arg_max" }),
+                        DialectKind::Postgres => format!(
+                            "(array_agg({x} ORDER BY {key} COLLATE \"C\" {}) FILTER (WHERE {x} IS NOT NULL))[1]",
+                            if least { "ASC" } else { "DESC" }
+                        ),
+                        DialectKind::Sqlite => format!(
+                            "json_extract({}(CASE WHEN {x} IS NOT NULL THEN json_array({key}, json({x})) END), '$[1]')",
+                            if least { "min" } else { "max" }
+                        ),
+                    });
+                }
+                _ => {}
+            }
         }
         // Sets and lists of datetimes hold their text (what a dynamic datetime is in KQL).
         if matches!(
@@ -2195,10 +2381,10 @@ impl Ctx<'_> {
                     "externaldata",
                     "read from a table of the same name; nothing is downloaded",
                 );
-                format!("SELECT {} FROM {}", self.cols(node), quote_ident(name))
+                format!("SELECT {} FROM {}", self.cols(node), quote_raw(name))
             }
             Op::Scan { table } => {
-                format!("SELECT {} FROM {}", self.cols(node), quote_ident(table))
+                format!("SELECT {} FROM {}", self.cols(node), quote_raw(table))
             }
             Op::Filter { input, predicate } => {
                 let q = self.node(input)?;
@@ -2775,6 +2961,102 @@ impl Ctx<'_> {
     }
 }
 
+/// A pattern with its named groups `(?P<name>...)` made plain groups (numbering unchanged).
+fn unname_groups(pat: &str) -> String {
+    regex::Regex::new(r"\(\?P?<[A-Za-z_][A-Za-z0-9_]*>")
+        .expect("valid")
+        .replace_all(pat, "(")
+        .into_owned()
+}
+
+/// The argument that is a regular expression.
+fn regex_arg(f: Func) -> Option<usize> {
+    match f {
+        Func::Extract | Func::ExtractAll | Func::MatchesRegex => {
+            Some(if f == Func::MatchesRegex { 1 } else { 0 })
+        }
+        Func::ReplaceRegex => Some(1),
+        Func::TrimStart | Func::TrimEnd | Func::Trim => Some(0),
+        _ => None,
+    }
+}
+
+/// Why PostgreSQL's regular expressions (ARE) would reject or read differently a pattern
+/// that Rust's `regex` accepts; `None` when none of the known differences applies.
+pub fn postgres_regex_problem(pat: &str) -> Option<&'static str> {
+    let b = pat.as_bytes();
+    let mut i = 0;
+    let mut in_class = false;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if i + 1 < b.len() => {
+                let e = b[i + 1];
+                if matches!(e, b'p' | b'P' | b'z' | b'Q' | b'E' | b'x' if e != b'x' || b.get(i + 2) == Some(&b'{'))
+                {
+                    return Some("an escape PostgreSQL does not have (\\p, \\z, \\Q, \\x{...})");
+                }
+                if in_class
+                    && matches!(e, b'w' | b'd' | b's' | b'W' | b'D' | b'S')
+                    && b.get(i + 2) == Some(&b'-')
+                    && b.get(i + 3) != Some(&b']')
+                {
+                    return Some("a class escape at the start of a range (`[\\w-.]`): PostgreSQL reads a range");
+                }
+                i += 2;
+                continue;
+            }
+            b'[' if !in_class => in_class = true,
+            b']' if in_class => in_class = false,
+            b'(' if !in_class && b.get(i + 1) == Some(&b'?') => {
+                let next = b.get(i + 2).copied();
+                if matches!(next, Some(b'P') | Some(b'<')) {
+                    return Some("a named group, which PostgreSQL does not have");
+                }
+                if i > 0 && next.is_some_and(|c| c.is_ascii_alphabetic() || c == b'-') {
+                    return Some(
+                        "inline flags after the start, which PostgreSQL takes only at the start",
+                    );
+                }
+            }
+            b'{' if !in_class => {
+                let end = pat[i..].find('}').map(|e| i + e);
+                if let Some(end) = end {
+                    let body = &pat[i + 1..end];
+                    let counts: Vec<&str> = body.split(',').collect();
+                    if counts
+                        .iter()
+                        .all(|c| c.chars().all(|ch| ch.is_ascii_digit()))
+                        && counts
+                            .iter()
+                            .any(|c| c.parse::<u32>().is_ok_and(|n| n > 255))
+                    {
+                        return Some("a repetition count above 255, PostgreSQL's limit");
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The arguments a function reads as text (a dynamic value there is its `tostring`).
+fn text_args(f: Func) -> &'static [usize] {
+    match f {
+        Func::ToBool | Func::ToInt | Func::ToLong | Func::ToReal | Func::ToDateTime => &[0],
+        Func::Split | Func::SplitAt | Func::Substring | Func::Strlen | Func::StringSize => &[0],
+        Func::IndexOf | Func::CountOf => &[0, 1],
+        Func::ReplaceString | Func::ReplaceRegex => &[0, 1, 2],
+        Func::Extract => &[2],
+        Func::TrimStart | Func::TrimEnd | Func::Trim => &[1],
+        Func::Reverse | Func::Base64Decode | Func::UrlDecode | Func::UrlEncode => &[0],
+        Func::ParseUrl | Func::ParsePath | Func::Ipv4IsPrivate => &[0],
+        Func::Ipv4IsMatch => &[0, 1],
+        _ => &[],
+    }
+}
+
 fn unsupported(construct: &str, reason: &str) -> Unsupported {
     Unsupported {
         construct: construct.into(),
@@ -2790,17 +3072,60 @@ pub struct SqlOutput {
 }
 
 pub fn emit(plan: &Node, d: &Dialect) -> Result<SqlOutput, Unsupported> {
+    emit_at(plan, d, None)
+}
+
+/// [`emit`], with `now()` fixed at `now` (ticks) when given: for comparing with a native run.
+pub fn emit_at(plan: &Node, d: &Dialect, now: Option<i64>) -> Result<SqlOutput, Unsupported> {
+    let renamed = sql_names(plan, d);
+    let mut notes: Vec<(String, String)> = renamed
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    notes.sort();
+    RENAMED.with(|r| *r.borrow_mut() = renamed);
+    let out = emit_renamed(plan, d, now);
+    RENAMED.with(|r| r.borrow_mut().clear());
+    let mut out = out?;
+    for (name, sql) in notes {
+        let why = match d.kind {
+            DialectKind::Postgres => "PostgreSQL truncates identifiers to 63 bytes",
+            _ => "another column's name differs from it only in case, which this dialect's identifiers ignore",
+        };
+        out.emitted.approximations.push(Approximation {
+            construct: format!("column `{name}`"),
+            how: format!("named \"{sql}\" inside the query and in the tables it reads: {why}"),
+        });
+    }
+    Ok(out)
+}
+
+fn emit_renamed(plan: &Node, d: &Dialect, now: Option<i64>) -> Result<SqlOutput, Unsupported> {
     let mut cx = Ctx {
         d,
         ctes: Vec::new(),
         approximations: Vec::new(),
         params: Vec::new(),
         outer: None,
+        now,
     };
     let last = cx.node(plan)?;
     let mut text = String::from("WITH\n");
     text.push_str(&cx.ctes.join(",\n"));
-    write!(text, "\nSELECT {} FROM {last}", Ctx::plain_cols(plan)).unwrap();
+    // The result's columns under their own names.
+    let result: Vec<String> = plan
+        .schema
+        .iter()
+        .map(|c| {
+            let (sql, own) = (quote_ident(&c.name), quote_raw(&c.name));
+            if sql == own {
+                own
+            } else {
+                format!("{sql} AS {own}")
+            }
+        })
+        .collect();
+    write!(text, "\nSELECT {} FROM {last}", result.join(", ")).unwrap();
     if d.kind == DialectKind::Sqlite && text.contains(" REGEXP ") {
         cx.approx(
             "regular expressions in SQLite",
@@ -2814,4 +3139,33 @@ pub fn emit(plan: &Node, d: &Dialect) -> Result<SqlOutput, Unsupported> {
         },
         params: cx.params,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::postgres_regex_problem as problem;
+
+    #[test]
+    fn postgres_regex_differences() {
+        for ok in [
+            r"(?i)^abc",
+            r"(?:a|b){2,255}",
+            r"[\w.-]+@[\w-]+",
+            r"\d{3}-\d{4}",
+            r"[a-z\-]",
+        ] {
+            assert_eq!(problem(ok), None, "{ok}");
+        }
+        for bad in [
+            r"[\w-.]+",
+            r"a{1,1000}",
+            r"(?P<user>\w+)",
+            r"(?<user>\w+)",
+            r"\p{L}+",
+            r"abc\z",
+            r"a(?i)b",
+        ] {
+            assert!(problem(bad).is_some(), "{bad}");
+        }
+    }
 }
