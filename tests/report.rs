@@ -262,3 +262,26 @@ fn usage_errors() {
     std::fs::create_dir_all(d.join("empty")).unwrap();
     assert_eq!(detc(&d, &["report", "empty"]).0, 2);
 }
+
+/// `--engines sqlite` (bundled, so never skipped): each rule that evaluates and renders for
+/// SQLite runs there on empty tables and on one synthetic row per table, against the native run.
+#[test]
+fn engines_run_the_sql() {
+    let d = repo("engines");
+    let (code, so, se) = detc(
+        &d,
+        &["report", "repo", "--format", "json", "--engines", "sqlite"],
+    );
+    assert_eq!(code, 0, "{se}");
+    let v: Value = serde_json::from_str(&so).unwrap();
+    assert_eq!(v["stages"]["eval"], 3);
+    assert_eq!(v["stages"]["run:sqlite"], 3, "{so}");
+    let seed = &v["rules"][0];
+    assert_eq!(seed["stages"]["run:sqlite"], "ok");
+    // A rule that never reaches the IR is skipped there.
+    assert_eq!(v["rules"][1]["stages"]["run:sqlite"], "skipped");
+
+    let (code, _, se) = detc(&d, &["report", "repo", "--engines", "oracle"]);
+    assert_eq!(code, 2);
+    assert!(se.contains("unknown engine `oracle`"), "{se}");
+}
