@@ -300,9 +300,11 @@ impl Ctx<'_> {
         self.d.types[i]
     }
 
+    /// The missing value of a type: `''` for a string (never null in KQL), NULL otherwise
+    /// (a guid can be null).
     fn null_of(&self, t: Type) -> String {
         match t {
-            Type::String | Type::Guid => "''".into(),
+            Type::String => "''".into(),
             t => format!("CAST(NULL AS {})", self.sql_type(t)),
         }
     }
@@ -553,6 +555,12 @@ impl Ctx<'_> {
             } => {
                 let stringy = matches!(lhs.ty, Type::String | Type::Guid);
                 let a = self.expr(lhs)?;
+                // A null guid compares as its text, "" (as natively).
+                let a = if lhs.ty == Type::Guid {
+                    format!("COALESCE({a}, '')")
+                } else {
+                    a
+                };
                 let a = self.lower_if(a, !*cs);
                 let mut list = Vec::new();
                 let mut subs = Vec::new();
@@ -2902,7 +2910,7 @@ impl Ctx<'_> {
             .collect::<Vec<_>>()
             .join(" AND ");
         let outer_fill = |side: &str, c: &crate::ir::Column, out: &str, nullable: bool| {
-            if nullable && matches!(c.ty, Type::String | Type::Guid) {
+            if nullable && c.ty == Type::String {
                 format!(
                     "COALESCE({side}.{}, '') AS {}",
                     quote_ident(&c.name),
@@ -3005,8 +3013,25 @@ pub fn postgres_regex_problem(pat: &str) -> Option<&'static str> {
                 i += 2;
                 continue;
             }
-            b'[' if !in_class => in_class = true,
+            b'[' if !in_class => {
+                in_class = true;
+                // `[]...]` and `[^]...]`: a leading `]` is a literal.
+                if b.get(i + 1) == Some(&b'^') {
+                    i += 1;
+                }
+                if b.get(i + 1) == Some(&b']') {
+                    i += 1;
+                }
+            }
             b']' if in_class => in_class = false,
+            // `a-b-c`: Rust reads the second `-` as a literal, PostgreSQL as a range.
+            b'-' if in_class
+                && i >= 2
+                && b[i - 2] == b'-'
+                && b.get(i + 1).is_some_and(|c| *c != b']') =>
+            {
+                return Some("a `-` right after a range in a bracket (`[0-9-.]`): PostgreSQL reads another range");
+            }
             b'(' if !in_class && b.get(i + 1) == Some(&b'?') => {
                 let next = b.get(i + 2).copied();
                 if matches!(next, Some(b'P') | Some(b'<')) {
@@ -3087,6 +3112,14 @@ pub fn emit_at(plan: &Node, d: &Dialect, now: Option<i64>) -> Result<SqlOutput, 
     let out = emit_renamed(plan, d, now);
     RENAMED.with(|r| r.borrow_mut().clear());
     let mut out = out?;
+    if d.kind == DialectKind::Postgres {
+        for c in plan.schema.iter().filter(|c| c.name.len() > 63) {
+            out.emitted.approximations.push(Approximation {
+                construct: format!("result column `{}`", c.name),
+                how: "PostgreSQL truncates result column names to 63 bytes".into(),
+            });
+        }
+    }
     for (name, sql) in notes {
         let why = match d.kind {
             DialectKind::Postgres => "PostgreSQL truncates identifiers to 63 bytes",
@@ -3164,6 +3197,7 @@ mod tests {
             r"\p{L}+",
             r"abc\z",
             r"a(?i)b",
+            r"[a-zA-Z0-9-.]+",
         ] {
             assert!(problem(bad).is_some(), "{bad}");
         }
