@@ -8,20 +8,25 @@ use serde_json::{json, Value as J};
 
 /// The lowered plan of a query that must parse and lower, with its diagnostics.
 fn lowered(q: &str) -> (detc::ir::Node, Vec<detc::diagnostics::Diagnostic>) {
+    let lowered = lower_query(q);
+    let plan = lowered
+        .plan
+        .unwrap_or_else(|| panic!("{q}: {:?}", lowered.diagnostics));
+    (plan, lowered.diagnostics)
+}
+
+/// A query that must parse, lowered against the built-in catalog (plan or errors).
+fn lower_query(q: &str) -> detc::lower::Lowered {
     let (ast, d) = detc::syntax::parse(q);
     assert!(d.is_empty(), "{q}: {d:?}");
     let catalog = Catalog::builtin();
-    let lowered = lower(
+    lower(
         &ast,
         &Tables {
             catalog: &catalog,
             present: None,
         },
-    );
-    let plan = lowered
-        .plan
-        .unwrap_or_else(|| panic!("{q}: {:?}", lowered.diagnostics));
-    (plan, lowered.diagnostics)
+    )
 }
 
 fn eval1(expr: &str) -> J {
@@ -606,4 +611,58 @@ fn codepoints_to_string_and_deprecated_argmax_names() {
         | project max_k, max_k_a"#,
     );
     assert_eq!(rows, vec![vec![json!(2), json!("y")]]);
+}
+
+/// AzureDiagnostics and `_CL` tables get a column per custom field: a name the query spells
+/// with a Log Analytics type suffix is typed by it, with a DR101 warning; other tables and
+/// names without a suffix are not widened.
+#[test]
+fn open_schema_columns_are_typed_by_suffix() {
+    use detc::types::Type;
+    let (plan, diags) = lowered(
+        "AzureDiagnostics | where server_principal_name_s != \"\" and affected_rows_d > 1 | project server_principal_name_s, affected_rows_d, ok = succeeded_b",
+    );
+    let types: Vec<(String, Type)> = plan.schema.iter().map(|c| (c.name.clone(), c.ty)).collect();
+    assert_eq!(
+        types,
+        [
+            ("server_principal_name_s".to_string(), Type::String),
+            ("affected_rows_d".to_string(), Type::Real),
+            ("ok".to_string(), Type::Bool),
+        ]
+    );
+    let warned: Vec<&str> = diags
+        .iter()
+        .filter(|d| d.code == "DR101")
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(warned.len(), 3, "{warned:?}");
+    assert!(warned[0].contains("typed"), "{warned:?}");
+
+    // Not an open-schema table, or no type suffix: still unknown.
+    for q in [
+        "SigninLogs | project server_principal_name_s",
+        "AzureDiagnostics | project server_principal_name",
+    ] {
+        let (ast, _) = detc::syntax::parse(q);
+        let catalog = Catalog::builtin();
+        let l = lower(
+            &ast,
+            &Tables {
+                catalog: &catalog,
+                present: None,
+            },
+        );
+        assert!(l.plan.is_none(), "{q}");
+        assert!(l.diagnostics.iter().any(|d| d.code == "DR002"), "{q}");
+    }
+}
+
+/// `column_ifexists(name, default)` with the name in a `let`: resolved like a literal.
+#[test]
+fn column_ifexists_through_a_let() {
+    let rows = query_rows(
+        "let c = \"a\"; let m = \"missing\"; print a = 5 | extend x = column_ifexists(c, 0), y = column_ifexists(m, -1)",
+    );
+    assert_eq!(rows, vec![vec![json!(5), json!(5), json!(-1)]]);
 }

@@ -1135,8 +1135,20 @@ fn call(
         return subquery(l, &args[0].value, scope, true);
     }
     if matches!(name.name.as_str(), "column_ifexists" | "columnifexists") && args.len() == 2 {
-        // Resolved at compile time: the column if the row has it, else the default.
-        if let A::Lit(Lit::Str(col)) = &args[0].value.kind {
+        // Resolved at compile time: the column if the row has it, else the default. The name
+        // is a string literal or a `let` bound to one.
+        let named = match &args[0].value.kind {
+            A::Lit(Lit::Str(col)) => Some(col.clone()),
+            A::Name(n) => match scope.names.get(n) {
+                Some(super::Binding::Scalar(Expr {
+                    kind: ExprKind::Literal(crate::value::Value::String(s)),
+                    ..
+                })) => Some(s.to_string()),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(col) = &named {
             if let Some((index, c)) = row.and_then(|r| r.column(col)) {
                 return Ok(Expr {
                     kind: ExprKind::Column {

@@ -114,6 +114,8 @@ impl Scope {
 
 struct Lowerer<'a> {
     tables: &'a Tables<'a>,
+    /// The identifiers of the query text (for open-schema tables, see `scan_schema`).
+    idents: &'a std::collections::BTreeSet<String>,
     diags: Vec<Diagnostic>,
     /// Depth of let-function calls, to stop runaway recursion.
     depth: usize,
@@ -126,9 +128,40 @@ struct Lowerer<'a> {
 pub(crate) struct Reported;
 pub(crate) type LResult<T> = Result<T, Reported>;
 
+/// Tables whose columns vary by workspace (`AzureDiagnostics` gets one per resource type's
+/// field, custom `_CL` tables one per ingested field): a name the query spells that the
+/// reference schema lacks, with a Log Analytics type suffix (`_s` string, `_d` real, `_b`
+/// bool, `_t` datetime, `_g` guid), is such a field. Returns the columns to add, sorted.
+fn open_schema_columns(
+    table: &str,
+    schema: &[Column],
+    idents: &std::collections::BTreeSet<String>,
+) -> Vec<(String, Type)> {
+    if table != "AzureDiagnostics" && !table.ends_with("_CL") {
+        return Vec::new();
+    }
+    idents
+        .iter()
+        .filter(|n| !schema.iter().any(|c| &c.name == *n))
+        .filter_map(|n| {
+            let (stem, suffix) = n.rsplit_once('_')?;
+            let ty = match suffix {
+                "s" => Type::String,
+                "d" => Type::Real,
+                "b" => Type::Bool,
+                "t" => Type::DateTime,
+                "g" => Type::Guid,
+                _ => return None,
+            };
+            (!stem.is_empty()).then(|| (n.clone(), ty))
+        })
+        .collect()
+}
+
 pub fn lower(query: &ast::Query, tables: &Tables) -> Lowered {
     let mut l = Lowerer {
         tables,
+        idents: &query.idents,
         diags: Vec::new(),
         several_values: false,
         depth: 0,
@@ -346,10 +379,30 @@ impl<'a> Lowerer<'a> {
 
     fn scan_schema(&mut self, name: &str, found: TableLookup, span: Span) -> LResult<Node> {
         match found {
-            TableLookup::Found(t) => Ok(Node {
-                op: Op::Scan { table: t.name.clone() },
-                schema: t.columns.iter().map(|(n, ty)| Column { name: n.clone(), ty: *ty }).collect(),
-            }),
+            TableLookup::Found(t) => {
+                let mut schema: Vec<Column> = t
+                    .columns
+                    .iter()
+                    .map(|(n, ty)| Column { name: n.clone(), ty: *ty })
+                    .collect();
+                for (col, ty) in open_schema_columns(&t.name, &schema, self.idents) {
+                    self.diags.push(
+                        Diagnostic::warning(
+                            codes::APPROXIMATED,
+                            format!(
+                                "column `{col}` is not in the reference schema of `{}`: typed {ty} by its suffix, as Log Analytics names the custom fields of this table",
+                                t.name
+                            ),
+                        )
+                        .with_span(span),
+                    );
+                    schema.push(Column { name: col, ty });
+                }
+                Ok(Node {
+                    op: Op::Scan { table: t.name.clone() },
+                    schema,
+                })
+            }
             TableLookup::Absent => Err(self.err(
                 codes::MISSING_TABLE,
                 span,

@@ -11,6 +11,9 @@ pub struct Ident {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Query {
     pub statements: Vec<Statement>,
+    /// Every identifier the query text spells (plain or quoted): the column names it can
+    /// read, for tables whose schema is open (see `lower`'s suffix-typed columns).
+    pub idents: std::collections::BTreeSet<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

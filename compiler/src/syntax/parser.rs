@@ -204,8 +204,16 @@ impl Parser {
 
     // ---- statements ----------------------------------------------------------------------
     fn query(&mut self) -> Query {
+        let idents = self
+            .toks
+            .iter()
+            .filter_map(|t| match &t.tok {
+                Tok::Ident(s) | Tok::QuotedIdent(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect();
         let statements = self.statements(true);
-        Query { statements }
+        Query { statements, idents }
     }
 
     fn statements(&mut self, top: bool) -> Vec<Statement> {
