@@ -35,5 +35,8 @@ out=$(mktemp -d)
 echo "rule suite: ok ($(ls "$out" | wc -l) target files built)"
 rm -rf "$out"
 
+# --- every corpus rule's SQL on the three engines (about 3 minutes; skipped without ../shared) ---
+DETC=target/debug/detc bash scripts/corpus-engines.sh
+
 # --- the pre-commit hook, run by the real pre-commit framework ---
 bash scripts/precommit-test.sh
