@@ -122,6 +122,7 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | extend ok = ResultType == \"0\" | summarize a = max(ok), b = min(ok), c = take_any(ok), d = take_any(LocationDetails), e = max(LocationDetails), f = min(ConditionalAccessPolicies) by UserPrincipalName", &[]),
     ("SigninLogs | extend t = split(LocationDetails.city, \"e\"), n = strlen(LocationDetails.city), s = substring(LocationDetails.countryOrRegion, 1), l = tolong(strlen(IPAddress) * 1.7) | project t, n, s, l", &[]),
     ("SigninLogs | where TimeGenerated > ago(1d) and TimeGenerated < now() + 1h | project UserPrincipalName", &[]),
+    ("SigninLogs | extend g = extract(@\"(c)(o)(d)(e) ([0-9])([0-9])([0-9])([0-9])([0-9]) (?P<w>[A-Za-z]+)( |$)\", 10, ResultDescription), h = extract(@\"((((((((((((a))))))))))))\", 12, UserPrincipalName) | project g, h", &[]),
     ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (extend r = tostring(p.result) | summarize n = count() by r) | project UserPrincipalName, r, n", &[]),
 ];
 

@@ -911,8 +911,8 @@ impl Ctx<'_> {
             }
         }
         if let Some(i) = regex_arg(func) {
-            // extract_all unnames its groups for PostgreSQL itself.
-            self.check_regex(&args[i], func == Func::ExtractAll)?;
+            // extract and extract_all unname their groups for PostgreSQL themselves.
+            self.check_regex(&args[i], matches!(func, Func::ExtractAll | Func::Extract))?;
         }
         Ok(match func {
             Func::ToDateTime if arg_ty == Some(Type::String) => self.todatetime_text(&a[0])?,
@@ -1541,14 +1541,26 @@ impl Ctx<'_> {
                 s.push_str(&format!(" ELSE {} END)", a[a.len() - 1]));
                 s
             }
+            // DuckDB's regexp_extract takes groups 0 to 9: a later group becomes the only
+            // capturing one (the others non-capturing), which matches exactly the same text.
             Func::Extract if self.d.kind == DialectKind::DuckDb && !matches!(args[1].kind, ExprKind::Literal(Value::Long(0..=9))) => {
-                return Err(unsupported("extract", "DuckDB's regexp_extract takes a constant group from 0 to 9"));
+                let (ExprKind::Literal(Value::String(pat)), ExprKind::Literal(Value::Long(g))) = (&args[0].kind, &args[1].kind) else {
+                    return Err(unsupported("extract", "DuckDB's regexp_extract takes a constant group from 0 to 9"));
+                };
+                let Some(only) = usize::try_from(*g).ok().and_then(|g| only_group(pat, g)) else {
+                    return Err(unsupported("extract", "the group is not in the regular expression"));
+                };
+                format!("regexp_extract({}, {}, 1)", a[2], string_lit(&only)?)
             }
             Func::Extract if self.d.kind == DialectKind::Postgres => {
                 let group = match args[1].kind {
                     ExprKind::Literal(Value::Long(n)) => n,
                     _ => return Err(unsupported("extract", "the group must be a constant")),
                 };
+                // PostgreSQL has no named groups: the names go, the numbering stays.
+                if let ExprKind::Literal(Value::String(pat)) = &args[0].kind {
+                    a[0] = string_lit(&unname_groups(pat))?;
+                }
                 if group == 0 {
                     format!("COALESCE(substring({} FROM {}), '')", a[2], a[0])
                 } else {
@@ -2969,6 +2981,48 @@ impl Ctx<'_> {
     }
 }
 
+/// `pat` with capturing group `n` (1-based) the only capturing group: every other one made
+/// non-capturing `(?:`, names dropped. `None` when the pattern has fewer than `n` groups.
+fn only_group(pat: &str, n: usize) -> Option<String> {
+    let b = pat.as_bytes();
+    let (mut out, mut i, mut k, mut in_class, mut found) = (String::new(), 0, 0, false, false);
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\\' {
+            let end = (i + 2).min(b.len());
+            out.push_str(&pat[i..end]);
+            i = end;
+            continue;
+        }
+        match c {
+            b'[' if !in_class => in_class = true,
+            b']' if in_class => in_class = false,
+            b'(' if !in_class => {
+                let named = pat[i..].starts_with("(?P<") || pat[i..].starts_with("(?<");
+                if named || b.get(i + 1) != Some(&b'?') {
+                    k += 1;
+                    // Skip a name: `(?P<name>` / `(?<name>`.
+                    let body = if named {
+                        pat[i..].find('>').map_or(i + 1, |e| i + e + 1)
+                    } else {
+                        i + 1
+                    };
+                    out.push_str(if k == n { "(" } else { "(?:" });
+                    found |= k == n;
+                    i = body;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        // Copy one whole character (the pattern is UTF-8).
+        let len = pat[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&pat[i..i + len]);
+        i += len;
+    }
+    found.then_some(out)
+}
+
 /// A pattern with its named groups `(?P<name>...)` made plain groups (numbering unchanged).
 fn unname_groups(pat: &str) -> String {
     regex::Regex::new(r"\(\?P?<[A-Za-z_][A-Za-z0-9_]*>")
@@ -3177,6 +3231,20 @@ fn emit_renamed(plan: &Node, d: &Dialect, now: Option<i64>) -> Result<SqlOutput,
 #[cfg(test)]
 mod tests {
     use super::postgres_regex_problem as problem;
+
+    #[test]
+    fn one_capturing_group() {
+        use super::only_group;
+        assert_eq!(
+            only_group(r"(a)(b)(?:c)(d)", 3).as_deref(),
+            Some(r"(?:a)(?:b)(?:c)(d)")
+        );
+        assert_eq!(
+            only_group(r"(?P<x>a)\((b)[(]", 2).as_deref(),
+            Some(r"(?:a)\((b)[(]")
+        );
+        assert_eq!(only_group(r"(a)", 2), None);
+    }
 
     #[test]
     fn postgres_regex_differences() {
