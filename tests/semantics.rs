@@ -666,3 +666,21 @@ fn column_ifexists_through_a_let() {
     );
     assert_eq!(rows, vec![vec![json!(5), json!(5), json!(-1)]]);
 }
+
+/// `max_of`/`min_of`: nulls are ignored (null only when all are), integers beside reals
+/// compare as reals, and arguments of different kinds are a type error.
+#[test]
+fn max_of_and_min_of() {
+    assert_eq!(eval1("max_of(1, 5, 3)"), json!(5));
+    assert_eq!(eval1("min_of(2, 1.5)"), json!(1.5));
+    assert_eq!(eval1("max_of(long(null), 4)"), json!(4));
+    assert_eq!(eval1("max_of(long(null), long(null))"), json!(null));
+    assert_eq!(eval1("min_of(\"b\", \"a\", \"c\")"), json!("a"));
+    let l = lower_query("print r = max_of(1, \"a\")");
+    assert!(l.plan.is_none());
+    assert!(
+        l.diagnostics.iter().any(|d| d.code == "DR006"),
+        "{:?}",
+        l.diagnostics
+    );
+}

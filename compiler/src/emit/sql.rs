@@ -1001,6 +1001,24 @@ impl Ctx<'_> {
             Func::ToLong | Func::ToInt if arg_ty == Some(Type::Bool) => {
                 format!("(CASE WHEN {0} THEN 1 WHEN NOT {0} THEN 0 END)", a[0])
             }
+            // max_of/min_of: the engines' greatest/least skip nulls as KQL does; SQLite's
+            // two-argument max/min do not, so its aggregate over the arguments does it.
+            Func::MaxOf | Func::MinOf => {
+                let max = func == Func::MaxOf;
+                match self.d.kind {
+                    DialectKind::Sqlite => {
+                        let rows: Vec<String> = a.iter().map(|x| format!("SELECT {x} AS v")).collect();
+                        format!("(SELECT {}(u.v) FROM ({}) AS u)", if max { "max" } else { "min" }, rows.join(" UNION ALL "))
+                    }
+                    _ => {
+                        let items: Vec<String> = a
+                            .iter()
+                            .map(|x| if self.d.kind == DialectKind::Postgres && arg_ty == Some(Type::String) { format!("{x} COLLATE \"C\"") } else { x.clone() })
+                            .collect();
+                        format!("{}({})", if max { "greatest" } else { "least" }, items.join(", "))
+                    }
+                }
+            }
             // set_has_element(array, value) for a string or integer value; null for a non-array.
             Func::SetHasElement if matches!(args[1].ty, Type::String | Type::Long | Type::Int) => {
                 let (x, v) = (&a[0], &a[1]);

@@ -551,6 +551,23 @@ fn call(func: Func, args: &[Expr], ctx: &Ctx) -> Result<Compiled, Diagnostic> {
                 }
             })
         }
+        Func::MaxOf | Func::MinOf => {
+            let want = if func == Func::MaxOf {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            };
+            Box::new(move |r| {
+                let mut best = Value::Null;
+                for f in &a {
+                    let v = f(r);
+                    if !v.is_null() && (best.is_null() || v.total_cmp(&best) == want) {
+                        best = v;
+                    }
+                }
+                best
+            })
+        }
         Func::Coalesce => Box::new(move |r| {
             for f in &a {
                 let v = f(r);

@@ -558,6 +558,9 @@ pub enum Func {
     IsNotNull,
     Iff,
     Coalesce,
+    /// `max_of`/`min_of`: the extreme of the non-null arguments (null when all are null).
+    MaxOf,
+    MinOf,
     Not,
     Now,
     Ago,
@@ -662,6 +665,8 @@ impl Func {
             Func::IsNotNull => "isnotnull",
             Func::Iff => "iff",
             Func::Coalesce => "coalesce",
+            Func::MaxOf => "max_of",
+            Func::MinOf => "min_of",
             Func::Not => "not",
             Func::Now => "now",
             Func::Ago => "ago",

@@ -347,6 +347,8 @@ fn func_by_name(name: &str) -> Option<Func> {
         "isnotnull" => Func::IsNotNull,
         "iff" | "iif" => Func::Iff,
         "coalesce" => Func::Coalesce,
+        "max_of" => Func::MaxOf,
+        "min_of" => Func::MinOf,
         "not" => Func::Not,
         "now" => Func::Now,
         "ago" => Func::Ago,
@@ -1372,6 +1374,29 @@ fn call(
         Coalesce => {
             arity(l, 1, 64)?;
             a[0].ty
+        }
+        // Arguments of one type; integers beside reals compare as reals.
+        MaxOf | MinOf => {
+            arity(l, 2, 64)?;
+            if a.iter().all(|x| x.ty.is_numeric()) && a.iter().any(|x| x.ty == Type::Real) {
+                for x in a.iter_mut().filter(|x| x.ty != Type::Real) {
+                    *x = convert_to(x.clone(), Type::Real);
+                }
+            }
+            let ty = a[0].ty;
+            if let Some(other) = a.iter().find(|x| x.ty != ty) {
+                return Err(l.err(
+                    codes::TYPE,
+                    span,
+                    format!(
+                        "{}() needs arguments of one type, found {} and {}",
+                        func.kql(),
+                        ty,
+                        other.ty
+                    ),
+                ));
+            }
+            ty
         }
         Now => {
             arity(l, 0, 0)?;
