@@ -124,6 +124,8 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | where TimeGenerated > ago(1d) and TimeGenerated < now() + 1h | project UserPrincipalName", &[]),
     ("SigninLogs | extend g = extract(@\"(c)(o)(d)(e) ([0-9])([0-9])([0-9])([0-9])([0-9]) (?P<w>[A-Za-z]+)( |$)\", 10, ResultDescription), h = extract(@\"((((((((((((a))))))))))))\", 12, UserPrincipalName) | project g, h", &[]),
     ("SigninLogs | extend a = max_of(strlen(IPAddress), 1.5 * strlen(ResultType)), b = min_of(TimeGenerated, datetime(2024-03-01 12:00)), c = max_of(UserPrincipalName, \"Bob\", ResultDescription), d = min_of(tolong(LocationDetails.missing), 7), e = max_of(long(null), long(null)) | project a, b, c, d, e", &[]),
+    ("let t = toscalar(datatable(w:string) [\"MFA\", \"password\", \"\"] | where w != \"\" | summarize make_set(w)); SigninLogs | where ResultDescription has_any (t) | project ResultDescription", &[]),
+    ("SigninLogs | extend t = pack_array(\"code\", strcat(ResultType, \"\")) | where ResultDescription has_all (t) | project ResultDescription", &[]),
     ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (extend r = tostring(p.result) | summarize n = count() by r) | project UserPrincipalName, r, n", &[]),
 ];
 

@@ -684,3 +684,25 @@ fn max_of_and_min_of() {
         l.diagnostics
     );
 }
+
+/// `has_any`/`has_all` with a constant array (a `dynamic` literal or a constant `toscalar`):
+/// its elements are the terms.
+#[test]
+fn has_any_with_a_constant_array() {
+    assert_eq!(
+        eval1("\"code 50074 MFA\" has_any (dynamic([\"mfa\", \"x\"]))"),
+        json!(true)
+    );
+    assert_eq!(
+        eval1("\"code 50074 MFA\" has_all (dynamic([\"mfa\", \"x\"]))"),
+        json!(false)
+    );
+    assert_eq!(
+        eval1("\"code MFA\" has_all (dynamic([\"mfa\", \"code\"]))"),
+        json!(true)
+    );
+    let rows = query_rows(
+        "let t = toscalar(datatable(w:string) [\"MFA\", \"pw\"] | summarize make_set(w)); print a = \"need MFA now\" has_any (t), b = \"none\" has_any (t)",
+    );
+    assert_eq!(rows, vec![vec![json!(true), json!(false)]]);
+}

@@ -582,7 +582,7 @@ impl Ctx<'_> {
                             // The texts of its values, arrays flattened.
                             let texts =
                                 self.element_texts(&format!("s.{col}"), &format!("{q} AS s"));
-                            let sel = self.lower_if("x.t".into(), !*cs);
+                            let sel = self.lower_if("x.\"__detc_text\"".into(), !*cs);
                             subs.push(format!("{a} IN (SELECT {sel} FROM ({texts}) AS x)"));
                             continue;
                         }
@@ -596,7 +596,7 @@ impl Ctx<'_> {
                     if i.ty == Type::Dynamic && stringy {
                         let x = self.expr(i)?;
                         let texts = self.element_texts(&x, "");
-                        let sel = self.lower_if("x.t".into(), !*cs);
+                        let sel = self.lower_if("x.\"__detc_text\"".into(), !*cs);
                         subs.push(format!("{a} IN (SELECT {sel} FROM ({texts}) AS x)"));
                         continue;
                     }
@@ -661,6 +661,22 @@ impl Ctx<'_> {
                                 fill(self.d.regex_match, &[("a", &a), ("p", &pat)])
                             ));
                         }
+                    }
+                }
+                // Terms in a dynamic array computed at run time: an EXISTS over its elements.
+                if let [t] = terms.as_slice() {
+                    if t.ty == Type::Dynamic && Self::literal_text(t).is_none() {
+                        let x = self.expr(t)?;
+                        let texts = self.element_texts(&x, "");
+                        let term = self.lower_if("x.\"__detc_text\"".into(), ci);
+                        let pat = self.runtime_term_pattern(&term);
+                        self.term_approx("");
+                        let hit = fill(self.d.regex_match, &[("a", &a), ("p", &pat)]);
+                        return Ok(if *all {
+                            format!("NOT EXISTS (SELECT 1 FROM ({texts}) AS x WHERE NOT COALESCE({hit}, {}))", self.d.false_lit)
+                        } else {
+                            format!("EXISTS (SELECT 1 FROM ({texts}) AS x WHERE {hit})")
+                        });
                     }
                 }
                 let mut pats = Vec::new();
@@ -1669,7 +1685,7 @@ impl Ctx<'_> {
         }
     }
 
-    /// `SELECT t` of the texts (as `tostring` gives them) of the elements of JSON value `x`
+    /// `SELECT "__detc_text"` of the texts (as `tostring` gives them) of the elements of JSON value `x`
     /// (`from`: the FROM item `x` reads, or "" for none): an array gives its elements, one
     /// level deep; null gives nothing; another value is its own element.
     fn element_texts(&mut self, x: &str, from: &str) -> String {
@@ -1685,14 +1701,14 @@ impl Ctx<'_> {
         match self.d.kind {
             DialectKind::DuckDb => {
                 let t = fill(self.d.json_to_string, &[("a", "e.v")]);
-                format!("SELECT {t} AS t FROM {from}(SELECT unnest(CASE WHEN {x} IS NULL THEN CAST([] AS JSON[]) WHEN json_type({x}) = 'ARRAY' THEN CAST(json_extract({x}, '$[*]') AS JSON[]) ELSE [{x}] END) AS v) AS e WHERE json_type(e.v) <> 'NULL'")
+                format!("SELECT {t} AS \"__detc_text\" FROM {from}(SELECT unnest(CASE WHEN {x} IS NULL THEN CAST([] AS JSON[]) WHEN json_type({x}) = 'ARRAY' THEN CAST(json_extract({x}, '$[*]') AS JSON[]) ELSE [{x}] END) AS v) AS e WHERE json_type(e.v) <> 'NULL'")
             }
             DialectKind::Postgres => {
                 let t = fill(self.d.json_to_string, &[("a", "e.v")]);
-                format!("SELECT {t} AS t FROM {from}jsonb_array_elements(CASE WHEN {x} IS NULL THEN '[]'::jsonb WHEN jsonb_typeof({x}) = 'array' THEN {x} ELSE jsonb_build_array({x}) END) AS e(v) WHERE jsonb_typeof(e.v) <> 'null'")
+                format!("SELECT {t} AS \"__detc_text\" FROM {from}jsonb_array_elements(CASE WHEN {x} IS NULL THEN '[]'::jsonb WHEN jsonb_typeof({x}) = 'array' THEN {x} ELSE jsonb_build_array({x}) END) AS e(v) WHERE jsonb_typeof(e.v) <> 'null'")
             }
             DialectKind::Sqlite => format!(
-                "SELECT CASE e.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE e.value END AS t FROM {from}json_each(CASE WHEN {x} IS NULL THEN '[]' WHEN json_type({x}) = 'array' THEN {x} ELSE json_array(json({x})) END) AS e WHERE e.type <> 'null'"
+                "SELECT CASE e.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(e.value AS TEXT) END AS \"__detc_text\" FROM {from}json_each(CASE WHEN {x} IS NULL THEN '[]' WHEN json_type({x}) = 'array' THEN {x} ELSE json_array(json({x})) END) AS e WHERE e.type <> 'null'"
             ),
         }
     }

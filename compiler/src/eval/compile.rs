@@ -178,17 +178,31 @@ pub fn compile(e: &Expr, ctx: &Ctx) -> Result<Compiled, Diagnostic> {
         } => {
             let l = compile(lhs, ctx)?;
             let (all, cs) = (*all, *cs);
+            // Constant terms, a constant array contributing its elements (flattened).
             let folded: Option<Vec<String>> = terms
                 .iter()
                 .map(|t| match &t.kind {
-                    ExprKind::Literal(v) => Some(if cs {
-                        v.to_kql_string()
-                    } else {
-                        fold(&v.to_kql_string())
-                    }),
+                    ExprKind::Literal(v) => {
+                        let mut values = Vec::new();
+                        flatten_into(v.clone(), &mut values);
+                        Some(
+                            values
+                                .iter()
+                                .map(|v| {
+                                    let s = v.to_kql_string();
+                                    if cs {
+                                        s
+                                    } else {
+                                        fold(&s)
+                                    }
+                                })
+                                .collect::<Vec<_>>(),
+                        )
+                    }
                     _ => None,
                 })
-                .collect();
+                .collect::<Option<Vec<Vec<String>>>>()
+                .map(|v| v.into_iter().flatten().collect());
             let Some(needles) = folded else {
                 // Terms computed per row (a let-bound array, a column).
                 let terms: Vec<Compiled> = terms
