@@ -126,6 +126,7 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | extend a = max_of(strlen(IPAddress), 1.5 * strlen(ResultType)), b = min_of(TimeGenerated, datetime(2024-03-01 12:00)), c = max_of(UserPrincipalName, \"Bob\", ResultDescription), d = min_of(tolong(LocationDetails.missing), 7), e = max_of(long(null), long(null)) | project a, b, c, d, e", &[]),
     ("let t = toscalar(datatable(w:string) [\"MFA\", \"password\", \"\"] | where w != \"\" | summarize make_set(w)); SigninLogs | where ResultDescription has_any (t) | project ResultDescription", &[]),
     ("SigninLogs | extend t = pack_array(\"code\", strcat(ResultType, \"\")) | where ResultDescription has_all (t) | project ResultDescription", &[]),
+    ("SigninLogs | extend n = strlen(IPAddress), l = pack_array(8, 11.0, \"12\", true, dynamic(null)) | where n in (l) or tolong(ResultType) !in (l) | project n, r = round(n), s = round(n, 2)", &[]),
     ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (extend r = tostring(p.result) | summarize n = count() by r) | project UserPrincipalName, r, n", &[]),
 ];
 

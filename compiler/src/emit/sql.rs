@@ -600,10 +600,17 @@ impl Ctx<'_> {
                         subs.push(format!("{a} IN (SELECT {sel} FROM ({texts}) AS x)"));
                         continue;
                     }
+                    // A number in a run-time list: numeric elements compare as numbers, the
+                    // others by their text (as natively).
+                    if i.ty == Type::Dynamic && lhs.ty.is_numeric() {
+                        let x = self.expr(i)?;
+                        subs.push(self.number_in_elements(&a, &x));
+                        continue;
+                    }
                     if i.ty == Type::Dynamic {
                         return Err(unsupported(
                             "in",
-                            "a non-string value in a list computed as a dynamic array at run time",
+                            "a non-string, non-number value in a list computed as a dynamic array at run time",
                         ));
                     }
                     let s = self.expr(i)?;
@@ -1261,6 +1268,8 @@ impl Ctx<'_> {
                 DialectKind::Sqlite => format!("length(CAST({} AS BLOB))", a[0]),
             },
             Func::Reverse if self.d.kind != DialectKind::Sqlite && arg_ty == Some(Type::String) => format!("reverse({})", a[0]),
+            // Natively, round leaves a value that is not a real as it is.
+            Func::Round if arg_ty != Some(Type::Real) => a[0].clone(),
             Func::Round if arg_ty == Some(Type::Real) => {
                 let d = a.get(1).cloned().unwrap_or_else(|| "0".into());
                 match self.d.kind {
@@ -1682,6 +1691,29 @@ impl Ctx<'_> {
                 );
                 format!("regexp_extract({s}, {p}, {g})")
             }
+        }
+    }
+
+    /// Whether number `a` is among the elements of JSON value `x` (arrays one level deep): a
+    /// numeric element equal as a number, another element equal as text.
+    fn number_in_elements(&mut self, a: &str, x: &str) -> String {
+        self.approx(
+            "in with a dynamic list",
+            "arrays are flattened one level; KQL flattens nested arrays completely",
+        );
+        let text = format!("CAST({a} AS {})", self.sql_type(Type::String));
+        match self.d.kind {
+            DialectKind::DuckDb => {
+                let t = fill(self.d.json_to_string, &[("a", "e.v")]);
+                format!("EXISTS (SELECT 1 FROM (SELECT unnest(CASE WHEN {x} IS NULL THEN CAST([] AS JSON[]) WHEN json_type({x}) = 'ARRAY' THEN CAST(json_extract({x}, '$[*]') AS JSON[]) ELSE [{x}] END) AS v) AS e WHERE CASE WHEN json_type(e.v) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN CAST(e.v AS DOUBLE) = {a} WHEN json_type(e.v) = 'NULL' THEN FALSE ELSE {t} = {text} END)")
+            }
+            DialectKind::Postgres => {
+                let t = fill(self.d.json_to_string, &[("a", "e.v")]);
+                format!("EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN {x} IS NULL THEN '[]'::jsonb WHEN jsonb_typeof({x}) = 'array' THEN {x} ELSE jsonb_build_array({x}) END) AS e(v) WHERE CASE WHEN jsonb_typeof(e.v) = 'number' THEN CAST(e.v #>> '{{}}' AS DOUBLE PRECISION) = {a} WHEN jsonb_typeof(e.v) = 'null' THEN FALSE ELSE {t} = {text} END)")
+            }
+            DialectKind::Sqlite => format!(
+                "EXISTS (SELECT 1 FROM json_each(CASE WHEN {x} IS NULL THEN '[]' WHEN json_type({x}) = 'array' THEN {x} ELSE json_array(json({x})) END) AS e WHERE CASE WHEN e.type IN ('integer', 'real') THEN e.value = {a} WHEN e.type = 'null' THEN 0 WHEN e.type IN ('true', 'false') THEN e.type = {text} ELSE e.value = {text} END)"
+            ),
         }
     }
 
