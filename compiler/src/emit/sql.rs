@@ -1702,18 +1702,24 @@ impl Ctx<'_> {
             "arrays are flattened one level; KQL flattens nested arrays completely",
         );
         let text = format!("CAST({a} AS {})", self.sql_type(Type::String));
+        let elements = self.elements_of(x);
+        let t = fill(self.d.json_to_string, &[("a", "e.v")]);
+        let test = match self.d.kind {
+            DialectKind::DuckDb => format!("CASE WHEN json_type(e.v) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN CAST(e.v AS DOUBLE) = {a} WHEN json_type(e.v) = 'NULL' THEN FALSE ELSE {t} = {text} END"),
+            DialectKind::Postgres => format!("CASE WHEN jsonb_typeof(e.v) = 'number' THEN CAST(e.v #>> '{{}}' AS DOUBLE PRECISION) = {a} WHEN jsonb_typeof(e.v) = 'null' THEN FALSE ELSE {t} = {text} END"),
+            DialectKind::Sqlite => format!("CASE WHEN e.type IN ('integer', 'real') THEN e.value = {a} WHEN e.type = 'null' THEN 0 WHEN e.type IN ('true', 'false') THEN e.type = {text} ELSE e.value = {text} END"),
+        };
+        format!("EXISTS (SELECT 1 FROM {elements} WHERE {test})")
+    }
+
+    /// A FROM item with one row `e` per element of JSON value `x`: an array's elements (one
+    /// level), a scalar as itself, nothing for SQL NULL. DuckDB and PostgreSQL name the
+    /// element `e.v`; SQLite's is the json_each row `e`.
+    fn elements_of(&self, x: &str) -> String {
         match self.d.kind {
-            DialectKind::DuckDb => {
-                let t = fill(self.d.json_to_string, &[("a", "e.v")]);
-                format!("EXISTS (SELECT 1 FROM (SELECT unnest(CASE WHEN {x} IS NULL THEN CAST([] AS JSON[]) WHEN json_type({x}) = 'ARRAY' THEN CAST(json_extract({x}, '$[*]') AS JSON[]) ELSE [{x}] END) AS v) AS e WHERE CASE WHEN json_type(e.v) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN CAST(e.v AS DOUBLE) = {a} WHEN json_type(e.v) = 'NULL' THEN FALSE ELSE {t} = {text} END)")
-            }
-            DialectKind::Postgres => {
-                let t = fill(self.d.json_to_string, &[("a", "e.v")]);
-                format!("EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN {x} IS NULL THEN '[]'::jsonb WHEN jsonb_typeof({x}) = 'array' THEN {x} ELSE jsonb_build_array({x}) END) AS e(v) WHERE CASE WHEN jsonb_typeof(e.v) = 'number' THEN CAST(e.v #>> '{{}}' AS DOUBLE PRECISION) = {a} WHEN jsonb_typeof(e.v) = 'null' THEN FALSE ELSE {t} = {text} END)")
-            }
-            DialectKind::Sqlite => format!(
-                "EXISTS (SELECT 1 FROM json_each(CASE WHEN {x} IS NULL THEN '[]' WHEN json_type({x}) = 'array' THEN {x} ELSE json_array(json({x})) END) AS e WHERE CASE WHEN e.type IN ('integer', 'real') THEN e.value = {a} WHEN e.type = 'null' THEN 0 WHEN e.type IN ('true', 'false') THEN e.type = {text} ELSE e.value = {text} END)"
-            ),
+            DialectKind::DuckDb => format!("(SELECT unnest(CASE WHEN {x} IS NULL THEN CAST([] AS JSON[]) WHEN json_type({x}) = 'ARRAY' THEN CAST(json_extract({x}, '$[*]') AS JSON[]) ELSE [{x}] END) AS v) AS e"),
+            DialectKind::Postgres => format!("jsonb_array_elements(CASE WHEN {x} IS NULL THEN '[]'::jsonb WHEN jsonb_typeof({x}) = 'array' THEN {x} ELSE jsonb_build_array({x}) END) AS e(v)"),
+            DialectKind::Sqlite => format!("json_each(CASE WHEN {x} IS NULL THEN '[]' WHEN json_type({x}) = 'array' THEN {x} ELSE json_array(json({x})) END) AS e"),
         }
     }
 
@@ -1730,18 +1736,12 @@ impl Ctx<'_> {
         } else {
             format!("{from}, ")
         };
+        let elements = self.elements_of(x);
+        let t = fill(self.d.json_to_string, &[("a", "e.v")]);
         match self.d.kind {
-            DialectKind::DuckDb => {
-                let t = fill(self.d.json_to_string, &[("a", "e.v")]);
-                format!("SELECT {t} AS \"__detc_text\" FROM {from}(SELECT unnest(CASE WHEN {x} IS NULL THEN CAST([] AS JSON[]) WHEN json_type({x}) = 'ARRAY' THEN CAST(json_extract({x}, '$[*]') AS JSON[]) ELSE [{x}] END) AS v) AS e WHERE json_type(e.v) <> 'NULL'")
-            }
-            DialectKind::Postgres => {
-                let t = fill(self.d.json_to_string, &[("a", "e.v")]);
-                format!("SELECT {t} AS \"__detc_text\" FROM {from}jsonb_array_elements(CASE WHEN {x} IS NULL THEN '[]'::jsonb WHEN jsonb_typeof({x}) = 'array' THEN {x} ELSE jsonb_build_array({x}) END) AS e(v) WHERE jsonb_typeof(e.v) <> 'null'")
-            }
-            DialectKind::Sqlite => format!(
-                "SELECT CASE e.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(e.value AS TEXT) END AS \"__detc_text\" FROM {from}json_each(CASE WHEN {x} IS NULL THEN '[]' WHEN json_type({x}) = 'array' THEN {x} ELSE json_array(json({x})) END) AS e WHERE e.type <> 'null'"
-            ),
+            DialectKind::DuckDb => format!("SELECT {t} AS \"__detc_text\" FROM {from}{elements} WHERE json_type(e.v) <> 'NULL'"),
+            DialectKind::Postgres => format!("SELECT {t} AS \"__detc_text\" FROM {from}{elements} WHERE jsonb_typeof(e.v) <> 'null'"),
+            DialectKind::Sqlite => format!("SELECT CASE e.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(e.value AS TEXT) END AS \"__detc_text\" FROM {from}{elements} WHERE e.type <> 'null'"),
         }
     }
 
