@@ -3,9 +3,14 @@
 //! name is always a name).
 
 use super::{json, Engine, EngineError, EngineRows, ErrorKind};
+use crate::eval::functions::call;
+use crate::ir::Func;
+use crate::value::Value;
+use regex::Regex;
 use rusqlite::config::DbConfig;
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
+use std::sync::Arc;
 
 const ENGINE: Engine = Engine::Sqlite;
 
@@ -77,262 +82,155 @@ fn message(e: rusqlite::Error) -> String {
     }
 }
 
-/// `x REGEXP p` calls `regexp(p, x)`: SQLite declares the operator but ships no function.
-/// This one uses Rust's regex crate (the sqlite3 shell's own regexp is a smaller dialect).
+const FLAGS: rusqlite::functions::FunctionFlags = rusqlite::functions::FunctionFlags::SQLITE_UTF8
+    .union(rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC);
+
+/// The compiled regular expression of argument `i` (compiled once per statement).
+fn pattern(ctx: &rusqlite::functions::Context<'_>, i: i32) -> rusqlite::Result<Arc<Regex>> {
+    ctx.get_or_create_aux(i, |vr| {
+        Regex::new(vr.as_str()?).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
+    })
+}
+
+/// Argument `i` as text, `""` for NULL.
+fn text_arg(ctx: &rusqlite::functions::Context<'_>, i: usize) -> rusqlite::Result<Value> {
+    let t: Option<String> = ctx.get(i)?;
+    Ok(Value::str(&t.unwrap_or_default()))
+}
+
+/// The elements of a JSON array argument (none for NULL or another value).
+fn json_array_arg(
+    ctx: &rusqlite::functions::Context<'_>,
+    i: usize,
+) -> rusqlite::Result<Vec<serde_json::Value>> {
+    let text: Option<String> = ctx.get(i)?;
+    Ok(match text.as_deref().map(serde_json::from_str) {
+        Some(Ok(serde_json::Value::Array(a))) => a,
+        _ => Vec::new(),
+    })
+}
+
+/// A size-limit argument: negative means none.
+fn limit_arg(ctx: &rusqlite::functions::Context<'_>, i: usize) -> rusqlite::Result<Option<usize>> {
+    let n: i64 = ctx.get(i)?;
+    Ok(usize::try_from(n).ok())
+}
+
+/// A native dynamic result as SQLite's JSON text (NULL for null).
+fn json_result(v: Value) -> Option<String> {
+    match v {
+        Value::Dynamic(d) => Some(d.to_string()),
+        _ => None,
+    }
+}
+
+/// The functions SQLite lacks, registered under the names the SQLite dialect emits. `x REGEXP
+/// p` calls `regexp(p, x)`: SQLite declares the operator but ships no function; this one uses
+/// Rust's regex crate (the sqlite3 shell's own regexp is a smaller dialect). Where a KQL
+/// function has no SQLite spelling, detc's own implementation is called, so SQLite gives
+/// exactly what `detc run` gives.
 pub fn register_regexp(conn: &Connection) -> rusqlite::Result<()> {
-    use rusqlite::functions::FunctionFlags;
-    conn.create_scalar_function(
-        "regexp",
-        2,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let re: std::sync::Arc<regex::Regex> = ctx.get_or_create_aux(0, |vr| {
-                regex::Regex::new(vr.as_str()?)
-                    .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
-            })?;
-            let text: Option<String> = ctx.get(1)?;
-            Ok(text.map(|t| re.is_match(&t)))
-        },
-    )?;
+    conn.create_scalar_function("regexp", 2, FLAGS, |ctx| {
+        let re = pattern(ctx, 0)?;
+        let text: Option<String> = ctx.get(1)?;
+        Ok(text.map(|t| re.is_match(&t)))
+    })?;
     // `regexp_replace(text, pattern, rewrite)`: every match replaced; `\\1` names a group.
-    conn.create_scalar_function(
-        "regexp_replace",
-        3,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let re: std::sync::Arc<regex::Regex> = ctx.get_or_create_aux(1, |vr| {
-                regex::Regex::new(vr.as_str()?)
-                    .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
-            })?;
-            let text: Option<String> = ctx.get(0)?;
-            let rewrite: String = ctx.get(2)?;
-            let rewrite = regex::Regex::new(r"\\(\d)")
-                .unwrap()
-                .replace_all(&rewrite.replace('$', "$$"), "$${$1}")
-                .into_owned();
-            Ok(text.map(|t| re.replace_all(&t, rewrite.as_str()).into_owned()))
-        },
-    )?;
-    // `base64_decode_tostring(text)` and `regexp_extract_all(text, pattern)`: detc's own
-    // implementations, so SQLite gives exactly what `detc run` gives.
-    conn.create_scalar_function(
-        "base64_decode_tostring",
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let text: Option<String> = ctx.get(0)?;
-            Ok(text.map(|t| {
-                crate::eval::functions::call(
-                    crate::ir::Func::Base64Decode,
-                    &[crate::value::Value::str(&t)],
-                    None,
-                )
-                .to_kql_string()
-            }))
-        },
-    )?;
-    // `regexp_extract_all(text, pattern, groups)`: the selected capture groups (JSON array).
-    conn.create_scalar_function(
-        "regexp_extract_all",
-        3,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let re: std::sync::Arc<regex::Regex> = ctx.get_or_create_aux(1, |vr| {
-                regex::Regex::new(vr.as_str()?)
-                    .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
-            })?;
-            let text: Option<String> = ctx.get(0)?;
-            let groups: String = ctx.get(2)?;
-            let groups = serde_json::from_str(&groups)
-                .map(|j| crate::value::Value::Dynamic(std::sync::Arc::new(j)))
-                .unwrap_or(crate::value::Value::Null);
-            let v = crate::eval::functions::call(
-                crate::ir::Func::ExtractAll,
-                &[
-                    crate::value::Value::Null,
-                    groups,
-                    crate::value::Value::str(&text.unwrap_or_default()),
-                ],
-                Some(&re),
-            );
-            Ok(match v {
-                crate::value::Value::Dynamic(d) => Some(d.to_string()),
-                _ => None,
-            })
-        },
-    )?;
-    conn.create_scalar_function(
-        "parse_xml",
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let text: Option<String> = ctx.get(0)?;
-            let v = crate::eval::functions::call(
-                crate::ir::Func::ParseXml,
-                &[crate::value::Value::str(&text.unwrap_or_default())],
-                None,
-            );
-            Ok(match v {
-                crate::value::Value::Dynamic(d) => Some(d.to_string()),
-                _ => None,
-            })
-        },
-    )?;
-    conn.create_scalar_function(
-        "base64_decode_toarray",
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let text: Option<String> = ctx.get(0)?;
-            let v = crate::eval::functions::call(
-                crate::ir::Func::Base64DecodeToArray,
-                &[crate::value::Value::str(&text.unwrap_or_default())],
-                None,
-            );
-            Ok(match v {
-                crate::value::Value::Dynamic(d) => Some(d.to_string()),
-                _ => None,
-            })
-        },
-    )?;
-    conn.create_scalar_function(
-        "regexp_extract_all",
-        2,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let re: std::sync::Arc<regex::Regex> = ctx.get_or_create_aux(1, |vr| {
-                regex::Regex::new(vr.as_str()?)
-                    .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
-            })?;
-            let text: Option<String> = ctx.get(0)?;
-            let v = crate::eval::functions::call(
-                crate::ir::Func::ExtractAll,
-                &[
-                    crate::value::Value::Null,
-                    crate::value::Value::str(&text.unwrap_or_default()),
-                ],
-                Some(&re),
-            );
-            Ok(match v {
-                crate::value::Value::Dynamic(d) => Some(d.to_string()),
-                _ => None,
-            })
-        },
-    )?;
-    // `json_array_head(array, n)`: the first n elements of a JSON array.
-    conn.create_scalar_function(
-        "json_array_head",
-        2,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let text: Option<String> = ctx.get(0)?;
-            let n: i64 = ctx.get(1)?;
-            Ok(
-                text.and_then(|t| match serde_json::from_str::<serde_json::Value>(&t) {
-                    Ok(serde_json::Value::Array(mut a)) => {
-                        a.truncate(n.max(0) as usize);
-                        Some(serde_json::Value::Array(a).to_string())
-                    }
-                    _ => None,
-                }),
-            )
-        },
-    )?;
-    // `xxhash64(text)` and `xxhash64_mod(text, m)`: Kusto's hash() of a string.
-    conn.create_scalar_function(
-        "xxhash64",
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let text: Option<String> = ctx.get(0)?;
-            Ok(text.map(|t| xxhash_rust::xxh64::xxh64(t.as_bytes(), 0) as i64))
-        },
-    )?;
-    conn.create_scalar_function(
-        "xxhash64_mod",
-        2,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let text: Option<String> = ctx.get(0)?;
-            let m: i64 = ctx.get(1)?;
-            Ok(text
-                .filter(|_| m > 0)
-                .map(|t| (xxhash_rust::xxh64::xxh64(t.as_bytes(), 0) % m as u64) as i64))
-        },
-    )?;
-    // `json_collect(array, set, limit)`: make_list / make_set of dynamic values, from the
-    // JSON array of the values (detc's own implementation; limit < 0: none).
-    conn.create_scalar_function(
-        "json_collect",
-        3,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let text: Option<String> = ctx.get(0)?;
-            let set: bool = ctx.get(1)?;
-            let limit: i64 = ctx.get(2)?;
-            let values: Vec<serde_json::Value> = match text.as_deref().map(serde_json::from_str) {
-                Some(Ok(serde_json::Value::Array(a))) => a,
-                _ => Vec::new(),
-            };
-            let limit = usize::try_from(limit).ok();
-            Ok(crate::eval::aggregate::collect_json(&values, set, limit).to_string())
-        },
-    )?;
-    // `json_merge_bags(array, limit)`: make_bag of dynamic values, from the JSON array of the
-    // values (detc's own implementation; limit < 0: none).
-    conn.create_scalar_function(
-        "json_merge_bags",
-        2,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let text: Option<String> = ctx.get(0)?;
-            let limit: i64 = ctx.get(1)?;
-            let values: Vec<serde_json::Value> = match text.as_deref().map(serde_json::from_str) {
-                Some(Ok(serde_json::Value::Array(a))) => a,
-                _ => Vec::new(),
-            };
-            let limit = usize::try_from(limit).ok();
-            Ok(crate::eval::aggregate::merge_bags(&values, limit).to_string())
-        },
-    )?;
-    // `sqrt(x)`: built into SQLite only with SQLITE_ENABLE_MATH_FUNCTIONS.
-    conn.create_scalar_function(
-        "sqrt",
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let x: Option<f64> = ctx.get(0)?;
-            Ok(x.map(f64::sqrt))
-        },
-    )?;
-    // `regexp_escape(text)`: the text as a regular expression matching itself.
-    conn.create_scalar_function(
-        "regexp_escape",
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let text: Option<String> = ctx.get(0)?;
-            Ok(text.map(|t| regex::escape(&t)))
-        },
-    )?;
+    conn.create_scalar_function("regexp_replace", 3, FLAGS, |ctx| {
+        let re = pattern(ctx, 1)?;
+        let text: Option<String> = ctx.get(0)?;
+        let rewrite: String = ctx.get(2)?;
+        let rewrite = Regex::new(r"\\(\d)")
+            .unwrap()
+            .replace_all(&rewrite.replace('$', "$$"), "$${$1}")
+            .into_owned();
+        Ok(text.map(|t| re.replace_all(&t, rewrite.as_str()).into_owned()))
+    })?;
     // `regexp_extract(text, pattern, group)`: the group's text, '' when there is no match.
-    conn.create_scalar_function(
-        "regexp_extract",
-        3,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let re: std::sync::Arc<regex::Regex> = ctx.get_or_create_aux(1, |vr| {
-                regex::Regex::new(vr.as_str()?)
-                    .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
-            })?;
-            let text: Option<String> = ctx.get(0)?;
-            let group: i64 = ctx.get(2)?;
-            Ok(text.map(|t| {
-                re.captures(&t)
-                    .and_then(|c| c.get(group.max(0) as usize))
-                    .map(|m| m.as_str().to_string())
-                    .unwrap_or_default()
-            }))
-        },
-    )
+    conn.create_scalar_function("regexp_extract", 3, FLAGS, |ctx| {
+        let re = pattern(ctx, 1)?;
+        let text: Option<String> = ctx.get(0)?;
+        let group: i64 = ctx.get(2)?;
+        Ok(text.map(|t| {
+            re.captures(&t)
+                .and_then(|c| c.get(group.max(0) as usize))
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_default()
+        }))
+    })?;
+    // `regexp_extract_all(text, pattern[, groups])`: extract_all, the groups a JSON array.
+    conn.create_scalar_function("regexp_extract_all", 2, FLAGS, |ctx| {
+        let re = pattern(ctx, 1)?;
+        let args = [Value::Null, text_arg(ctx, 0)?];
+        Ok(json_result(call(Func::ExtractAll, &args, Some(&re))))
+    })?;
+    conn.create_scalar_function("regexp_extract_all", 3, FLAGS, |ctx| {
+        let re = pattern(ctx, 1)?;
+        let groups: String = ctx.get(2)?;
+        let groups = serde_json::from_str(&groups)
+            .map(|j| Value::Dynamic(Arc::new(j)))
+            .unwrap_or(Value::Null);
+        let args = [Value::Null, groups, text_arg(ctx, 0)?];
+        Ok(json_result(call(Func::ExtractAll, &args, Some(&re))))
+    })?;
+    // `regexp_escape(text)`: the text as a regular expression matching itself.
+    conn.create_scalar_function("regexp_escape", 1, FLAGS, |ctx| {
+        let text: Option<String> = ctx.get(0)?;
+        Ok(text.map(|t| regex::escape(&t)))
+    })?;
+    conn.create_scalar_function("base64_decode_tostring", 1, FLAGS, |ctx| {
+        let text: Option<String> = ctx.get(0)?;
+        Ok(text.map(|t| call(Func::Base64Decode, &[Value::str(&t)], None).to_kql_string()))
+    })?;
+    // One text argument, a dynamic result.
+    for (name, func) in [
+        ("base64_decode_toarray", Func::Base64DecodeToArray),
+        ("parse_xml", Func::ParseXml),
+    ] {
+        conn.create_scalar_function(name, 1, FLAGS, move |ctx| {
+            Ok(json_result(call(func, &[text_arg(ctx, 0)?], None)))
+        })?;
+    }
+    // `json_array_head(array, n)`: the first n elements of a JSON array.
+    conn.create_scalar_function("json_array_head", 2, FLAGS, |ctx| {
+        let text: Option<String> = ctx.get(0)?;
+        let n: i64 = ctx.get(1)?;
+        Ok(
+            text.and_then(|t| match serde_json::from_str::<serde_json::Value>(&t) {
+                Ok(serde_json::Value::Array(mut a)) => {
+                    a.truncate(n.max(0) as usize);
+                    Some(serde_json::Value::Array(a).to_string())
+                }
+                _ => None,
+            }),
+        )
+    })?;
+    // `json_collect(values, set, limit)`: make_list / make_set of dynamic values, from the
+    // JSON array of the group's values.
+    conn.create_scalar_function("json_collect", 3, FLAGS, |ctx| {
+        let (values, set) = (json_array_arg(ctx, 0)?, ctx.get::<bool>(1)?);
+        Ok(crate::eval::aggregate::collect_json(&values, set, limit_arg(ctx, 2)?).to_string())
+    })?;
+    // `json_merge_bags(values, limit)`: make_bag of dynamic values, likewise.
+    conn.create_scalar_function("json_merge_bags", 2, FLAGS, |ctx| {
+        let values = json_array_arg(ctx, 0)?;
+        Ok(crate::eval::aggregate::merge_bags(&values, limit_arg(ctx, 1)?).to_string())
+    })?;
+    // `xxhash64(text)` and `xxhash64_mod(text, m)`: Kusto's hash() of a string.
+    conn.create_scalar_function("xxhash64", 1, FLAGS, |ctx| {
+        let text: Option<String> = ctx.get(0)?;
+        Ok(text.map(|t| xxhash_rust::xxh64::xxh64(t.as_bytes(), 0) as i64))
+    })?;
+    conn.create_scalar_function("xxhash64_mod", 2, FLAGS, |ctx| {
+        let text: Option<String> = ctx.get(0)?;
+        let m: i64 = ctx.get(1)?;
+        Ok(text
+            .filter(|_| m > 0)
+            .map(|t| (xxhash_rust::xxh64::xxh64(t.as_bytes(), 0) % m as u64) as i64))
+    })?;
+    // `sqrt(x)`: built into SQLite only with SQLITE_ENABLE_MATH_FUNCTIONS.
+    conn.create_scalar_function("sqrt", 1, FLAGS, |ctx| {
+        let x: Option<f64> = ctx.get(0)?;
+        Ok(x.map(f64::sqrt))
+    })
 }
