@@ -453,21 +453,10 @@ fn check_stages(
 /// The rule's SQL on a real engine, with the eval stage's dummy parameters, on empty tables
 /// and on one synthetic row per table: the engine must accept it and return the native rows.
 fn engine_check(plan: &Node, now: i64, engine: Engine) -> Result<(), (&'static str, String)> {
-    let params = dummy_params(plan, now);
-    let plan = crate::bind::bind(plan, &params).map_err(|d| (d.code, d.message))?;
-    let ctx = Ctx { now };
-    for (label, one) in [("on empty tables", false), ("on one row per table", true)] {
-        let mut data = Data::default();
-        for (t, columns) in plan.sources() {
-            let rows = if one {
-                vec![synthetic_row(&columns, now)]
-            } else {
-                Vec::new()
-            };
-            data.tables.insert(t, Arc::new(rows));
-        }
-        let native = eval::run(&plan, &data, &ctx).map_err(|d| (d.code, d.message))?;
-        crate::verify::check(&plan, &data, &native, engine, now).map_err(|m| {
+    let (plan, cases) = bound_cases(plan, now)?;
+    for (label, data) in &cases {
+        let native = eval::run(&plan, data, &Ctx { now }).map_err(|d| (d.code, d.message))?;
+        crate::verify::check(&plan, data, &native, engine, now).map_err(|m| {
             let code = if m.starts_with("native ") || m.starts_with("columns differ") {
                 codes::VERIFY_MISMATCH
             } else {
@@ -492,22 +481,34 @@ fn shorten_lines(s: &str, n: usize) -> String {
 /// Runs the plan with dummy parameters on empty tables, then on one synthetic row per table
 /// (`externaldata` sources included: detc never downloads).
 fn eval_check(plan: &Node, now: i64) -> Result<(), (&'static str, String)> {
+    let (plan, cases) = bound_cases(plan, now)?;
+    for (label, data) in &cases {
+        eval::run(&plan, data, &Ctx { now })
+            .map_err(|d| (d.code, format!("{label}: {}", d.message)))?;
+    }
+    Ok(())
+}
+
+/// Labelled data sets a plan is checked on.
+type Cases = [(&'static str, Data); 2];
+
+/// The plan with the dummy parameters bound, and the data it is checked on: empty tables,
+/// then one synthetic row per table (scans and `externaldata` alike, each with the columns it
+/// is read with).
+fn bound_cases(plan: &Node, now: i64) -> Result<(Node, Cases), (&'static str, String)> {
     let params = dummy_params(plan, now);
     let plan = crate::bind::bind(plan, &params).map_err(|d| (d.code, d.message))?;
-    let ctx = Ctx { now };
     let mut empty = Data::default();
     let mut one = Data::default();
-    // Scans and `externaldata` alike, each with the columns it is read with.
     for (t, columns) in plan.sources() {
         empty.tables.insert(t.clone(), Arc::new(Vec::new()));
         one.tables
             .insert(t, Arc::new(vec![synthetic_row(&columns, now)]));
     }
-    eval::run(&plan, &empty, &ctx)
-        .map_err(|d| (d.code, format!("on empty tables: {}", d.message)))?;
-    eval::run(&plan, &one, &ctx)
-        .map_err(|d| (d.code, format!("on one row per table: {}", d.message)))?;
-    Ok(())
+    Ok((
+        plan,
+        [("on empty tables", empty), ("on one row per table", one)],
+    ))
 }
 
 /// A plausible non-null value for every column.
