@@ -7,6 +7,18 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// `detc run QUERY --data DIR --format jsonl`.
+fn run_jsonl(query: &Path, data: &Path) -> (i32, String, String) {
+    detc(&[
+        "run",
+        query.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ])
+}
+
 fn detc(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_detc"))
         .args(args)
@@ -251,14 +263,7 @@ fn detc_toml_declares_custom_tables_and_watchlists() {
         "{\"SearchKey\": \"b\", \"Department\": \"IT\"}\n",
     )
     .unwrap();
-    let (code, so, se) = detc(&[
-        "run",
-        q.to_str().unwrap(),
-        "--data",
-        d.to_str().unwrap(),
-        "--format",
-        "jsonl",
-    ]);
+    let (code, so, se) = run_jsonl(&q, &d);
     assert_eq!(code, 0, "{se}");
     assert_eq!(so, "{\"User\":\"b\"}\n");
     // A bad type in detc.toml is an error located in detc.toml; nothing else runs.
@@ -756,14 +761,7 @@ fn yaml_error_is_not_followed_by_query_noise_and_run_declares_approximations() {
         "datatable(b:dynamic)[dynamic({\"k\":1})] | evaluate bag_unpack(b) | project k",
     )
     .unwrap();
-    let (code, so, se) = detc(&[
-        "run",
-        q.to_str().unwrap(),
-        "--data",
-        d.to_str().unwrap(),
-        "--format",
-        "jsonl",
-    ]);
+    let (code, so, se) = run_jsonl(&q, &d);
     assert_eq!(code, 0, "{se}");
     assert_eq!(so.trim(), "{\"k\":1}");
     assert!(se.contains("warning[DR101]"), "{se}");
