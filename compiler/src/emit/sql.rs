@@ -3228,9 +3228,18 @@ pub fn emit_at(plan: &Node, d: &Dialect, now: Option<i64>) -> Result<SqlOutput, 
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     notes.sort();
+    /// Clears the renaming however emission ends (a panic is caught by `detc report`, and
+    /// the thread goes on to the next rule).
+    struct Clear;
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            RENAMED.with(|r| r.borrow_mut().clear());
+        }
+    }
     RENAMED.with(|r| *r.borrow_mut() = renamed);
+    let clear = Clear;
     let out = emit_renamed(plan, d, now);
-    RENAMED.with(|r| r.borrow_mut().clear());
+    drop(clear);
     let mut out = out?;
     if d.kind == DialectKind::Postgres {
         for c in plan.schema.iter().filter(|c| c.name.len() > 63) {
