@@ -128,6 +128,11 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | extend t = pack_array(\"code\", strcat(ResultType, \"\")) | where ResultDescription has_all (t) | project ResultDescription", &[]),
     ("SigninLogs | extend n = strlen(IPAddress), l = pack_array(8, 11.0, \"12\", true, dynamic(null)) | where n in (l) or tolong(ResultType) !in (l) | project n, r = round(n), s = round(n, 2)", &[]),
     ("SigninLogs | mv-apply p = ConditionalAccessPolicies on (extend r = tostring(p.result) | summarize n = count() by r) | project UserPrincipalName, r, n", &[]),
+    ("SigninLogs | sort by TimeGenerated asc | extend p = prev(UserPrincipalName), n = next(TimeGenerated, 2), d = prev(ResultType, 1, \"none\"), rn = row_number(5) | project TimeGenerated, UserPrincipalName, p, n, d, rn", &[]),
+    ("SigninLogs | sort by tolower(UserPrincipalName) asc, TimeGenerated desc | extend u = tolower(UserPrincipalName) | extend k = row_number(1, u != prev(u)), c = row_cumsum(strlen(IPAddress), u != prev(u)), r = row_cumsum(1.5) | where k == 1 or prev(k) == 1 | project u, TimeGenerated, k, c, r", &[]),
+    ("SigninLogs | top 4 by TimeGenerated desc | serialize n = row_number() | take 3 | project TimeGenerated, n, m = next(n, 1, -1)", &[]),
+    ("SigninLogs | sort by TimeGenerated asc | project-away LocationDetails | where ResultType != \"0\" | extend g = TimeGenerated - prev(TimeGenerated) | project UserPrincipalName, g", &[]),
+    ("SigninLogs | sort by TimeGenerated asc | extend s = row_window_session(TimeGenerated, 1d, 2h), r = row_rank_dense(tolower(UserPrincipalName)) | project TimeGenerated, s, r", &["duckdb", "sqlite", "postgres"]),
 ];
 
 fn root() -> &'static Path {

@@ -363,6 +363,8 @@ fn kql_round_trip_of_operator_plans() {
         "datatable(g:string, t:long) [\"a\", 1] | summarize x = max(t) - min(t) by g | sort by x asc nulls last | take 3",
         "datatable(s:string) [\"user=bob\"] | parse s with \"user=\" U | project-away s | project-rename V = U",
         "datatable(s:string) [\"a\"] | where s in~ ((datatable(t:string) [\"A\"] | project t)) | extend n = toscalar(datatable(x:long) [5] | project x)",
+        "datatable(s:string, n:long) [\"a\", 1] | sort by s asc | extend p = prev(s, 2, \"-\"), c = row_cumsum(n, s != prev(s)) | where next(n) > n",
+        "datatable(t:datetime) [datetime(2024-01-01)] | serialize r = row_number(), w = row_window_session(t, 1h, 5m) | project x = row_rank_min(r), y = row_rank_dense(w, r > 1)",
     ] {
         let (ast, d) = detc::syntax::parse(q);
         assert!(d.is_empty(), "{q}: {d:?}");
@@ -705,4 +707,127 @@ fn has_any_with_a_constant_array() {
         "let t = toscalar(datatable(w:string) [\"MFA\", \"pw\"] | summarize make_set(w)); print a = \"need MFA now\" has_any (t), b = \"none\" has_any (t)",
     );
     assert_eq!(rows, vec![vec![json!(true), json!(false)]]);
+}
+
+/// The examples of the docs' pages for row_cumsum, row_number, row_rank_dense,
+/// row_window_session, prev and next.
+#[test]
+fn row_functions_follow_the_docs_examples() {
+    let rows = query_rows(
+        "datatable (a:long) [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+         | where a % 2 == 0 | serialize cs = row_cumsum(a) | project cs",
+    );
+    assert_eq!(
+        rows,
+        vec![
+            [json!(2)],
+            [json!(6)],
+            [json!(12)],
+            [json!(20)],
+            [json!(30)]
+        ]
+    );
+    let rows = query_rows(
+        r#"datatable (name:string, month:int, salary:long)
+           ["Alice", 1, 1000, "Bob", 1, 1000, "Alice", 2, 2000, "Bob", 2, 1950, "Alice", 3, 1400, "Bob", 3, 1450]
+         | order by name asc, month asc
+         | extend total = row_cumsum(salary, name != prev(name)) | project total"#,
+    );
+    let totals: Vec<J> = rows.into_iter().map(|r| r[0].clone()).collect();
+    assert_eq!(
+        totals,
+        [1000, 3000, 4400, 1000, 2950, 4400].map(|n| json!(n))
+    );
+    let rows = query_rows(
+        r#"datatable (Airport:string, Airline:string, Departures:long)
+           ["TLV", "LH", 1, "TLV", "LY", 100, "SEA", "LH", 1, "SEA", "BA", 2, "SEA", "LY", 0]
+         | sort by Airport asc, Departures desc
+         | extend Rank = row_number(1, prev(Airport) != Airport), Seven = row_number(7)
+         | project Airport, Departures, Rank, Seven"#,
+    );
+    let want = [
+        ("SEA", 2, 1, 7),
+        ("SEA", 1, 2, 8),
+        ("SEA", 0, 3, 9),
+        ("TLV", 100, 1, 10),
+        ("TLV", 1, 2, 11),
+    ];
+    let want: Vec<Vec<J>> = want
+        .iter()
+        .map(|(a, d, r, s)| vec![json!(a), json!(d), json!(r), json!(s)])
+        .collect();
+    assert_eq!(rows, want);
+    let rows = query_rows(
+        r#"datatable (Airport:string, Airline:string, Departures:long)
+           ["SEA", "LH", 3, "SEA", "LY", 100, "SEA", "UA", 3, "SEA", "BA", 2, "SEA", "EL", 3, "AMS", "EL", 1, "AMS", "BA", 1]
+         | sort by Airport desc, Departures asc
+         | extend Rank = row_rank_dense(Departures, prev(Airport) != Airport), Min = row_rank_min(Departures)
+         | project Departures, Rank, Min"#,
+    );
+    let got: Vec<(J, J, J)> = rows
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone(), r[2].clone()))
+        .collect();
+    let want = [
+        (2, 1, 1),
+        (3, 2, 2),
+        (3, 2, 2),
+        (3, 2, 2),
+        (100, 3, 5),
+        (1, 1, 6),
+        (1, 1, 6),
+    ];
+    let want: Vec<(J, J, J)> = want
+        .iter()
+        .map(|(d, r, m)| (json!(d), json!(r), json!(m)))
+        .collect();
+    assert_eq!(got, want);
+    let rows = query_rows(
+        r#"datatable (ID:string, Timestamp:datetime) [
+             "1", datetime(2024-04-11 10:00:00), "2", datetime(2024-04-11 10:18:00),
+             "1", datetime(2024-04-11 11:00:00), "3", datetime(2024-04-11 11:30:00),
+             "2", datetime(2024-04-11 13:30:00), "2", datetime(2024-04-11 10:16:00)]
+         | sort by ID asc, Timestamp asc
+         | extend SessionStarted = row_window_session(Timestamp, 1h, 5m, ID != prev(ID))
+         | project ID, SessionStarted"#,
+    );
+    let t = |s: &str| json!(format!("2024-04-11T{s}:00.0000000Z"));
+    let want = vec![
+        vec![json!("1"), t("10:00")],
+        vec![json!("1"), t("11:00")],
+        vec![json!("2"), t("10:16")],
+        vec![json!("2"), t("10:16")],
+        vec![json!("2"), t("13:30")],
+        vec![json!("3"), t("11:30")],
+    ];
+    assert_eq!(rows, want);
+    // prev/next: offsets, defaults, and a string's missing value "" past the edges.
+    let rows = query_rows(
+        r#"datatable (n:long, s:string) [1, "a", 2, "b", 3, "c"]
+         | serialize | extend p = prev(n), p2 = prev(n, 2, -1), nx = next(s), w = next(s, 1, "end")
+         | where prev(n) != 2 | project n, p, p2, nx, w"#,
+    );
+    assert_eq!(
+        rows,
+        vec![
+            vec![json!(1), json!(null), json!(-1), json!("b"), json!("b")],
+            vec![json!(2), json!(1), json!(-1), json!("c"), json!("c")],
+        ]
+    );
+}
+
+#[test]
+fn row_functions_need_serialized_rows() {
+    let code = |q: &str| lower_query(q).diagnostics.first().map(|d| d.code);
+    assert_eq!(
+        code("datatable (a:long) [1, 2] | summarize by a | extend n = row_number()"),
+        Some("DR007")
+    );
+    assert_eq!(
+        code("datatable (a:long) [1, 2] | serialize | summarize n = max(prev(a))"),
+        Some("DR100")
+    );
+    let (_, diags) =
+        lowered("datatable (a:long) [1, 2] | sort by a | project a, n = row_number() + 1");
+    assert!(diags.is_empty(), "{diags:?}");
 }

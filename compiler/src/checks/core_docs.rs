@@ -67,9 +67,14 @@ pub const DOCS: &[CheckDoc] = &[
         doc: "What: an operator or function applied to values of the wrong type (a string compared\nwith a bool, a dynamic group key, an invalid regular expression).\nWhy: Kusto rejects the query.\nExample:\n  | where TimeGenerated > \"yesterday\"   # DR006\n",
     },
     CheckDoc {
+        code: codes::NOT_SERIALIZED,
+        summary: "a row function over rows with no order",
+        doc: "What: `prev`, `next`, `row_number`, `row_cumsum` and the other row functions read the\nrows before or after the current one, so their input must be serialized: it must come from\n`sort`, `top` or `serialize`, through `where`, `extend`, `project` or `take` only.\nWhy: Kusto rejects the query (\"the row set must be serialized\").\nExample:\n  | summarize by Account | extend n = row_number()   # DR007: `| serialize` first\n",
+    },
+    CheckDoc {
         code: codes::UNSUPPORTED,
         summary: "a construct detc cannot lower to its IR yet",
-        doc: "What: valid KQL that detc cannot model yet (some evaluate plugins, serialize with row\nfunctions); the message names it.\nWhy: detc cannot run, test or translate the rule; Kusto can run it. `detc report` counts\nthese across a repository.\nExample:\n  | evaluate autocluster()   # DR100\n",
+        doc: "What: valid KQL that detc cannot model yet (some evaluate plugins, make-series options); the message names it.\nWhy: detc cannot run, test or translate the rule; Kusto can run it. `detc report` counts\nthese across a repository.\nExample:\n  | evaluate autocluster()   # DR100\n",
     },
     CheckDoc {
         code: codes::NUMBER_AS_TEXT,

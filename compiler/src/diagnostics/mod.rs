@@ -128,6 +128,8 @@ pub mod codes {
     pub const ARGUMENTS: &str = "DR005";
     /// Type error.
     pub const TYPE: &str = "DR006";
+    /// A row function (`prev`, `row_number`, ...) over rows that are not serialized.
+    pub const NOT_SERIALIZED: &str = "DR007";
     /// A construct detc parses but cannot lower to its IR yet.
     pub const UNSUPPORTED: &str = "DR100";
     /// A column named by the rule's metadata (entity mappings, custom details, alert

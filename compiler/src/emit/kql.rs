@@ -174,6 +174,28 @@ fn child(e: &Expr, min: u8) -> String {
 }
 
 /// An IR expression as KQL text.
+/// A row function as KQL: `prev(x, 2, 0)`, `row_number(1, restart)`, ...
+pub fn row_func_text(f: &crate::ir::RowFunc) -> String {
+    use crate::ir::RowFuncKind as K;
+    let mut args: Vec<String> = Vec::new();
+    match f.kind {
+        K::Prev(offset) | K::Next(offset) => {
+            args.push(expr_text(&f.args[0]));
+            let default = &f.args[1];
+            let no_default = matches!(&default.kind, ExprKind::Literal(v) if *v == crate::value::Value::missing(default.ty));
+            if offset != 1 || !no_default {
+                args.push(offset.to_string());
+            }
+            if !no_default {
+                args.push(expr_text(default));
+            }
+        }
+        _ => args.extend(f.args.iter().map(expr_text)),
+    }
+    args.extend(f.restart.iter().map(expr_text));
+    format!("{}({})", f.kind.kql(), args.join(", "))
+}
+
 pub fn expr_text(e: &Expr) -> String {
     match &e.kind {
         ExprKind::Column { name, .. } => ident(name),
@@ -462,6 +484,17 @@ fn write_node(node: &Node, indent: usize, out: &mut String) {
         Op::Filter { input, predicate } => {
             write_node(input, indent, out);
             pipe(out, format!("where {}", expr_text(predicate)));
+        }
+        Op::Serialize { input, items } => {
+            write_node(input, indent, out);
+            let s: Vec<String> = items
+                .iter()
+                .map(|(n, f)| format!("{} = {}", ident(n), row_func_text(f)))
+                .collect();
+            pipe(
+                out,
+                format!("serialize {}", s.join(", ")).trim_end().to_string(),
+            );
         }
         Op::Extend { input, items } => {
             let s = extend_items(items);

@@ -270,6 +270,9 @@ struct Ctx<'d> {
 /// The input row number that partitions an `mv-apply` body's nodes.
 const ROW: &str = "\"__detc_row\"";
 
+/// A row's position in a serialized row set, for the window functions of row functions.
+const ORD: &str = "\"__detc_ord\"";
+
 impl Ctx<'_> {
     fn approx(&mut self, construct: &str, how: &str) {
         let a = Approximation {
@@ -1958,6 +1961,15 @@ impl Ctx<'_> {
         })
     }
 
+    /// The keys of an `ORDER BY`.
+    fn order_by(&mut self, keys: &[crate::ir::SortKey]) -> Result<String, Unsupported> {
+        let k: Vec<String> = keys
+            .iter()
+            .map(|k| self.sort_key(k))
+            .collect::<Result<_, _>>()?;
+        Ok(k.join(", "))
+    }
+
     fn sort_key(&mut self, k: &crate::ir::SortKey) -> Result<String, Unsupported> {
         Ok(format!(
             "{} {} NULLS {}",
@@ -2482,25 +2494,13 @@ impl Ctx<'_> {
             }
             Op::Extend { input, items } => {
                 let q = self.node(input)?;
-                let mut sel: Vec<String> =
-                    input.schema.iter().map(|c| quote_ident(&c.name)).collect();
-                for (name, slot, e) in items {
-                    let s = format!("{} AS {}", self.expr(e)?, quote_ident(name));
-                    match slot {
-                        Some(i) => sel[*i] = s,
-                        None => sel.push(s),
-                    }
-                }
+                let mut sel = self.extend_select(input, items)?;
                 sel.extend(self.outer.as_ref().map(|_| ROW.to_string()));
                 format!("SELECT {} FROM {q}", sel.join(", "))
             }
             Op::Project { input, items } => {
                 let q = self.node(input)?;
-                let sel: Result<Vec<String>, Unsupported> = items
-                    .iter()
-                    .map(|(n, e)| Ok(format!("{} AS {}", self.expr(e)?, quote_ident(n))))
-                    .collect();
-                let mut sel = sel?;
+                let mut sel = self.project_select(items)?;
                 sel.extend(self.outer.as_ref().map(|_| ROW.to_string()));
                 format!("SELECT {} FROM {q}", sel.join(", "))
             }
@@ -2512,11 +2512,7 @@ impl Ctx<'_> {
                 // Per outer row: number each row's rows, in the sort order when there is one.
                 let (inner, order) = match &input.op {
                     Op::Sort { input: inner, keys } => {
-                        let k: Vec<String> = keys
-                            .iter()
-                            .map(|k| self.sort_key(k))
-                            .collect::<Result<_, _>>()?;
-                        (inner, format!(" ORDER BY {}", k.join(", ")))
+                        (inner, format!(" ORDER BY {}", self.order_by(keys)?))
                     }
                     _ => (input, String::new()),
                 };
@@ -2528,14 +2524,10 @@ impl Ctx<'_> {
                 // Order survives only within one SELECT: sort and limit together.
                 Op::Sort { input: inner, keys } => {
                     let q = self.node(inner)?;
-                    let k: Vec<String> = keys
-                        .iter()
-                        .map(|k| self.sort_key(k))
-                        .collect::<Result<_, _>>()?;
+                    let k = self.order_by(keys)?;
                     format!(
-                        "SELECT {} FROM {q} ORDER BY {} LIMIT {count}",
-                        self.cols(node),
-                        k.join(", ")
+                        "SELECT {} FROM {q} ORDER BY {k} LIMIT {count}",
+                        self.cols(node)
                     )
                 }
                 _ => {
@@ -2545,16 +2537,11 @@ impl Ctx<'_> {
             },
             Op::Sort { input, keys } => {
                 let q = self.node(input)?;
-                let k: Vec<String> = keys
-                    .iter()
-                    .map(|k| self.sort_key(k))
-                    .collect::<Result<_, _>>()?;
-                format!(
-                    "SELECT {} FROM {q} ORDER BY {}",
-                    self.cols(node),
-                    k.join(", ")
-                )
+                let k = self.order_by(keys)?;
+                format!("SELECT {} FROM {q} ORDER BY {k}", self.cols(node))
             }
+            Op::Serialize { input, items } if items.is_empty() => return self.node(input),
+            Op::Serialize { input, items } => self.serialize(input, items, false)?,
             Op::Summarize { input, by, aggs } => {
                 let q = self.node(input)?;
                 let mut sel = Vec::new();
@@ -2726,6 +2713,158 @@ impl Ctx<'_> {
             }
         };
         Ok(self.push(body))
+    }
+
+    fn extend_select(
+        &mut self,
+        input: &Node,
+        items: &[(String, Option<usize>, Expr)],
+    ) -> Result<Vec<String>, Unsupported> {
+        let mut sel: Vec<String> = input.schema.iter().map(|c| quote_ident(&c.name)).collect();
+        for (name, slot, e) in items {
+            let s = format!("{} AS {}", self.expr(e)?, quote_ident(name));
+            match slot {
+                Some(i) => sel[*i] = s,
+                None => sel.push(s),
+            }
+        }
+        Ok(sel)
+    }
+
+    fn project_select(&mut self, items: &[(String, Expr)]) -> Result<Vec<String>, Unsupported> {
+        items
+            .iter()
+            .map(|(n, e)| Ok(format!("{} AS {}", self.expr(e)?, quote_ident(n))))
+            .collect()
+    }
+
+    /// A CTE of `node`'s rows with their serialized position in [`ORD`]: numbered by the
+    /// `sort` below, carried through the operators that keep KQL's serialization.
+    fn ordered(&mut self, node: &Node) -> Result<String, Unsupported> {
+        if self.outer.is_some() {
+            return Err(unsupported(
+                "row functions",
+                "inside an mv-apply body they are not emitted to SQL yet",
+            ));
+        }
+        let cols = Self::plain_cols(node);
+        let body = match &node.op {
+            Op::Sort { input, keys } => {
+                let q = self.node(input)?;
+                let k = self.order_by(keys)?;
+                format!("SELECT {cols}, row_number() OVER (ORDER BY {k}) AS {ORD} FROM {q}")
+            }
+            Op::Take { input, count } => match &input.op {
+                Op::Sort { input: inner, keys } => {
+                    let q = self.node(inner)?;
+                    let k = self.order_by(keys)?;
+                    format!("SELECT {cols}, row_number() OVER (ORDER BY {k}) AS {ORD} FROM {q} ORDER BY {k} LIMIT {count}")
+                }
+                _ => {
+                    let q = self.ordered(input)?;
+                    format!("SELECT {cols}, {ORD} FROM {q} ORDER BY {ORD} LIMIT {count}")
+                }
+            },
+            Op::Filter { input, predicate } => {
+                let q = self.ordered(input)?;
+                let p = self.expr(predicate)?;
+                format!("SELECT {cols}, {ORD} FROM {q} WHERE {p}")
+            }
+            Op::Extend { input, items } => {
+                let q = self.ordered(input)?;
+                let sel = self.extend_select(input, items)?;
+                format!("SELECT {}, {ORD} FROM {q}", sel.join(", "))
+            }
+            Op::Project { input, items } => {
+                let q = self.ordered(input)?;
+                let sel = self.project_select(items)?;
+                format!("SELECT {}, {ORD} FROM {q}", sel.join(", "))
+            }
+            Op::BagUnpack { input, .. } => {
+                let q = self.ordered(input)?;
+                let sel: Vec<String> = input
+                    .schema
+                    .iter()
+                    .zip(&node.schema)
+                    .map(|(i, o)| format!("{} AS {}", quote_ident(&i.name), quote_ident(&o.name)))
+                    .collect();
+                format!("SELECT {}, {ORD} FROM {q}", sel.join(", "))
+            }
+            Op::Serialize { input, items } => self.serialize(input, items, true)?,
+            Op::MvExpand { .. } => {
+                return Err(unsupported(
+                    "row functions",
+                    "the row order after mv-expand is not emitted to SQL yet",
+                ))
+            }
+            _ => {
+                // `T | serialize`: the input has no order of its own.
+                self.approx(
+                    "serialize",
+                    "the SQL engine's row order stands for the input's order, which KQL leaves unspecified for a table or an unsorted result",
+                );
+                let q = self.node(node)?;
+                format!("SELECT {cols}, row_number() OVER () AS {ORD} FROM {q}")
+            }
+        };
+        Ok(self.push(body))
+    }
+
+    /// Row functions as window functions over the serialized position; a restart
+    /// expression becomes a partition: the running count of restarts so far.
+    fn serialize(
+        &mut self,
+        input: &Node,
+        items: &[(String, crate::ir::RowFunc)],
+        keep_order: bool,
+    ) -> Result<String, Unsupported> {
+        use crate::ir::RowFuncKind as K;
+        let mut q = self.ordered(input)?;
+        let cols = Self::plain_cols(input);
+        let mut parts = Vec::new();
+        for (k, (_, f)) in items.iter().enumerate() {
+            if let Some(r) = &f.restart {
+                let r = self.expr(r)?;
+                parts.push(format!("sum(CASE WHEN {r} THEN 1 ELSE 0 END) OVER (ORDER BY {ORD} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS \"__detc_part{k}\""));
+            }
+        }
+        if !parts.is_empty() {
+            q = self.push(format!(
+                "SELECT {cols}, {ORD}, {} FROM {q}",
+                parts.join(", ")
+            ));
+        }
+        let mut sel = vec![cols];
+        for (k, (name, f)) in items.iter().enumerate() {
+            let over = match &f.restart {
+                Some(_) => format!("OVER (PARTITION BY \"__detc_part{k}\" ORDER BY {ORD}"),
+                None => format!("OVER (ORDER BY {ORD}"),
+            };
+            let x = match f.kind {
+                K::Prev(n) | K::Next(n) => {
+                    let func = if matches!(f.kind, K::Prev(_)) { "lag" } else { "lead" };
+                    let (v, default) = (self.expr(&f.args[0])?, self.expr(&f.args[1])?);
+                    format!("{func}({v}, {n}, {default}) {over})")
+                }
+                K::RowNumber => format!("(row_number() {over}) + {} - 1)", self.expr(&f.args[0])?),
+                K::Cumsum => format!(
+                    "CAST(COALESCE(sum({}) {over} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), 0) AS {})",
+                    self.expr(&f.args[0])?,
+                    self.sql_type(f.ty)
+                ),
+                K::RankDense | K::RankMin | K::WindowSession => {
+                    return Err(unsupported(
+                        f.kind.kql(),
+                        "this row function is not emitted to SQL yet",
+                    ))
+                }
+            };
+            sel.push(format!("{x} AS {}", quote_ident(name)));
+        }
+        if keep_order {
+            sel.push(ORD.to_string());
+        }
+        Ok(format!("SELECT {} FROM {q}", sel.join(", ")))
     }
 
     /// `mv-apply`, decorrelated: the input rows are numbered, the body runs once over all of

@@ -9,6 +9,7 @@ pub mod compile;
 pub mod data;
 pub mod functions;
 pub mod make_series;
+pub mod rows;
 pub mod series;
 pub mod strings;
 pub mod xml;
@@ -275,6 +276,7 @@ fn eval(node: &Node, data: &Data, ctx: &Ctx) -> Result<Vec<Row>, Diagnostic> {
             });
             keyed.into_iter().map(|(_, r)| r).collect()
         }
+        Op::Serialize { input, items } => rows::append(eval(input, data, ctx)?, items, ctx)?,
         Op::Summarize { input, by, aggs } => {
             aggregate::summarize(eval(input, data, ctx)?, by, aggs, ctx)?
         }

@@ -164,6 +164,12 @@ pub enum Op {
         /// `kind=nonempty`: an empty input without `by` still gives one row of defaults.
         nonempty: bool,
     },
+    /// `serialize` and the row functions: the rows in their input order (which
+    /// [`Node::is_serialized`] must hold), each item a row function's value appended.
+    Serialize {
+        input: Box<Node>,
+        items: Vec<(String, RowFunc)>,
+    },
     /// Literal rows (`datatable`, `print`).
     Values {
         rows: Vec<Vec<Value>>,
@@ -175,6 +181,50 @@ pub enum Op {
         name: String,
         uris: Vec<String>,
     },
+}
+
+/// A row function: its value at a row depends on the rows before (or after) it in the
+/// serialized order. Its arguments see the input row only.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RowFunc {
+    pub kind: RowFuncKind,
+    /// Per kind, see [`RowFuncKind`].
+    pub args: Vec<Expr>,
+    /// Where true, numbering, sum, rank or session starts again at this row.
+    pub restart: Option<Expr>,
+    pub ty: Type,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowFuncKind {
+    /// `prev(value, offset, default)`: args = [value, default].
+    Prev(u64),
+    /// `next(value, offset, default)`: args = [value, default].
+    Next(u64),
+    /// `row_number(start, restart)`: args = [start].
+    RowNumber,
+    /// `row_cumsum(term, restart)`: args = [term].
+    Cumsum,
+    /// `row_rank_dense(term, restart)` (and the older `row_rank`): args = [term].
+    RankDense,
+    /// `row_rank_min(term, restart)`: args = [term].
+    RankMin,
+    /// `row_window_session(value, max_from_first, max_between, restart)`: args = those three.
+    WindowSession,
+}
+
+impl RowFuncKind {
+    pub fn kql(self) -> &'static str {
+        match self {
+            RowFuncKind::Prev(_) => "prev",
+            RowFuncKind::Next(_) => "next",
+            RowFuncKind::RowNumber => "row_number",
+            RowFuncKind::Cumsum => "row_cumsum",
+            RowFuncKind::RankDense => "row_rank_dense",
+            RowFuncKind::RankMin => "row_rank_min",
+            RowFuncKind::WindowSession => "row_window_session",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -316,6 +366,21 @@ impl Node {
         out
     }
 
+    /// Whether row functions may read this node's rows: KQL's serialized row sets (`sort`,
+    /// `top`, `serialize`, kept through `where`, `extend`, `project`, `take`, `mv-expand`).
+    pub fn is_serialized(&self) -> bool {
+        match &self.op {
+            Op::Sort { .. } | Op::Serialize { .. } => true,
+            Op::Filter { input, .. }
+            | Op::Extend { input, .. }
+            | Op::Project { input, .. }
+            | Op::Take { input, .. }
+            | Op::MvExpand { input, .. }
+            | Op::BagUnpack { input, .. } => input.is_serialized(),
+            _ => false,
+        }
+    }
+
     pub fn inputs(&self) -> Vec<&Node> {
         match &self.op {
             Op::Scan { .. } => vec![],
@@ -329,7 +394,8 @@ impl Node {
             | Op::Summarize { input, .. }
             | Op::BagUnpack { input, .. }
             | Op::Pivot { input, .. }
-            | Op::MakeSeries { input, .. } => vec![input],
+            | Op::MakeSeries { input, .. }
+            | Op::Serialize { input, .. } => vec![input],
             Op::Values { .. } | Op::External { .. } | Op::OuterRow => vec![],
             Op::MvApply { input, body, .. } => vec![input, body],
             Op::Join { left, right, .. } => vec![left, right],
@@ -384,6 +450,10 @@ impl Node {
                 .chain(aggs.iter().flat_map(|a| a.agg.args.iter()))
                 .chain(std::iter::once(axis))
                 .chain(bins.exprs())
+                .collect(),
+            Op::Serialize { items, .. } => items
+                .iter()
+                .flat_map(|(_, f)| f.args.iter().chain(f.restart.iter()))
                 .collect(),
             _ => vec![],
         }
@@ -443,6 +513,13 @@ impl Node {
             }
             Op::Project { input, items } => {
                 items.iter_mut().for_each(|(_, e)| f(e));
+                input.exprs_mut(f);
+            }
+            Op::Serialize { input, items } => {
+                for (_, rf) in items {
+                    rf.args.iter_mut().for_each(&mut *f);
+                    rf.restart.iter_mut().for_each(&mut *f);
+                }
                 input.exprs_mut(f);
             }
             Op::MvExpand { input, .. }

@@ -123,6 +123,19 @@ fn node_text(node: &Node, depth: usize, out: &mut String) {
                 node_text(leg, depth + 2, out);
             }
         }
+        Op::Serialize { input, items } => {
+            let s: Vec<String> = items
+                .iter()
+                .map(|(n, f)| format!("{n}:{} = {}", f.ty, crate::emit::kql::row_func_text(f)))
+                .collect();
+            writeln!(
+                out,
+                "{pad}{}",
+                format!("serialize {}", s.join(", ")).trim_end()
+            )
+            .unwrap();
+            node_text(input, depth + 1, out);
+        }
         Op::Take { input, count } => {
             writeln!(out, "{pad}take {count}").unwrap();
             node_text(input, depth + 1, out);

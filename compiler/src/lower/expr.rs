@@ -1253,6 +1253,16 @@ fn call(
             ty: Type::Dynamic,
         });
     }
+    if super::rows::is_row_function(&name.name) {
+        return Err(l.err(
+            codes::UNSUPPORTED,
+            name.span,
+            format!(
+                "`{}` is a row function: detc supports it in `extend`, `project`, `where` and `serialize`",
+                name.name
+            ),
+        ));
+    }
     let Some(func) = func_by_name(&name.name) else {
         return Err(l.err(
             codes::UNKNOWN_FUNCTION,

@@ -5,6 +5,7 @@
 mod expr;
 mod names;
 mod operators;
+mod rows;
 
 use operators::PatternUse;
 
@@ -588,6 +589,17 @@ impl<'a> Lowerer<'a> {
 
     fn operator(&mut self, input: Node, op: &ast::Operator, scope: &Scope) -> LResult<Node> {
         match &op.kind {
+            OpKind::Where(e) if rows::has_row_call(e) => {
+                let before = input.schema.clone();
+                let (input, e) = self.hoist_row_calls(input, e, scope)?;
+                let op = ast::Operator {
+                    kind: OpKind::Where(e),
+                    word: op.word.clone(),
+                    span: op.span,
+                };
+                let filtered = self.operator(input, &op, scope)?;
+                self.drop_hidden(&before, filtered, op.span)
+            }
             OpKind::Where(e) => {
                 let predicate = self.scalar(e, Some(&input), scope)?;
                 if predicate.ty != Type::Bool {
@@ -607,11 +619,23 @@ impl<'a> Lowerer<'a> {
                 })
             }
             OpKind::Extend(items) => self.extend(input, items, scope),
+            OpKind::Serialize(items) => self.serialize(input, items, scope),
             OpKind::Project(items) => {
+                let mut input = input;
+                let mut exprs = Vec::new();
+                for item in items {
+                    if rows::has_row_call(&item.expr) {
+                        let (hoisted, e) = self.hoist_row_calls(input, &item.expr, scope)?;
+                        input = hoisted;
+                        exprs.push(e);
+                    } else {
+                        exprs.push(item.expr.clone());
+                    }
+                }
                 let mut out = Vec::new();
-                for (i, item) in items.iter().enumerate() {
+                for (i, (item, expr)) in items.iter().zip(&exprs).enumerate() {
                     self.single_name(item)?;
-                    let e = self.scalar(&item.expr, Some(&input), scope)?;
+                    let e = self.scalar(expr, Some(&input), scope)?;
                     let name = self.column_name(item, &e, i);
                     out.push((name, e));
                 }
@@ -1131,9 +1155,21 @@ impl<'a> Lowerer<'a> {
 
     fn extend(&mut self, input: Node, items: &[ast::NamedExpr], scope: &Scope) -> LResult<Node> {
         // Items that read a column assigned earlier in the same `extend` start a new node.
+        let before = input.schema.clone();
         let mut node = input;
         let mut batch: Vec<(String, crate::ir::Expr)> = Vec::new();
         for (i, item) in items.iter().enumerate() {
+            if rows::has_row_call(&item.expr) {
+                // The calls read the rows as extended so far.
+                node = self.extend_items(node, std::mem::take(&mut batch))?;
+                let (hoisted, e) = self.hoist_row_calls(node, &item.expr, scope)?;
+                node = hoisted;
+                self.single_name(item)?;
+                let lowered = self.scalar(&e, Some(&node), scope)?;
+                let name = self.column_name(item, &lowered, node.schema.len() + i);
+                batch.push((name, lowered));
+                continue;
+            }
             let reads_batch = names::reads_any(&item.expr, batch.iter().map(|(n, _)| n.as_str()));
             if reads_batch {
                 node = self.extend_items(node, std::mem::take(&mut batch))?;
@@ -1151,7 +1187,9 @@ impl<'a> Lowerer<'a> {
             batch.retain(|(n, _)| *n != name);
             batch.push((name, e));
         }
-        self.extend_items(node, batch)
+        let node = self.extend_items(node, batch)?;
+        let span = items.first().map(|i| i.expr.span);
+        self.drop_hidden(&before, node, span.unwrap_or_default())
     }
 
     /// `(a, b) = f(...)` or a bare `f(...)` of a several-valued function: one column per

@@ -112,7 +112,7 @@ pub(super) fn matches_pattern(pattern: &str, name: &str) -> bool {
     }
 }
 
-fn column_expr(node: &Node, i: usize) -> Expr {
+pub(super) fn column_expr(node: &Node, i: usize) -> Expr {
     let c = &node.schema[i];
     Expr {
         kind: ExprKind::Column {

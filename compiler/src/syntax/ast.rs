@@ -128,6 +128,23 @@ pub enum ExprKind {
     Error,
 }
 
+impl Expr {
+    /// The scalar sub-expressions (not the operators of a sub-query).
+    pub fn children_mut(&mut self) -> Vec<&mut Expr> {
+        match &mut self.kind {
+            ExprKind::Binary { lhs, rhs, .. } => vec![lhs, rhs],
+            ExprKind::Unary { expr, .. } | ExprKind::Member { expr, .. } => vec![expr],
+            ExprKind::Index { expr, index } => vec![expr, index],
+            ExprKind::Call { args, .. } => args.iter_mut().map(|a| &mut a.value).collect(),
+            ExprKind::Between { expr, lo, hi, .. } => vec![expr, lo, hi],
+            ExprKind::List { expr, items, .. } => std::iter::once(&mut **expr)
+                .chain(items.iter_mut())
+                .collect(),
+            _ => vec![],
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Arg {
     pub name: Option<Ident>,
@@ -196,6 +213,8 @@ pub struct Operator {
 pub enum OpKind {
     Where(Expr),
     Extend(Vec<NamedExpr>),
+    /// `serialize [name = row_function(...), ...]`.
+    Serialize(Vec<NamedExpr>),
     Project(Vec<NamedExpr>),
     ProjectAway(Vec<Expr>),
     ProjectKeep(Vec<Expr>),

@@ -394,6 +394,11 @@ impl Parser {
         let kind = match word.name.as_str() {
             "where" | "filter" => OpKind::Where(self.expr()?),
             "extend" => OpKind::Extend(self.named_list()?),
+            "serialize" => OpKind::Serialize(if self.at_op_end() {
+                Vec::new()
+            } else {
+                self.named_list()?
+            }),
             "project" => OpKind::Project(self.named_list()?),
             "project-away" => OpKind::ProjectAway(self.pattern_list()?),
             "project-keep" => OpKind::ProjectKeep(self.pattern_list()?),
