@@ -133,6 +133,12 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | top 4 by TimeGenerated desc | serialize n = row_number() | take 3 | project TimeGenerated, n, m = next(n, 1, -1)", &[]),
     ("SigninLogs | sort by TimeGenerated asc | project-away LocationDetails | where ResultType != \"0\" | extend g = TimeGenerated - prev(TimeGenerated) | project UserPrincipalName, g", &[]),
     ("SigninLogs | sort by TimeGenerated asc | extend s = row_window_session(TimeGenerated, 1d, 2h), r = row_rank_dense(tolower(UserPrincipalName)) | project TimeGenerated, s, r", &["duckdb", "sqlite", "postgres"]),
+    ("SigninLogs | extend n = strlen(IPAddress), t = TimeGenerated | summarize percentile(n, 50), percentiles(t, 10, 90), c = count_distinct(n) by tolower(UserPrincipalName)", &[]),
+    ("SigninLogs | extend d = now(-1h) - TimeGenerated | project UserPrincipalName, d", &[]),
+    ("SigninLogs | extend n = strlen(IPAddress) | extend r = range(1, n, 3), q = range(n, 1, -4), z = range(1, n, n - n) | mv-expand r | project n, r, q, z", &["sqlite"]),
+    ("SigninLogs | where ipv4_is_in_range(IPAddress, \"10.0.0.0/8\") or ipv4_is_in_any_range(IPAddress, \"8.8.8.0/24\", \"172.16.0.0/12\") or ipv4_is_in_any_range(IPAddress, dynamic([\"192.168.1.20\"])) | project IPAddress", &[]),
+    ("SigninLogs | where IPAddress matches regex @\"^[0-9-.]+$\" | extend o = extract(@\"([a-c-e]+)\", 1, UserPrincipalName) | project IPAddress, UserPrincipalName, o", &[]),
+    ("SigninLogs | extend p = iff(strlen(IPAddress) > 9, \"[0-9]+\", \"[a-z]+\") | project e = extract(p, 0, IPAddress), f = extract(strcat_array(dynamic([\"o\", \"b\"]), \"|\"), 0, UserPrincipalName)", &[]),
 ];
 
 fn root() -> &'static Path {

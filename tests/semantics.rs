@@ -831,3 +831,95 @@ fn row_functions_need_serialized_rows() {
         lowered("datatable (a:long) [1, 2] | sort by a | project a, n = row_number() + 1");
     assert!(diags.is_empty(), "{diags:?}");
 }
+
+#[test]
+fn percentiles_are_nearest_rank() {
+    let rows = query_rows(
+        "datatable (x:long, g:string) [1, 'a', 2, 'a', 3, 'a', 4, 'a', 5, 'a', 6, 'a', 7, 'a', 8, 'a', 9, 'a', 10, 'a', long(null), 'a', 7, 'b']
+         | summarize percentile(x, 95), percentiles(x, 0, 50, 99.5), p10 = percentile(x, 10), n = count_distinct(x) by g
+         | project-away g",
+    );
+    assert_eq!(
+        rows,
+        vec![
+            vec![
+                json!(10),
+                json!(1),
+                json!(5),
+                json!(10),
+                json!(1),
+                json!(10)
+            ],
+            vec![json!(7), json!(7), json!(7), json!(7), json!(7), json!(1)],
+        ]
+    );
+    let (plan, _) =
+        lowered("datatable (x:long) [1] | summarize percentiles(x, 50, 99.5), count_distinct(x)");
+    let names: Vec<&str> = plan.schema.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["percentile_x_50", "percentile_x_99_5", "count_distinct_x"]
+    );
+    let rows = query_rows("print a = toscalar(1 + 2), b = now(1d) - now()");
+    assert_eq!(rows, vec![vec![json!(3), json!("1.00:00:00")]]);
+}
+
+#[test]
+fn ipv4_ranges() {
+    let rows = query_rows(
+        r#"print a = ipv4_is_in_range("10.1.2.3", "10.0.0.0/8"), b = ipv4_is_in_range("11.1.2.3", "10.0.0.0/8"),
+                 c = ipv4_is_in_any_range("192.168.1.7", "10.0.0.0/8", "192.168.0.0/16"),
+                 d = ipv4_is_in_any_range("172.16.0.1", dynamic(["10.0.0.0/8", "192.168.0.0/16"])),
+                 e = ipv4_is_in_range("not an ip", "10.0.0.0/8"), f = ipv4_is_in_range("10.0.0.1", "10.0.0.1")"#,
+    );
+    assert_eq!(
+        rows,
+        vec![vec![
+            json!(true),
+            json!(false),
+            json!(true),
+            json!(false),
+            json!(null),
+            json!(true)
+        ]]
+    );
+}
+
+#[test]
+fn range_function() {
+    let rows = query_rows(
+        "print a = range(1, 5, 2), b = range(5, 1, -2), c = range(1, 3), d = range(1, 2, 0.5), e = range(datetime(2024-01-01), datetime(2024-01-01 02:00)), f = range(1, 0), g = range(1, 5, 0)",
+    );
+    assert_eq!(
+        rows,
+        vec![vec![
+            json!([1, 3, 5]),
+            json!([5, 3, 1]),
+            json!([1, 2, 3]),
+            json!([1.0, 1.5, 2.0]),
+            json!([
+                "2024-01-01T00:00:00.0000000Z",
+                "2024-01-01T01:00:00.0000000Z",
+                "2024-01-01T02:00:00.0000000Z"
+            ]),
+            json!([]),
+            json!(null)
+        ]]
+    );
+}
+
+#[test]
+fn extract_with_a_pattern_computed_per_row() {
+    let rows = query_rows(
+        r#"datatable (p:string, s:string) ["b+", "abbbc", "[", "x", "c(d)", "acd"]
+         | project e = extract(p, 0, s), f = extract(strcat_array(dynamic(["z", "c"]), "|"), 0, s)"#,
+    );
+    assert_eq!(
+        rows,
+        vec![
+            vec![json!("bbb"), json!("c")],
+            vec![json!(""), json!("")],
+            vec![json!("cd"), json!("c")],
+        ]
+    );
+}

@@ -939,6 +939,11 @@ impl Ctx<'_> {
         if let Some(i) = regex_arg(func) {
             // extract and extract_all unname their groups for PostgreSQL themselves.
             self.check_regex(&args[i], matches!(func, Func::ExtractAll | Func::Extract))?;
+            if let (DialectKind::Postgres, ExprKind::Literal(Value::String(pat))) =
+                (self.d.kind, &args[i].kind)
+            {
+                a[i] = string_lit(&postgres_brackets(pat))?;
+            }
         }
         Ok(match func {
             Func::ToDateTime if arg_ty == Some(Type::String) => self.todatetime_text(&a[0])?,
@@ -1006,7 +1011,7 @@ impl Ctx<'_> {
                     DialectKind::Postgres => {
                         // PostgreSQL's regular expressions have no named groups: the names go,
                         // the numbering stays. Without groups, the whole match is group 1.
-                        let unnamed = unname_groups(pat);
+                        let unnamed = unname_groups(&postgres_brackets(pat));
                         let (re_pg, groups) = if groups == [0] {
                             (string_lit(&format!("({unnamed})"))?, vec![1])
                         } else {
@@ -1215,6 +1220,20 @@ impl Ctx<'_> {
                     return Err(unsupported("extract_json", "only paths of members and indexes ($.a[0].b) are emitted to SQL"));
                 };
                 fill(self.d.json_to_string, &[("a", &at)])
+            }
+            // range(start, stop, step) of longs; other kinds are not emitted.
+            Func::Range => {
+                let long = |e: &Expr| matches!(e.ty, Type::Long | Type::Int);
+                if !args.iter().all(long) {
+                    return Err(unsupported("range", "only ranges of integers are emitted to SQL"));
+                }
+                let (s, e) = (&a[0], &a[1]);
+                let step = a.get(2).cloned().unwrap_or_else(|| "1".into());
+                match self.d.kind {
+                    DialectKind::DuckDb => format!("(CASE WHEN {step} <> 0 THEN to_json(generate_series({s}, {e}, {step})) END)"),
+                    DialectKind::Postgres => format!("(CASE WHEN {step} <> 0 THEN (SELECT COALESCE(jsonb_agg(t.g ORDER BY t.o), '[]'::jsonb) FROM generate_series({s}, {e}, {step}) WITH ORDINALITY AS t(g, o)) END)"),
+                    DialectKind::Sqlite => return Err(unsupported("range", "SQLite has no series function built in")),
+                }
             }
             // array_slice(a, start, end): inclusive, negative indexes count from the end.
             Func::ArraySlice => {
@@ -1605,7 +1624,7 @@ impl Ctx<'_> {
                 };
                 // PostgreSQL has no named groups: the names go, the numbering stays.
                 if let ExprKind::Literal(Value::String(pat)) = &args[0].kind {
-                    a[0] = string_lit(&unname_groups(pat))?;
+                    a[0] = string_lit(&unname_groups(&postgres_brackets(pat)))?;
                 }
                 if group == 0 {
                     format!("COALESCE(substring({} FROM {}), '')", a[2], a[0])
@@ -1783,11 +1802,8 @@ impl Ctx<'_> {
             return Ok(());
         };
         if self.d.kind == DialectKind::Postgres {
-            let pat = if unnamed {
-                unname_groups(pat)
-            } else {
-                pat.to_string()
-            };
+            let pat = postgres_brackets(pat);
+            let pat = if unnamed { unname_groups(&pat) } else { pat };
             if let Some(why) = postgres_regex_problem(&pat) {
                 return Err(unsupported("regular expression", why));
             }
@@ -2185,6 +2201,18 @@ impl Ctx<'_> {
             self.approx(
                 "stdev/variance in SQLite",
                 "computed from sums of squares (SQLite has no such aggregate): large values with a small spread lose precision; stdev needs sqrt(), which SQLite has only when built with math functions (detc registers one)",
+            );
+        }
+        if a.func == AggFunc::Percentile && self.d.kind == DialectKind::Sqlite {
+            self.approx(
+                "percentile in SQLite",
+                "uses detc's percentile_disc() aggregate (nearest rank), registered like REGEXP",
+            );
+        }
+        if a.func == AggFunc::Percentile {
+            self.approx(
+                "percentile",
+                "the exact nearest-rank value; KQL estimates it",
             );
         }
         if a.func == AggFunc::DCount || a.func == AggFunc::DCountIf {
@@ -3228,6 +3256,74 @@ fn only_group(pat: &str, n: usize) -> Option<String> {
     found.then_some(out)
 }
 
+/// A pattern as PostgreSQL reads it the way Rust's `regex` does: inside a bracket, a `-` right
+/// after a range or a class escape (`[0-9-.]`, `[\w-.]`) is a literal in Rust, while
+/// PostgreSQL reads another range; it is escaped (`\-`), which both read as a literal.
+fn postgres_brackets(pat: &str) -> String {
+    let c: Vec<char> = pat.chars().collect();
+    let mut out = String::with_capacity(pat.len());
+    let (mut i, mut in_class, mut first) = (0, false, false);
+    // Inside a bracket: the previous item ends a range or is a class escape.
+    let mut after_set = false;
+    while i < c.len() {
+        if c[i] == '\\' && i + 1 < c.len() {
+            out.extend([c[i], c[i + 1]]);
+            after_set = in_class && matches!(c[i + 1], 'w' | 'd' | 's' | 'W' | 'D' | 'S');
+            (i, first) = (i + 2, false);
+            continue;
+        }
+        if !in_class {
+            out.push(c[i]);
+            if c[i] == '[' {
+                (in_class, first, after_set) = (true, true, false);
+                if c.get(i + 1) == Some(&'^') {
+                    out.push('^');
+                    i += 1;
+                }
+                if c.get(i + 1) == Some(&']') {
+                    out.push(']');
+                    (i, first) = (i + 1, false);
+                }
+            }
+            i += 1;
+            continue;
+        }
+        let next_closes = c.get(i + 1).is_none_or(|n| *n == ']');
+        match c[i] {
+            ']' => {
+                in_class = false;
+                out.push(']');
+            }
+            '-' if first || next_closes => {
+                out.push('-');
+                after_set = false;
+            }
+            '-' if after_set => {
+                out.push_str("\\-");
+                after_set = false;
+            }
+            '-' => {
+                // A range: its end is the next character or escape.
+                out.push('-');
+                i += 1;
+                out.push(c[i]);
+                if c[i] == '\\' && i + 1 < c.len() {
+                    i += 1;
+                    out.push(c[i]);
+                }
+                after_set = true;
+            }
+            ch => {
+                out.push(ch);
+                after_set = false;
+            }
+        }
+        first = false;
+        i += 1;
+    }
+    out
+}
+
 /// A pattern with its named groups `(?P<name>...)` made plain groups (numbering unchanged).
 fn unname_groups(pat: &str) -> String {
     regex::Regex::new(r"\(\?P?<[A-Za-z_][A-Za-z0-9_]*>")
@@ -3458,6 +3554,21 @@ mod tests {
             Some(r"(?:a)\((b)[(]")
         );
         assert_eq!(only_group(r"(a)", 2), None);
+    }
+
+    #[test]
+    fn postgres_brackets_escape_a_dash_after_a_range() {
+        use super::postgres_brackets as fix;
+        assert_eq!(fix(r"[0-9-.]"), r"[0-9\-.]");
+        assert_eq!(fix(r"[\w-.]+@x"), r"[\w\-.]+@x");
+        assert_eq!(fix(r"[a-z-]"), r"[a-z-]");
+        assert_eq!(fix(r"[-a-z]"), r"[-a-z]");
+        assert_eq!(fix(r"[]a-c-e]"), r"[]a-c\-e]");
+        assert_eq!(fix(r"[^\d-x]-[a\-b]"), r"[^\d\-x]-[a\-b]");
+        assert_eq!(fix(r"a-b[0-9]"), r"a-b[0-9]");
+        for p in [r"[0-9-.]", r"[\w-.]", r"[a-c-e]"] {
+            assert_eq!(problem(&fix(p)), None, "{p}");
+        }
     }
 
     #[test]

@@ -85,6 +85,11 @@ pub fn aggregate(d: DialectKind, f: AggFunc) -> Option<&'static str> {
         (AggFunc::MakeListIf, DuckDb) => "COALESCE(to_json(list({0}) FILTER (WHERE {0} IS NOT NULL AND {p})), '[]')",
         (AggFunc::MakeListIf, Postgres) => "COALESCE(to_jsonb(array_agg({0}) FILTER (WHERE {0} IS NOT NULL AND {p})), '[]'::jsonb)",
         (AggFunc::MakeListIf, Sqlite) => "json_group_array({0}) FILTER (WHERE {0} IS NOT NULL AND {p})",
+        // Nearest rank, as detc's native run; SQLite's is detc's registered aggregate.
+        (AggFunc::Percentile, DuckDb | Postgres) => {
+            "percentile_disc({1} / 100.0) WITHIN GROUP (ORDER BY {0})"
+        }
+        (AggFunc::Percentile, Sqlite) => "percentile_disc({0}, {1} / 100.0)",
         (AggFunc::ArgMax, DuckDb) => "arg_max({1}, {0})",
         (AggFunc::ArgMin, DuckDb) => "arg_min({1}, {0})",
         // SQLite: the greatest `[key, value]` JSON text; ISO datetimes and strings order as text.

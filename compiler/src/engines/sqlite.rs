@@ -129,7 +129,66 @@ fn json_result(v: Value) -> Option<String> {
 /// Rust's regex crate (the sqlite3 shell's own regexp is a smaller dialect). Where a KQL
 /// function has no SQLite spelling, detc's own implementation is called, so SQLite gives
 /// exactly what `detc run` gives.
+/// `percentile_disc(x, p)`, p from 0 to 1: the nearest-rank value (the smallest value with at
+/// least a fraction p of the non-null values at or below it), as DuckDB's and PostgreSQL's
+/// ordered-set `percentile_disc`. Numbers order by value, text (ISO datetimes) by code point.
+struct PercentileDisc;
+
+impl rusqlite::functions::Aggregate<(Vec<rusqlite::types::Value>, f64), rusqlite::types::Value>
+    for PercentileDisc
+{
+    fn init(
+        &self,
+        _: &mut rusqlite::functions::Context<'_>,
+    ) -> rusqlite::Result<(Vec<rusqlite::types::Value>, f64)> {
+        Ok((Vec::new(), 0.0))
+    }
+
+    fn step(
+        &self,
+        ctx: &mut rusqlite::functions::Context<'_>,
+        acc: &mut (Vec<rusqlite::types::Value>, f64),
+    ) -> rusqlite::Result<()> {
+        let v: rusqlite::types::Value = ctx.get(0)?;
+        if v != rusqlite::types::Value::Null {
+            acc.0.push(v);
+        }
+        acc.1 = ctx.get::<f64>(1)?;
+        Ok(())
+    }
+
+    fn finalize(
+        &self,
+        _: &mut rusqlite::functions::Context<'_>,
+        acc: Option<(Vec<rusqlite::types::Value>, f64)>,
+    ) -> rusqlite::Result<rusqlite::types::Value> {
+        use rusqlite::types::Value as V;
+        let Some((mut values, p)) = acc else {
+            return Ok(V::Null);
+        };
+        let number = |v: &V| match v {
+            V::Integer(n) => Some(*n as f64),
+            V::Real(r) => Some(*r),
+            _ => None,
+        };
+        values.sort_by(|a, b| match (number(a), number(b), a, b) {
+            (Some(x), Some(y), _, _) => x.total_cmp(&y),
+            (_, _, V::Text(x), V::Text(y)) => x.cmp(y),
+            (Some(_), None, _, _) => std::cmp::Ordering::Less,
+            (None, Some(_), _, _) => std::cmp::Ordering::Greater,
+            _ => std::cmp::Ordering::Equal,
+        });
+        let n = values.len();
+        if n == 0 {
+            return Ok(V::Null);
+        }
+        let rank = (p * n as f64).ceil().clamp(1.0, n as f64) as usize;
+        Ok(values.swap_remove(rank - 1))
+    }
+}
+
 pub fn register_regexp(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_aggregate_function("percentile_disc", 2, FLAGS, PercentileDisc)?;
     conn.create_scalar_function("regexp", 2, FLAGS, |ctx| {
         let re = pattern(ctx, 0)?;
         let text: Option<String> = ctx.get(1)?;

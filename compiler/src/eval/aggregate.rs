@@ -24,6 +24,8 @@ pub(super) enum State {
     /// The key and value of the winning row.
     Arg(Value, Value),
     Bag(serde_json::Map<String, serde_json::Value>),
+    /// The non-null values and the percentile wanted.
+    Values(Vec<Value>, f64),
 }
 
 pub(super) struct Compiled1 {
@@ -45,6 +47,7 @@ pub(super) fn init(f: AggFunc) -> State {
         AggFunc::Any | AggFunc::AnyIf => State::Any(Value::Null),
         AggFunc::ArgMax | AggFunc::ArgMin => State::Arg(Value::Null, Value::Null),
         AggFunc::MakeBag => State::Bag(serde_json::Map::new()),
+        AggFunc::Percentile => State::Values(Vec::new(), 0.0),
     }
 }
 
@@ -223,6 +226,15 @@ impl Compiled1 {
                     }
                 }
             }
+            (AggFunc::Percentile, State::Values(values, p)) => {
+                let v = arg(0);
+                if !v.is_null() {
+                    values.push(v);
+                }
+                if let Value::Real(x) = arg(1) {
+                    *p = x;
+                }
+            }
             _ => unreachable!("state matches its function"),
         }
     }
@@ -256,6 +268,13 @@ pub(super) fn finish(st: State, f: AggFunc, ty: crate::types::Type, limit: usize
         }
         State::List(items) => Value::Dynamic(Arc::new(serde_json::Value::Array(items))),
         State::Arg(_, v) => v,
+        State::Values(mut values, p) => {
+            // Nearest rank: the smallest value with at least p% of the values at or below it.
+            values.sort_by(|a, b| a.total_cmp(b));
+            let n = values.len();
+            let rank = ((p / 100.0) * n as f64).ceil().clamp(1.0, n.max(1) as f64) as usize;
+            values.into_iter().nth(rank - 1).unwrap_or(Value::Null)
+        }
         // With a size limit, the first keys in key order are kept (docs/semantics.md).
         State::Bag(m) => Value::Dynamic(Arc::new(serde_json::Value::Object(
             m.into_iter().take(limit).collect(),

@@ -643,6 +643,7 @@ fn call(func: Func, args: &[Expr], ctx: &Ctx) -> Result<Compiled, Diagnostic> {
         | Func::DatetimePart
         | Func::DatetimeAdd
         | Func::ArraySlice
+        | Func::Range
         | Func::Translate
         | Func::IngestionTime
         | Func::SplitAt
@@ -752,14 +753,12 @@ fn call(func: Func, args: &[Expr], ctx: &Ctx) -> Result<Compiled, Diagnostic> {
             })
         }
         Func::Extract => {
-            let (_, g, text) = (a.remove(0), a.remove(0), a.remove(0));
-            let Some(re) = literal_regex(&args[0]) else {
-                return Err(Diagnostic::error(
-                    codes::UNSUPPORTED,
-                    "extract() with a non-constant regex",
-                ));
-            };
+            let (p, g, text) = (a.remove(0), a.remove(0), a.remove(0));
+            let re = row_regex(&args[0], p);
             Box::new(move |r| {
+                let Some(re) = re(r) else {
+                    return Value::empty_string();
+                };
                 let t = text(r);
                 let group = match g(r) {
                     Value::Long(n) if n >= 0 => n as usize,
@@ -982,6 +981,31 @@ fn call(func: Func, args: &[Expr], ctx: &Ctx) -> Result<Compiled, Diagnostic> {
 }
 
 /// A constant regex argument, compiled once.
+type RowRegex = Box<dyn Fn(&[Value]) -> Option<Arc<regex::Regex>> + Send + Sync>;
+
+/// The regex of each row: compiled once for a constant pattern; a pattern computed per row is
+/// compiled when it changes (the last one is kept). An invalid pattern gives `None`.
+fn row_regex(e: &Expr, pattern: Compiled) -> RowRegex {
+    if let Some(re) = literal_regex(e) {
+        let re = Arc::new(re);
+        return Box::new(move |_| Some(re.clone()));
+    }
+    let last: std::sync::Mutex<Option<(String, Option<Arc<regex::Regex>>)>> =
+        std::sync::Mutex::new(None);
+    Box::new(move |r| {
+        let p = pattern(r).to_kql_string();
+        let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+        match &*last {
+            Some((q, re)) if *q == p => re.clone(),
+            _ => {
+                let re = regex::Regex::new(&p).ok().map(Arc::new);
+                *last = Some((p, re.clone()));
+                re
+            }
+        }
+    })
+}
+
 fn literal_regex(e: &Expr) -> Option<regex::Regex> {
     match &e.kind {
         ExprKind::Literal(Value::String(p)) => regex::Regex::new(p).ok(),

@@ -32,6 +32,90 @@ fn long(v: &Value) -> Option<i64> {
     }
 }
 
+/// Kusto's limit on the elements of `range()`.
+const RANGE_LIMIT: usize = 1_048_576;
+
+/// `range(start, stop [, step])` of numbers (step 1 by default), datetimes or timespans (step
+/// 1h by default); a zero step or mixed kinds give null.
+fn range(a: &[Value]) -> Value {
+    const HOUR: i64 = 3600 * TICKS_PER_SECOND;
+    let ticks = |start: i64, stop: i64, step: Option<&Value>, json: &dyn Fn(i64) -> J| {
+        let step = match step {
+            None => HOUR,
+            Some(Value::Timespan(s)) => *s,
+            _ => return Value::Null,
+        };
+        let mut out = Vec::new();
+        let mut v = start;
+        while step != 0 && out.len() < RANGE_LIMIT && (if step > 0 { v <= stop } else { v >= stop })
+        {
+            out.push(json(v));
+            let Some(next) = v.checked_add(step) else {
+                break;
+            };
+            v = next;
+        }
+        if step == 0 {
+            Value::Null
+        } else {
+            dynamic(J::Array(out))
+        }
+    };
+    match (&a[0], &a[1]) {
+        (Value::Long(s), Value::Long(e)) if !matches!(a.get(2), Some(Value::Real(_))) => {
+            let step = match a.get(2) {
+                None => 1,
+                Some(Value::Long(n)) => *n,
+                _ => return Value::Null,
+            };
+            if step == 0 {
+                return Value::Null;
+            }
+            let mut out = Vec::new();
+            let mut v = *s;
+            while out.len() < RANGE_LIMIT && (if step > 0 { v <= *e } else { v >= *e }) {
+                out.push(J::from(v));
+                let Some(next) = v.checked_add(step) else {
+                    break;
+                };
+                v = next;
+            }
+            dynamic(J::Array(out))
+        }
+        (Value::DateTime(s), Value::DateTime(e)) => {
+            ticks(*s, *e, a.get(2), &|t| J::String(format_datetime(t)))
+        }
+        (Value::Timespan(s), Value::Timespan(e)) => ticks(*s, *e, a.get(2), &|t| {
+            J::String(crate::value::format_timespan(t))
+        }),
+        (x, y) => {
+            let num = |v: &Value| match v {
+                Value::Long(n) => Some(*n as f64),
+                Value::Real(r) => Some(*r),
+                _ => None,
+            };
+            let step = a.get(2).map_or(Some(1.0), num);
+            let (Some(s), Some(e), Some(step)) = (num(x), num(y), step) else {
+                return Value::Null;
+            };
+            if step == 0.0 || !step.is_finite() {
+                return Value::Null;
+            }
+            let mut out = Vec::new();
+            let mut i = 0.0;
+            loop {
+                let v = s + i * step;
+                if out.len() >= RANGE_LIMIT || (if step > 0.0 { v > e } else { v < e }) {
+                    break;
+                }
+                out.push(J::from(v));
+                i += 1.0;
+            }
+            dynamic(J::Array(out))
+        }
+    }
+}
+
 pub fn call(f: Func, a: &[Value], regex: Option<&regex::Regex>) -> Value {
     match f {
         Func::CountOf => {
@@ -230,6 +314,7 @@ pub fn call(f: Func, a: &[Value], regex: Option<&regex::Regex>) -> Value {
             }
             _ => Value::Null,
         },
+        Func::Range => range(a),
         Func::ArraySlice => match (array(&a[0]), long(&a[1]), long(&a[2])) {
             (Some(items), Some(s), Some(e)) => {
                 let n = items.len() as i64;

@@ -262,6 +262,8 @@ pub enum AggFunc {
     ArgMin,
     /// Merges property bags; for a key in several rows the first row's value is kept.
     MakeBag,
+    /// `percentile(x, p)`: args = [x, p]; the nearest-rank value (exact; Kusto estimates).
+    Percentile,
 }
 
 impl AggFunc {
@@ -287,6 +289,7 @@ impl AggFunc {
             AggFunc::ArgMax => "arg_max",
             AggFunc::ArgMin => "arg_min",
             AggFunc::MakeBag => "make_bag",
+            AggFunc::Percentile => "percentile",
         }
     }
 }
@@ -667,6 +670,8 @@ pub enum Func {
     DatetimePart,
     DatetimeAdd,
     ArraySlice,
+    /// `range(start, stop, step)`: the array start, start + step, ... up to stop inclusive.
+    Range,
     Translate,
     IngestionTime,
     SplitAt,
@@ -771,6 +776,7 @@ impl Func {
             Func::DatetimePart => "datetime_part",
             Func::DatetimeAdd => "datetime_add",
             Func::ArraySlice => "array_slice",
+            Func::Range => "range",
             Func::Translate => "translate",
             Func::IngestionTime => "ingestion_time",
             Func::SplitAt => "split",

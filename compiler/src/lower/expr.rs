@@ -137,6 +137,9 @@ const EXTRA: &[(&str, Func, usize, usize, Type)] = &[
     ("parse_url", Func::ParseUrl, 1, 1, Type::Dynamic),
     ("parseurl", Func::ParseUrl, 1, 1, Type::Dynamic),
     ("ipv4_is_match", Func::Ipv4IsMatch, 2, 3, Type::Bool),
+    ("range", Func::Range, 2, 3, Type::Dynamic),
+    // The range's prefix masks both addresses: the same test as ipv4_is_match.
+    ("ipv4_is_in_range", Func::Ipv4IsMatch, 2, 2, Type::Bool),
     (
         "base64_decode_tostring",
         Func::Base64Decode,
@@ -1078,6 +1081,56 @@ fn flatten_json(j: &serde_json::Value, out: &mut Vec<Expr>) {
     }
 }
 
+/// `ipv4_is_in_any_range(ip, ranges...)`: `ipv4_is_in_range` of each range, or-ed; the
+/// ranges are strings or a constant dynamic array of them.
+fn ipv4_in_any_range(
+    l: &mut Lowerer,
+    args: &[ast::Arg],
+    row: Option<&Node>,
+    scope: &Scope,
+) -> LResult<Expr> {
+    let ip = lower_scalar(l, &args[0].value, row, scope)?;
+    let mut ranges = Vec::new();
+    for a in &args[1..] {
+        let r = lower_scalar(l, &a.value, row, scope)?;
+        match (&r.kind, r.ty) {
+            (_, Type::String) => ranges.push(r),
+            (ExprKind::Literal(crate::value::Value::Dynamic(d)), _) if d.is_array() => {
+                for e in d.as_array().expect("checked") {
+                    let text = match e {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    ranges.push(Expr::lit(crate::value::Value::str(&text), Type::String));
+                }
+            }
+            _ => {
+                return Err(l.err(
+                    codes::UNSUPPORTED,
+                    a.value.span,
+                    "ipv4_is_in_any_range() with ranges computed at run time is not supported yet",
+                ))
+            }
+        }
+    }
+    let tests = ranges.into_iter().map(|r| Expr {
+        kind: ExprKind::Call {
+            func: Func::Ipv4IsMatch,
+            args: vec![ip.clone(), r],
+        },
+        ty: Type::Bool,
+    });
+    let any = tests.reduce(|a, b| Expr {
+        kind: ExprKind::Binary {
+            op: crate::ir::BinOp::Or,
+            lhs: Box::new(a),
+            rhs: Box::new(b),
+        },
+        ty: Type::Bool,
+    });
+    Ok(any.unwrap_or_else(|| Expr::lit(crate::value::Value::Bool(false), Type::Bool)))
+}
+
 fn call(
     l: &mut Lowerer,
     name: &ast::Ident,
@@ -1133,8 +1186,35 @@ fn call(
             }
         }
     }
-    if name.name == "toscalar" && args.len() == 1 && l.is_tabular(&args[0].value, scope) {
-        return subquery(l, &args[0].value, scope, true);
+    if name.name == "toscalar" && args.len() == 1 {
+        if l.is_tabular(&args[0].value, scope) {
+            return subquery(l, &args[0].value, scope, true);
+        }
+        // `toscalar(scalar)`: the value itself.
+        return lower_scalar(l, &args[0].value, row, scope);
+    }
+    if name.name == "ipv4_is_in_any_range" && !args.is_empty() {
+        return ipv4_in_any_range(l, args, row, scope);
+    }
+    if name.name == "now" && args.len() == 1 {
+        // `now(offset)` is `now() + offset`.
+        let offset = lower_scalar(l, &args[0].value, row, scope)?;
+        need(l, &offset, Type::Timespan, args[0].value.span)?;
+        let now = Expr {
+            kind: ExprKind::Call {
+                func: Func::Now,
+                args: Vec::new(),
+            },
+            ty: Type::DateTime,
+        };
+        return Ok(Expr {
+            kind: ExprKind::Binary {
+                op: crate::ir::BinOp::Add,
+                lhs: Box::new(now),
+                rhs: Box::new(offset),
+            },
+            ty: Type::DateTime,
+        });
     }
     if matches!(name.name.as_str(), "column_ifexists" | "columnifexists") && args.len() == 2 {
         // Resolved at compile time: the column if the row has it, else the default. The name
@@ -1453,6 +1533,7 @@ fn call(
         | DatetimePart
         | DatetimeAdd
         | ArraySlice
+        | Range
         | Translate
         | IngestionTime
         | SplitAt

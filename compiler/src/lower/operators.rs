@@ -15,6 +15,10 @@ const AGGREGATES: &[&str] = &[
     "countif",
     "dcount",
     "dcountif",
+    "count_distinct",
+    "count_distinctif",
+    "percentile",
+    "percentiles",
     "sum",
     "sumif",
     "avg",
@@ -690,11 +694,15 @@ impl Lowerer<'_> {
         by_names: &[String],
         scope: &Scope,
     ) -> LResult<Vec<(String, Agg)>> {
+        if matches!(name.name.as_str(), "percentile" | "percentiles") {
+            return self.percentiles(name, args, item, input, scope);
+        }
         let func = match name.name.as_str() {
             "count" => AggFunc::Count,
             "countif" => AggFunc::CountIf,
-            "dcount" => AggFunc::DCount,
-            "dcountif" => AggFunc::DCountIf,
+            // count_distinct is exact; dcount is exact too in detc (docs/semantics.md).
+            "dcount" | "count_distinct" => AggFunc::DCount,
+            "dcountif" | "count_distinctif" => AggFunc::DCountIf,
             "sum" => AggFunc::Sum,
             "sumif" => AggFunc::SumIf,
             "avg" => AggFunc::Avg,
@@ -833,6 +841,7 @@ impl Lowerer<'_> {
                 AggFunc::CountIf => "countif_".to_string(),
                 f => {
                     let prefix = match f {
+                        _ if name.name.starts_with("count_distinct") => name.name.as_str(),
                         AggFunc::MakeSet => "set",
                         AggFunc::MakeSetIf => "set",
                         AggFunc::MakeList | AggFunc::MakeListIf => "list",
@@ -860,6 +869,88 @@ impl Lowerer<'_> {
                 ty,
             },
         )])
+    }
+
+    /// `percentile(x, p)` and `percentiles(x, p1, p2, ...)`: one column per percentile,
+    /// named by the item or `percentile_<x>_<p>` (`.` in p as `_`), as Kusto names them.
+    fn percentiles(
+        &mut self,
+        name: &ast::Ident,
+        args: &[ast::Arg],
+        item: &ast::NamedExpr,
+        input: &Node,
+        scope: &Scope,
+    ) -> LResult<Vec<(String, Agg)>> {
+        let single = name.name == "percentile";
+        if args.len() < 2 || (single && args.len() != 2) {
+            return Err(self.err(
+                codes::ARGUMENTS,
+                item.expr.span,
+                format!(
+                    "{}() takes an expression and {} percentile(s)",
+                    name.name,
+                    if single { "one" } else { "its" }
+                ),
+            ));
+        }
+        let x = self.scalar(&args[0].value, Some(input), scope)?;
+        if !(x.ty.is_numeric() || matches!(x.ty, Type::DateTime | Type::Timespan)) {
+            return Err(self.err(
+                codes::TYPE,
+                args[0].value.span,
+                format!(
+                    "{}() needs a number, datetime or timespan, this is {}",
+                    name.name, x.ty
+                ),
+            ));
+        }
+        let names: Vec<String> = item
+            .name
+            .iter()
+            .chain(&item.more)
+            .map(|n| n.name.clone())
+            .collect();
+        if !names.is_empty() && names.len() != args.len() - 1 {
+            return Err(self.err(
+                codes::ARGUMENTS,
+                item.expr.span,
+                format!("{} names for {} percentiles", names.len(), args.len() - 1),
+            ));
+        }
+        let base = match &args[0].value.kind {
+            A::Name(n) => n.clone(),
+            _ => String::new(),
+        };
+        let mut out = Vec::new();
+        for (i, arg) in args[1..].iter().enumerate() {
+            let p = self.scalar(&arg.value, None, scope)?;
+            let p = match p.kind {
+                ExprKind::Literal(Value::Long(n)) => n as f64,
+                ExprKind::Literal(Value::Real(r)) => r,
+                _ => f64::NAN,
+            };
+            if !(0.0..=100.0).contains(&p) {
+                return Err(self.err(
+                    codes::TYPE,
+                    arg.value.span,
+                    "a percentile is a constant from 0 to 100",
+                ));
+            }
+            let default = format!(
+                "percentile_{base}_{}",
+                crate::value::format_real(p).replace('.', "_")
+            );
+            out.push((
+                names.get(i).cloned().unwrap_or(default),
+                Agg {
+                    func: AggFunc::Percentile,
+                    args: vec![x.clone(), Expr::lit(Value::Real(p), Type::Real)],
+                    limit: None,
+                    ty: x.ty,
+                },
+            ));
+        }
+        Ok(out)
     }
 
     fn arg_extreme(
