@@ -139,6 +139,7 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | where ipv4_is_in_range(IPAddress, \"10.0.0.0/8\") or ipv4_is_in_any_range(IPAddress, \"8.8.8.0/24\", \"172.16.0.0/12\") or ipv4_is_in_any_range(IPAddress, dynamic([\"192.168.1.20\"])) | project IPAddress", &[]),
     ("SigninLogs | where IPAddress matches regex @\"^[0-9-.]+$\" | extend o = extract(@\"([a-c-e]+)\", 1, UserPrincipalName) | project IPAddress, UserPrincipalName, o", &[]),
     ("SigninLogs | extend p = iff(strlen(IPAddress) > 9, \"[0-9]+\", \"[a-z]+\") | project e = extract(p, 0, IPAddress), f = extract(strcat_array(dynamic([\"o\", \"b\"]), \"|\"), 0, UserPrincipalName)", &[]),
+    ("SigninLogs | extend n = strlen(UserPrincipalName) | project a = substring(UserPrincipalName, -3), b = substring(UserPrincipalName, 2, n - 20), c = substring(UserPrincipalName, -100, 4), d = substring(IPAddress, 3)", &[]),
 ];
 
 fn root() -> &'static Path {

@@ -923,3 +923,22 @@ fn extract_with_a_pattern_computed_per_row() {
         ]
     );
 }
+
+#[test]
+fn substring_follows_the_docs_examples() {
+    let rows = query_rows(
+        r#"print a = substring("123456", 1), b = substring("123456", 2, 2), c = substring("ABCD", 0, 2), d = substring("123456", -2, 2), e = substring("123456", 1, -2), f = substring("123456", -9, 2), g = substring("123456", 9)"#,
+    );
+    assert_eq!(
+        rows,
+        vec![vec![
+            json!("23456"),
+            json!("34"),
+            json!("AB"),
+            json!("56"),
+            json!(""),
+            json!("12"),
+            json!("")
+        ]]
+    );
+}

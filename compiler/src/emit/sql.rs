@@ -1235,6 +1235,23 @@ impl Ctx<'_> {
                     DialectKind::Sqlite => return Err(unsupported("range", "SQLite has no series function built in")),
                 }
             }
+            // substring(s, start, length): a negative start counts from the end; a negative
+            // length gives "" (the engines' substr would raise or count backwards).
+            Func::Substring => {
+                let (x, start) = (&a[0], &a[1]);
+                let greatest = match self.d.kind {
+                    DialectKind::Sqlite => "max",
+                    _ => "greatest",
+                };
+                let start = match args[1].kind {
+                    ExprKind::Literal(Value::Long(n)) if n >= 0 => format!("{}", n + 1),
+                    _ => format!("(CASE WHEN {start} < 0 THEN {greatest}(length({x}) + {start}, 0) ELSE {start} END) + 1"),
+                };
+                match a.get(2) {
+                    Some(len) => format!("substr({x}, {start}, {greatest}({len}, 0))"),
+                    None => format!("substr({x}, {start})"),
+                }
+            }
             // array_slice(a, start, end): inclusive, negative indexes count from the end.
             Func::ArraySlice => {
                 let (x, lo, hi) = (&a[0], &a[1], &a[2]);

@@ -22,7 +22,6 @@ pub fn function(d: DialectKind, f: Func) -> Option<&'static str> {
         (Func::BagPack, Postgres) => "jsonb_build_object({*})",
         (Func::ReplaceString, _) => "replace({0}, {1}, {2})",
         (Func::ReplaceRegex, DuckDb | Postgres) => "regexp_replace({0}, {1}, {2}, 'g')",
-        (Func::Substring, _) => "substr({0}, ({1}) + 1, {2})",
         (Func::IndexOf, DuckDb | Postgres) => "(strpos({0}, {1}) - 1)",
         (Func::IndexOf, Sqlite) => "(instr({0}, {1}) - 1)",
         (Func::HourOfDay, DuckDb | Postgres) => "CAST(extract(hour FROM {0}) AS BIGINT)",

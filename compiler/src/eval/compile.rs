@@ -879,8 +879,10 @@ fn call(func: Func, args: &[Expr], ctx: &Ctx) -> Result<Compiled, Diagnostic> {
             let len = a.pop();
             Box::new(move |r| {
                 let chars: Vec<char> = x(r).to_kql_string().chars().collect();
+                // A negative start counts from the end (the docs' `substring("123456", -2, 2)`).
                 let s = match start(r) {
-                    Value::Long(n) => n.clamp(0, chars.len() as i64) as usize,
+                    Value::Long(n) if n < 0 => (chars.len() as i64 + n).max(0) as usize,
+                    Value::Long(n) => n.min(chars.len() as i64) as usize,
                     _ => return Value::empty_string(),
                 };
                 let e = match len.as_ref().map(|f| f(r)) {
