@@ -942,3 +942,9 @@ fn substring_follows_the_docs_examples() {
         ]]
     );
 }
+
+#[test]
+fn adjacent_strings_in_dynamic_and_patterns_with_digits() {
+    let rows = query_rows(r#"print d = dynamic(["a" "b", "c"]), x1 = 1, y = 2 | project-away *1"#);
+    assert_eq!(rows, vec![vec![json!(["ab", "c"]), json!(2)]]);
+}

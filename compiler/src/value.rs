@@ -26,11 +26,16 @@ pub enum Value {
 
 impl Value {
     pub fn str(s: &str) -> Value {
+        if s.is_empty() {
+            return Value::empty_string();
+        }
         Value::String(Arc::from(s))
     }
 
+    /// `""`: one shared allocation (most cells of wide tables are empty strings).
     pub fn empty_string() -> Value {
-        Value::String(Arc::from(""))
+        static EMPTY: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from(""));
+        Value::String(EMPTY.clone())
     }
 
     /// The value a missing cell of type `ty` has: `""` for strings, null otherwise.

@@ -228,7 +228,7 @@ fn identity(r: &mut Rng, u: u64, admins_per_mille: u64) -> String {
     };
     // Half the UPNs are stored with capitals: the seed lower-cases them.
     let name = upn(u);
-    let name = if u % 2 == 0 {
+    let name = if u.is_multiple_of(2) {
         name.to_uppercase()
     } else {
         name

@@ -670,6 +670,7 @@ fn prepare(
     rule: &Path,
     dir: &Path,
     params: &[String],
+    ctx: &Ctx,
     catalog: &Catalog,
     sources: &mut Sources,
 ) -> Result<(Source, detc::ir::Node, Data), Vec<Diagnostic>> {
@@ -697,6 +698,8 @@ fn prepare(
     print_diags(sources, &approximated, DiagFormat::Full);
     let params = parse_params(params)?;
     let plan = detc::bind::bind(&plan, &params).map_err(|d| vec![d.with_file(rule)])?;
+    // NDJSON tables are read with the `where` above their scans applied while reading.
+    let pushed = eval::scan::pushed_predicates(&plan);
     let mut data = Data::default();
     for (t, columns) in plan.sources() {
         let Some(path) = files.get(&t) else {
@@ -713,12 +716,17 @@ fn prepare(
             name: t.clone(),
             columns: columns.into_iter().map(|c| (c.name, c.ty)).collect(),
         };
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        sources.add(path, &text);
-        data.tables.insert(
-            t.clone(),
-            Arc::new(data::read_file(path, &schema).map_err(|d| vec![d])?),
-        );
+        let rows = match path.extension().and_then(|e| e.to_str()) {
+            Some("jsonl") => eval::scan::read_jsonl(path, &schema, pushed.get(&t), ctx),
+            _ => data::read_file(path, &schema),
+        };
+        let rows = rows.map_err(|d| {
+            // The file's text, for showing the bad line.
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            sources.add(path, &text);
+            vec![d]
+        })?;
+        data.tables.insert(t.clone(), Arc::new(rows));
     }
     Ok((src, plan, data))
 }
@@ -732,10 +740,10 @@ fn run_native(
     catalog: &Catalog,
     sources: &mut Sources,
 ) -> Result<(detc::ir::Node, Data, Vec<eval::Row>), Vec<Diagnostic>> {
-    let (_, plan, data) = prepare(rule, dir, params, catalog, sources)?;
     let ctx = Ctx {
         now: now_ticks(now)?,
     };
+    let (_, plan, data) = prepare(rule, dir, params, &ctx, catalog, sources)?;
     let rows = eval::run(&plan, &data, &ctx).map_err(|d| vec![d.with_file(rule)])?;
     Ok((plan, data, rows))
 }

@@ -137,12 +137,54 @@ pub fn compile(e: &Expr, ctx: &Ctx) -> Result<Compiled, Diagnostic> {
             negated,
         } => {
             let l = compile(lhs, ctx)?;
+            let (cs, negated) = (*cs, *negated);
+            let stringy = matches!(lhs.ty, Type::String | Type::Guid);
+            // Constant items against text: one hash lookup per row.
+            let constants: Option<Vec<Value>> = items
+                .iter()
+                .map(|i| match &i.kind {
+                    ExprKind::Literal(v) => Some(v.clone()),
+                    _ => None,
+                })
+                .collect();
+            if let (true, Some(constants)) = (stringy, constants) {
+                let mut values = Vec::new();
+                constants
+                    .into_iter()
+                    .for_each(|v| flatten_into(v, &mut values));
+                let set: std::collections::HashSet<String> = values
+                    .iter()
+                    .map(|v| {
+                        let s = v.to_kql_string();
+                        if cs {
+                            s
+                        } else {
+                            fold(&s)
+                        }
+                    })
+                    .collect();
+                return Ok(Box::new(move |row| {
+                    let lv = l(row);
+                    let owned;
+                    let a: &str = match &lv {
+                        Value::String(s) => s,
+                        other => {
+                            owned = other.to_kql_string();
+                            &owned
+                        }
+                    };
+                    let hit = if cs {
+                        set.contains(a)
+                    } else {
+                        set.contains(&fold(a))
+                    };
+                    Value::Bool(hit != negated)
+                }));
+            }
             let items: Vec<Compiled> = items
                 .iter()
                 .map(|i| compile(i, ctx))
                 .collect::<Result<_, _>>()?;
-            let (cs, negated) = (*cs, *negated);
-            let stringy = matches!(lhs.ty, Type::String | Type::Guid);
             Box::new(move |row| {
                 let lv = l(row);
                 let mut any = false;
@@ -237,11 +279,15 @@ pub fn compile(e: &Expr, ctx: &Ctx) -> Result<Compiled, Diagnostic> {
                     })
                 }));
             };
+            let terms = super::strings::TermSet::new(&needles, cs);
             Box::new(move |row| {
                 let lv = l(row);
                 let Some(hay) = text(&lv) else {
                     return Value::Bool(false);
                 };
+                if let Some(terms) = &terms {
+                    return Value::Bool(terms.matches(&hay, !all));
+                }
                 let hay = if cs { hay.into_owned() } else { fold(&hay) };
                 let m = if all {
                     needles.iter().all(|n| has_term(&hay, n))

@@ -10,6 +10,7 @@ pub mod data;
 pub mod functions;
 pub mod make_series;
 pub mod rows;
+pub mod scan;
 pub mod series;
 pub mod strings;
 pub mod xml;

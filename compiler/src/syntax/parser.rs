@@ -965,6 +965,8 @@ impl Parser {
                 match self.peek().clone() {
                     Tok::Ident(s) | Tok::QuotedIdent(s) => text.push_str(&s),
                     Tok::Punct("*") => text.push('*'),
+                    // `*1`: the digits lex as a number.
+                    Tok::Long(n) if !text.is_empty() => text.push_str(&n.to_string()),
                     _ => break,
                 }
                 end = self.bump().span;
@@ -1389,7 +1391,14 @@ impl Parser {
         };
         let tok = if neg { self.peek().clone() } else { tok };
         let v = match tok {
-            Tok::Str(s) => J::String(s),
+            Tok::Str(mut s) => {
+                // Adjacent string literals concatenate here too.
+                while let Tok::Str(more) = self.peek_n(1).clone() {
+                    self.bump();
+                    s.push_str(&more);
+                }
+                J::String(s)
+            }
             Tok::Long(n) => J::from(if neg { -n } else { n }),
             Tok::Real(x) => serde_json::Number::from_f64(if neg { -x } else { x })
                 .map(J::Number)
