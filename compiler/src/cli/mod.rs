@@ -698,10 +698,34 @@ fn prepare(
     print_diags(sources, &approximated, DiagFormat::Full);
     let params = parse_params(params)?;
     let plan = detc::bind::bind(&plan, &params).map_err(|d| vec![d.with_file(rule)])?;
-    // NDJSON tables are read with the `where` above their scans applied while reading.
-    let pushed = eval::scan::pushed_predicates(&plan);
+    // NDJSON tables are read with the `where` above their scans applied while reading; a
+    // table that is one side of a join is read after the other side, keeping only rows whose
+    // key the other side has.
+    let mut pushed = eval::scan::pushed_predicates(&plan);
+    let probes = eval::scan::probes(&plan);
+    let mut sources_in_order = plan.sources();
+    sources_in_order.sort_by_key(|(t, _)| probes.iter().any(|p| p.table == *t));
     let mut data = Data::default();
-    for (t, columns) in plan.sources() {
+    for (t, columns) in sources_in_order {
+        if let Some(p) = probes.iter().find(|p| p.table == t) {
+            if let Ok(rows) = eval::run(&p.other, &data, ctx) {
+                let keys: Vec<Value> = rows
+                    .into_iter()
+                    .map(|mut r| r.swap_remove(p.other_column))
+                    .collect();
+                // Text keys are hashed per row; a long list of other keys would cost more
+                // than it saves.
+                let text = matches!(
+                    columns[p.column].ty,
+                    detc::types::Type::String | detc::types::Type::Guid
+                );
+                if text || keys.len() <= 64 {
+                    let predicate = pushed.remove(&t);
+                    let key = eval::scan::with_keys(predicate, &columns[p.column], p.column, keys);
+                    pushed.insert(t.clone(), key);
+                }
+            }
+        }
         let Some(path) = files.get(&t) else {
             return Err(vec![Diagnostic::error(
                 codes::MISSING_TABLE,

@@ -54,6 +54,123 @@ pub fn pushed_predicates(plan: &Node) -> BTreeMap<String, Expr> {
         .collect()
 }
 
+/// A join input that reads one table through `where`s only, where a row of the table can
+/// reach the result only if its key occurs on the other side (inner, innerunique and semi
+/// joins, and the inner side of an outer join). Reading the other side first gives the keys,
+/// and rows without one need not be read at all.
+#[derive(Debug)]
+pub struct Probe {
+    pub table: String,
+    /// The key column of the table.
+    pub column: usize,
+    pub other: Node,
+    /// The key column of the other side.
+    pub other_column: usize,
+}
+
+/// The table below `node` when `node` is a scan under `where`s only.
+fn filtered_table(node: &Node) -> Option<&str> {
+    match &node.op {
+        Op::Scan { table } => Some(table),
+        Op::Filter { input, .. } => filtered_table(input),
+        _ => None,
+    }
+}
+
+/// Every [`Probe`] of the plan, for tables scanned exactly once.
+pub fn probes(plan: &Node) -> Vec<Probe> {
+    use crate::ir::JoinKind as K;
+    let mut scans: BTreeMap<String, usize> = BTreeMap::new();
+    plan.visit(&mut |n| {
+        if let Op::Scan { table } = &n.op {
+            *scans.entry(table.clone()).or_default() += 1;
+        }
+    });
+    let mut out: Vec<Probe> = Vec::new();
+    plan.visit(&mut |n| {
+        let Op::Join {
+            kind,
+            left,
+            right,
+            keys,
+        } = &n.op
+        else {
+            return;
+        };
+        let Some(&(lk, rk)) = keys.first() else {
+            return;
+        };
+        let (left_ok, right_ok) = match kind {
+            K::Inner | K::InnerUnique | K::LeftSemi | K::RightSemi => (true, true),
+            K::LeftOuter => (false, true),
+            K::RightOuter => (true, false),
+            _ => (false, false),
+        };
+        for (ok, side, key, other, other_key) in [
+            (left_ok, left, lk, right, rk),
+            (right_ok, right, rk, left, lk),
+        ] {
+            let Some(table) = filtered_table(side).filter(|_| ok) else {
+                continue;
+            };
+            if scans.get(table) != Some(&1)
+                || other.tables().iter().any(|t| t == table)
+                || out.iter().any(|p| p.table == table)
+            {
+                continue;
+            }
+            out.push(Probe {
+                table: table.to_string(),
+                column: key,
+                other: (**other).clone(),
+                other_column: other_key,
+            });
+        }
+    });
+    // A probe whose other side reads a probed table would need that table first: dropped.
+    let probed: Vec<String> = out.iter().map(|p| p.table.clone()).collect();
+    out.retain(|p| !p.other.tables().iter().any(|t| probed.contains(t)));
+    out
+}
+
+/// `predicate and key in (keys)` for a probe whose other side gave `keys` (nulls never join).
+pub fn with_keys(
+    predicate: Option<Expr>,
+    column: &crate::ir::Column,
+    index: usize,
+    keys: Vec<Value>,
+) -> Expr {
+    let mut keys: Vec<Value> = keys.into_iter().filter(|v| !v.is_null()).collect();
+    keys.sort_by(|a, b| a.total_cmp(b));
+    keys.dedup();
+    let member = Expr {
+        kind: ExprKind::In {
+            lhs: Box::new(Expr {
+                kind: ExprKind::Column {
+                    index,
+                    name: column.name.clone(),
+                },
+                ty: column.ty,
+            }),
+            items: keys.into_iter().map(|v| Expr::lit(v, column.ty)).collect(),
+            cs: true,
+            negated: false,
+        },
+        ty: Type::Bool,
+    };
+    match predicate {
+        None => member,
+        Some(p) => Expr {
+            kind: ExprKind::Binary {
+                op: crate::ir::BinOp::And,
+                lhs: Box::new(p),
+                rhs: Box::new(member),
+            },
+            ty: Type::Bool,
+        },
+    }
+}
+
 fn has_subquery(e: &Expr) -> bool {
     let mut found = false;
     e.walk(&mut |x| found |= matches!(x.kind, ExprKind::Subquery { .. }));
