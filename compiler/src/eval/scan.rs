@@ -55,8 +55,9 @@ pub fn pushed_predicates(plan: &Node) -> BTreeMap<String, Expr> {
 }
 
 /// A join input that reads one table through `where`s only, where a row of the table can
-/// reach the result only if its key occurs on the other side (inner, innerunique and semi
-/// joins, and the inner side of an outer join). Reading the other side first gives the keys,
+/// reach the result only if its key occurs on the other side (both sides of inner,
+/// innerunique and semi joins; the right side of leftouter and leftanti, the left of
+/// rightouter and rightanti). Reading the other side first gives the keys,
 /// and rows without one need not be read at all.
 #[derive(Debug)]
 pub struct Probe {
@@ -100,11 +101,13 @@ pub fn probes(plan: &Node) -> Vec<Probe> {
         let Some(&(lk, rk)) = keys.first() else {
             return;
         };
+        // A side can be cut to the other side's keys when its unmatched rows never reach
+        // the result.
         let (left_ok, right_ok) = match kind {
             K::Inner | K::InnerUnique | K::LeftSemi | K::RightSemi => (true, true),
-            K::LeftOuter => (false, true),
-            K::RightOuter => (true, false),
-            _ => (false, false),
+            K::LeftOuter | K::LeftAnti => (false, true),
+            K::RightOuter | K::RightAnti => (true, false),
+            K::FullOuter => (false, false),
         };
         for (ok, side, key, other, other_key) in [
             (left_ok, left, lk, right, rk),
@@ -667,6 +670,118 @@ fn value_end(t: &[u8], i: usize) -> Option<usize> {
             }
             (j > i).then_some(j)
         }
+    }
+}
+
+#[cfg(test)]
+mod reader_tests {
+    use super::*;
+    use crate::ir::BinOp;
+
+    fn schema() -> TableSchema {
+        TableSchema {
+            name: "T".into(),
+            columns: vec![
+                ("s".into(), Type::String),
+                ("n".into(), Type::Long),
+                ("t".into(), Type::DateTime),
+                ("d".into(), Type::Dynamic),
+            ],
+        }
+    }
+
+    fn file(name: &str, text: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("detc-scan-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("T.jsonl");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// `n > 1`
+    fn n_above_one() -> Expr {
+        Expr {
+            kind: ExprKind::Binary {
+                op: BinOp::Gt,
+                lhs: Box::new(Expr {
+                    kind: ExprKind::Column {
+                        index: 1,
+                        name: "n".into(),
+                    },
+                    ty: Type::Long,
+                }),
+                rhs: Box::new(Expr::lit(Value::Long(1), Type::Long)),
+            },
+            ty: Type::Bool,
+        }
+    }
+
+    #[test]
+    fn same_rows_as_the_reference_reader() {
+        let text = "\u{feff}{\"s\": \"a\\\"b\", \"n\": 1, \"t\": \"2024-03-01T00:00:00Z\", \"d\": {\"k\": [1, \"}\"]}}\r\n\
+            \n\
+            {\"n\": 2, \"s\": null, \"d\": null}\n\
+            {\"d\": [1,2], \"s\": \"\\u00e9\", \"n\": 3, \"t\": null}\n\
+            {\"s\": \"x\", \"s\": \"y\", \"n\": -4}";
+        let path = file("same", text);
+        let ctx = Ctx { now: 0 };
+        let reference = super::super::data::read_file(&path, &schema()).unwrap();
+        assert_eq!(read_jsonl(&path, &schema(), None, &ctx).unwrap(), reference);
+        let kept: Vec<Row> = reference
+            .into_iter()
+            .filter(|r| matches!(r[1], Value::Long(n) if n > 1))
+            .collect();
+        let filtered = read_jsonl(&path, &schema(), Some(&n_above_one()), &ctx).unwrap();
+        assert_eq!(filtered, kept);
+        assert_eq!(kept.len(), 2);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let ctx = Ctx { now: 0 };
+        for (name, text, want) in [
+            (
+                "key",
+                "{\"n\": 1}\n{\"n\": 2, \"x\": 1}\n",
+                "line 2: table `T` has no column `x`",
+            ),
+            (
+                "json",
+                "{\"n\": 1}\n\n{\"n\": 2,}\n",
+                "line 3: invalid JSON",
+            ),
+            (
+                "type",
+                "{\"n\": \"1\"}\n",
+                "line 1: column `n`: expected long",
+            ),
+            ("zero", "{\"n\": 01}\n", "line 1: invalid JSON"),
+        ] {
+            let path = file(name, text);
+            let err = read_jsonl(&path, &schema(), Some(&n_above_one()), &ctx).unwrap_err();
+            assert!(err.message.starts_with(want), "{name}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn large_files_check_dropped_lines_only_up_to_the_predicate() {
+        // n comes first: a dropped line's bad tail goes unchecked; a kept line's does not.
+        let line = format!("{{\"n\": 1, \"s\": \"{}\"}}\n", "x".repeat(1000));
+        let mut text = line.repeat((LAZY_FROM as usize / line.len()) + 1);
+        text.push_str("{\"n\": 0, \"unknown\": 1}\n{\"n\": 5, \"s\": \"kept\"}\n");
+        let path = file("lazy", &text);
+        let ctx = Ctx { now: 0 };
+        let rows = read_jsonl(&path, &schema(), Some(&n_above_one()), &ctx).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0][0], Value::str("kept"));
+        text.push_str("{\"n\": 7, \"unknown\": 1}\n");
+        let path = file("lazy2", &text);
+        let err = read_jsonl(&path, &schema(), Some(&n_above_one()), &ctx).unwrap_err();
+        assert!(
+            err.message.contains("has no column `unknown`"),
+            "{}",
+            err.message
+        );
     }
 }
 
