@@ -773,11 +773,11 @@ fn yaml_error_is_not_followed_by_query_noise_and_run_declares_approximations() {
 #[test]
 fn reading_with_pushed_filters_and_join_keys_changes_no_result() {
     let signins = [
-        r#"{"UserPrincipalName": "alice@contoso.com", "IPAddress": "10.0.0.1", "ResultType": "0"}"#,
-        r#"{"UserPrincipalName": "alice@contoso.com", "IPAddress": "10.0.0.2", "ResultType": "50074"}"#,
-        r#"{"UserPrincipalName": "Bob@contoso.com", "IPAddress": "10.0.0.3", "ResultType": "50074"}"#,
-        r#"{"UserPrincipalName": "carol@contoso.com", "IPAddress": "10.0.0.4", "ResultType": "0"}"#,
-        r#"{"UserPrincipalName": "", "IPAddress": "10.0.0.5", "ResultType": "0"}"#,
+        r#"{"UserPrincipalName": "alice@contoso.com", "IPAddress": "10.0.0.1", "TimeGenerated": "2024-03-01T00:10:00Z", "ResultType": "0"}"#,
+        r#"{"UserPrincipalName": "alice@contoso.com", "IPAddress": "10.0.0.2", "TimeGenerated": "2024-03-01T01:20:00Z", "ResultType": "50074"}"#,
+        r#"{"UserPrincipalName": "Bob@contoso.com", "IPAddress": "10.0.0.3", "TimeGenerated": "2024-03-01T02:30:00Z", "ResultType": "50074"}"#,
+        r#"{"UserPrincipalName": "carol@contoso.com", "IPAddress": "10.0.0.4", "TimeGenerated": "2024-03-01T03:40:00Z", "ResultType": "0"}"#,
+        r#"{"UserPrincipalName": "", "IPAddress": "10.0.0.5", "TimeGenerated": "2024-03-01T04:50:00Z", "ResultType": "0"}"#,
     ];
     let identities = [
         r#"{"AccountUPN": "alice@contoso.com", "Department": "IT"}"#,
@@ -794,6 +794,22 @@ fn reading_with_pushed_filters_and_join_keys_changes_no_result() {
             format!("[{}]", rows.join(",")),
         )
         .unwrap();
+    }
+    // Queries whose scans decode only some columns.
+    for query in [
+        "SigninLogs | extend u = toupper(UserPrincipalName) | where ResultType == \"0\" | summarize n = count(), ips = make_set(IPAddress) by u",
+        "SigninLogs | project UserPrincipalName, parts = split(IPAddress, \".\") | mv-expand parts | sort by UserPrincipalName asc, tostring(parts) asc | take 7",
+        "union (SigninLogs | project a = IPAddress), (IdentityInfo | project a = Department) | distinct a",
+        "SigninLogs | make-series n = count() default = 0 on TimeGenerated from datetime(2024-03-01) to datetime(2024-03-02) step 1h by UserPrincipalName",
+        "SigninLogs | where ResultType in ((IdentityInfo | project d = \"0\")) | project IPAddress",
+    ] {
+        let q = ndjson.join("q.kql");
+        std::fs::write(&q, query).unwrap();
+        let (c1, out1, e1) = run_jsonl(&q, &ndjson);
+        let (c2, out2, e2) = run_jsonl(&q, &arrays);
+        assert_eq!((c1, c2), (0, 0), "{query}: {e1} {e2}");
+        assert_eq!(out1, out2, "{query}");
+        assert!(!out1.is_empty(), "{query}");
     }
     for kind in [
         "inner",
@@ -823,4 +839,59 @@ fn reading_with_pushed_filters_and_join_keys_changes_no_result() {
             assert_eq!(sorted(&out1), sorted(&out2), "{kind}: {left} / {right}");
         }
     }
+}
+
+/// Several rules in one `detc run`: every table read once, each rule's rows as when it runs
+/// alone, tagged with `_rule`.
+#[test]
+fn several_rules_share_one_read_per_table() {
+    let d = tmp("many");
+    let q1 = d.join("a.kql");
+    let q2 = d.join("b.kql");
+    std::fs::write(
+        &q1,
+        "SigninLogs | where ResultType == \"0\" | project UserPrincipalName, IPAddress",
+    )
+    .unwrap();
+    std::fs::write(
+        &q2,
+        "SigninLogs | where IPAddress has \"10.0.0\" | summarize n = count() by UserPrincipalName",
+    )
+    .unwrap();
+    let alone = |q: &Path| {
+        let (code, out, err) = run_jsonl(q, Path::new(FIX));
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let (a, b) = (alone(&q1), alone(&q2));
+    let (code, out, err) = detc(&[
+        "run",
+        q1.to_str().unwrap(),
+        q2.to_str().unwrap(),
+        "--data",
+        FIX,
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("2 rule(s)"), "{err}");
+    let tagged = |q: &Path, rows: &str| -> Vec<String> {
+        rows.lines()
+            .map(|l| {
+                format!(
+                    "{{\"_rule\":{},{}",
+                    serde_json_string(q.to_str().unwrap()),
+                    &l[1..]
+                )
+            })
+            .collect()
+    };
+    let mut want = tagged(&q1, &a);
+    want.extend(tagged(&q2, &b));
+    assert_eq!(out.lines().map(str::to_string).collect::<Vec<_>>(), want);
+    assert!(!a.is_empty() && !b.is_empty());
+}
+
+fn serde_json_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }

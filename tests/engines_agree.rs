@@ -140,6 +140,7 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SigninLogs | where IPAddress matches regex @\"^[0-9-.]+$\" | extend o = extract(@\"([a-c-e]+)\", 1, UserPrincipalName) | project IPAddress, UserPrincipalName, o", &[]),
     ("SigninLogs | extend p = iff(strlen(IPAddress) > 9, \"[0-9]+\", \"[a-z]+\") | project e = extract(p, 0, IPAddress), f = extract(strcat_array(dynamic([\"o\", \"b\"]), \"|\"), 0, UserPrincipalName)", &[]),
     ("SigninLogs | extend n = strlen(UserPrincipalName) | project a = substring(UserPrincipalName, -3), b = substring(UserPrincipalName, 2, n - 20), c = substring(UserPrincipalName, -100, 4), d = substring(IPAddress, 3)", &[]),
+    ("SigninLogs | extend parts = split(UserPrincipalName, \"@\") | project a = strcat(parts[0], \".\", parts[1], \"/\", TimeGenerated, \"/\", strlen(IPAddress), \"/\", LocationDetails.city, \"/\", ResultType == \"0\")", &[]),
 ];
 
 fn root() -> &'static Path {

@@ -38,7 +38,15 @@ fn seed_predicate(catalog: &Catalog) -> detc::ir::Expr {
     let q = r#"SigninLogs | where ResultDescription has_any ("MFA", "second factor", "multi-factor") or ResultType in ("50074", "50076", "50079", "50072", "53004", "500121")"#;
     let (ast, d) = detc::syntax::parse(q);
     assert!(d.is_empty());
-    let plan = lower(&ast, &Tables { catalog, present: None }).plan.unwrap();
+    let plan = lower(
+        &ast,
+        &Tables {
+            catalog,
+            present: None,
+        },
+    )
+    .plan
+    .unwrap();
     match plan.op {
         detc::ir::Op::Filter { predicate, .. } => predicate,
         other => panic!("{other:?}"),
@@ -75,10 +83,17 @@ fn has_any(c: &mut Criterion) {
             v["ResultDescription"].as_str().unwrap().to_string()
         })
         .collect();
-    let needles: Vec<String> = ["mfa", "second factor", "multi-factor", "strong authentication", "proofup", "declined"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let needles: Vec<String> = [
+        "mfa",
+        "second factor",
+        "multi-factor",
+        "strong authentication",
+        "proofup",
+        "declined",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     let terms = strings::TermSet::new(&needles, false).unwrap();
     let mut g = c.benchmark_group("has_any_6_terms");
     g.throughput(Throughput::Elements(texts.len() as u64));
@@ -105,13 +120,15 @@ fn hash_join(c: &mut Criterion) {
     let mut r = Rng(3);
     let ids: Vec<Vec<detc::value::Value>> = (0..3_000)
         .map(|u| {
-            let v: serde_json::Value = serde_json::from_str(&identity(&mut r, u * 33, 1000)).unwrap();
+            let v: serde_json::Value =
+                serde_json::from_str(&identity(&mut r, u * 33, 1000)).unwrap();
             data::json_row(&v, &schema(&catalog, "IdentityInfo")).unwrap()
         })
         .collect();
     let signins: Vec<Vec<detc::value::Value>> = (0..100_000)
         .map(|i| {
-            let v: serde_json::Value = serde_json::from_str(&signin(&mut r, i, 100_000, false)).unwrap();
+            let v: serde_json::Value =
+                serde_json::from_str(&signin(&mut r, i, 100_000, false)).unwrap();
             data::json_row(&v, &schema(&catalog, "SigninLogs")).unwrap()
         })
         .collect();
@@ -119,12 +136,24 @@ fn hash_join(c: &mut Criterion) {
     data.tables.insert("SigninLogs".into(), Arc::new(signins));
     let q = "IdentityInfo | project UserPrincipalName = tolower(AccountUPN) | join kind=inner (SigninLogs) on UserPrincipalName | count";
     let (ast, _) = detc::syntax::parse(q);
-    let plan = lower(&ast, &Tables { catalog: &catalog, present: None }).plan.unwrap();
+    let plan = lower(
+        &ast,
+        &Tables {
+            catalog: &catalog,
+            present: None,
+        },
+    )
+    .plan
+    .unwrap();
     let ctx = Ctx { now: 0 };
     let mut g = c.benchmark_group("hash_join");
     g.sample_size(10);
     g.bench_function("100k_probe_3k_build", |b| {
-        b.iter_batched(|| (), |_| eval::run(&plan, &data, &ctx).unwrap(), BatchSize::SmallInput)
+        b.iter_batched(
+            || (),
+            |_| eval::run(&plan, &data, &ctx).unwrap(),
+            BatchSize::SmallInput,
+        )
     });
     g.finish();
 }

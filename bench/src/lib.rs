@@ -6,7 +6,6 @@
 //! guids, UPNs, user agents, nested device/location/policy objects, about 1.7 KB a sign-in
 //! row. Deterministic for a seed; no dependencies.
 
-
 /// xorshift64*: small, fast, reproducible.
 pub struct Rng(pub u64);
 
@@ -240,4 +239,3 @@ pub fn identity(r: &mut Rng, u: u64, admins_per_mille: u64) -> String {
         r.pick(&["Engineer", "Manager", "Analyst"]),
     )
 }
-

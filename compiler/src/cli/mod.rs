@@ -71,7 +71,10 @@ enum Cmd {
     },
     /// Run a rule (YAML) or a bare .kql file natively over fixture tables.
     Run {
-        rule: PathBuf,
+        /// A rule or `.kql` file; with several (or folders), every rule runs over one read of
+        /// each table and each output row names its rule (`_rule`).
+        #[arg(required = true)]
+        rules: Vec<PathBuf>,
         /// Folder with one <Table>.jsonl, <Table>.json (an array) or <Table>.csv per table;
         /// a table without a file is absent.
         #[arg(long)]
@@ -148,7 +151,8 @@ impl Cmd {
             Cmd::Lint { paths, .. } | Cmd::Test { paths } | Cmd::Build { paths, .. } => {
                 paths.first()?
             }
-            Cmd::Run { rule, .. } | Cmd::Verify { rule, .. } | Cmd::Explain { rule } => rule,
+            Cmd::Run { rules, .. } => rules.first()?,
+            Cmd::Verify { rule, .. } | Cmd::Explain { rule } => rule,
             Cmd::Report { paths, .. } => paths.first()?,
             Cmd::Schema | Cmd::Rule { .. } => return None,
         };
@@ -212,12 +216,17 @@ pub fn main() -> i32 {
             &mut sources,
         ),
         Cmd::Run {
-            rule,
+            rules,
             data,
             params,
             format,
             now,
-        } => run(&rule, &data, &params, format, now, &catalog, &mut sources),
+        } => match rules.as_slice() {
+            [rule] if !rule.is_dir() => {
+                run(rule, &data, &params, format, now, &catalog, &mut sources)
+            }
+            _ => run_many(&rules, &data, &params, format, now, &catalog, &mut sources),
+        },
         Cmd::Test { paths } => test(&paths, &catalog, &mut sources),
         Cmd::Build {
             paths,
@@ -701,9 +710,38 @@ fn prepare(
     // NDJSON tables are read with the `where` above their scans applied while reading; a
     // table that is one side of a join is read after the other side, keeping only rows whose
     // key the other side has.
-    let mut pushed = eval::scan::pushed_predicates(&plan);
+    let pushed = eval::scan::pushed_predicates(&plan);
     let probes = eval::scan::probes(&plan);
-    let mut sources_in_order = plan.sources();
+    let needed = eval::scan::needed_columns(&plan);
+    let data = load_tables(
+        rule,
+        &files,
+        dir,
+        plan.sources(),
+        pushed,
+        &needed,
+        &probes,
+        ctx,
+        sources,
+    )?;
+    Ok((src, plan, data))
+}
+
+/// Reads the tables a run needs, each once: `pushed` predicates applied while reading, and
+/// each probe's table read after its other side, cut to that side's keys.
+#[allow(clippy::too_many_arguments)]
+fn load_tables(
+    rule: &Path,
+    files: &BTreeMap<String, PathBuf>,
+    dir: &Path,
+    tables: Vec<(String, Vec<detc::ir::Column>)>,
+    mut pushed: BTreeMap<String, detc::ir::Expr>,
+    needed: &BTreeMap<String, Option<Vec<bool>>>,
+    probes: &[eval::scan::Probe],
+    ctx: &Ctx,
+    sources: &mut Sources,
+) -> Result<Data, Vec<Diagnostic>> {
+    let mut sources_in_order = tables;
     sources_in_order.sort_by_key(|(t, _)| probes.iter().any(|p| p.table == *t));
     let mut data = Data::default();
     for (t, columns) in sources_in_order {
@@ -741,7 +779,10 @@ fn prepare(
             columns: columns.into_iter().map(|c| (c.name, c.ty)).collect(),
         };
         let rows = match path.extension().and_then(|e| e.to_str()) {
-            Some("jsonl") => eval::scan::read_jsonl(path, &schema, pushed.get(&t), ctx),
+            Some("jsonl") => {
+                let decode = needed.get(&t).cloned().flatten();
+                eval::scan::read_jsonl(path, &schema, pushed.get(&t), decode.as_deref(), ctx)
+            }
             _ => data::read_file(path, &schema),
         };
         let rows = rows.map_err(|d| {
@@ -752,7 +793,144 @@ fn prepare(
         })?;
         data.tables.insert(t.clone(), Arc::new(rows));
     }
-    Ok((src, plan, data))
+    Ok(data)
+}
+
+/// Several rules over one data folder: each table is read once, with the or of the rules'
+/// pushed predicates (none when a rule reads the table without one); no join-key cuts.
+fn run_many(
+    paths: &[PathBuf],
+    dir: &Path,
+    params: &[String],
+    format: Format,
+    now: Option<String>,
+    catalog: &Catalog,
+    sources: &mut Sources,
+) -> CmdResult {
+    let ctx = Ctx {
+        now: now_ticks(&now)?,
+    };
+    let files = data::list_dir(dir).map_err(|d| vec![d])?;
+    let present: BTreeSet<String> = files.keys().cloned().collect();
+    let bound = parse_params(params)?;
+    let mut plans = Vec::new();
+    for rule in collect(paths) {
+        let src = load(&rule, sources);
+        let (plan, diags) = pipeline::compile(
+            &src,
+            &Tables {
+                catalog,
+                present: Some(&present),
+            },
+        );
+        let Some(plan) = plan else {
+            return Err(diags.into_iter().filter(|d| d.is_error()).collect());
+        };
+        let plan = detc::bind::bind(&plan, &bound).map_err(|d| vec![d.with_file(&rule)])?;
+        plans.push((rule, plan));
+    }
+    // Per table: every rule's pushed predicate, or none if one rule has none.
+    let mut merged: BTreeMap<String, Option<detc::ir::Expr>> = BTreeMap::new();
+    let mut tables: BTreeMap<String, Vec<detc::ir::Column>> = BTreeMap::new();
+    for (_, plan) in &plans {
+        let pushed = eval::scan::pushed_predicates(plan);
+        for (t, columns) in plan.sources() {
+            if tables.get(&t).is_some_and(|c| *c != columns) {
+                // Two rules read the table with different columns: no shared predicate.
+                merged.insert(t.clone(), None);
+            }
+            tables.entry(t.clone()).or_insert(columns);
+            let p = pushed.get(&t).cloned();
+            let entry = merged.entry(t).or_insert_with(|| p.clone());
+            *entry = match (entry.take(), p) {
+                (Some(a), Some(b)) if a != b => Some(detc::ir::Expr {
+                    kind: detc::ir::ExprKind::Binary {
+                        op: detc::ir::BinOp::Or,
+                        lhs: Box::new(a),
+                        rhs: Box::new(b),
+                    },
+                    ty: detc::types::Type::Bool,
+                }),
+                (Some(a), Some(_)) => Some(a),
+                _ => None,
+            };
+        }
+    }
+    let pushed = merged
+        .into_iter()
+        .filter_map(|(t, p)| p.map(|p| (t, p)))
+        .collect();
+    // Columns: those any rule reads.
+    let mut needed: BTreeMap<String, Option<Vec<bool>>> = BTreeMap::new();
+    for (_, plan) in &plans {
+        for (t, flags) in eval::scan::needed_columns(plan) {
+            let entry = needed.entry(t).or_insert_with(|| flags.clone());
+            *entry = match (entry.take(), flags) {
+                (Some(a), Some(b)) if a.len() == b.len() => {
+                    Some(a.iter().zip(&b).map(|(x, y)| *x || *y).collect())
+                }
+                _ => None,
+            };
+        }
+    }
+    let first = plans.first().map(|(r, _)| r.clone()).unwrap_or_default();
+    let data = load_tables(
+        &first,
+        &files,
+        dir,
+        tables.into_iter().collect(),
+        pushed,
+        &needed,
+        &[],
+        &ctx,
+        sources,
+    )?;
+    let mut stdout = std::io::stdout().lock();
+    let mut total = 0;
+    for (rule, plan) in &plans {
+        let rows = eval::run(plan, &data, &ctx).map_err(|d| vec![d.with_file(rule)])?;
+        total += rows.len();
+        let cols: Vec<&str> = plan.schema.iter().map(|c| c.name.as_str()).collect();
+        let name = rule.display().to_string();
+        let text = match format {
+            Format::Jsonl => rows
+                .iter()
+                .map(|r| {
+                    let mut line = format!("{{\"_rule\":{}", serde_json::to_string(&name).unwrap());
+                    for (c, v) in cols.iter().zip(r) {
+                        line.push_str(&format!(
+                            ",{}:{}",
+                            serde_json::to_string(c).unwrap(),
+                            serde_json::to_string(&v.to_json()).unwrap()
+                        ));
+                    }
+                    line + "}\n"
+                })
+                .collect(),
+            Format::Csv => {
+                let mut out = format!(
+                    "_rule,{}\n",
+                    cols.iter()
+                        .map(|c| csv_cell(c))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                );
+                for r in &rows {
+                    let cells: Vec<String> = r.iter().map(|v| csv_cell(&cell_text(v))).collect();
+                    out.push_str(&format!("{},{}\n", csv_cell(&name), cells.join(",")));
+                }
+                out
+            }
+            Format::Table => format!(
+                "== {name} ({} row(s))\n{}\n",
+                rows.len(),
+                table(&cols, &rows)
+            ),
+        };
+        let _ = stdout.write_all(text.as_bytes());
+    }
+    eprintln!("{} rule(s), {total} row(s)", plans.len());
+    Ok(0)
 }
 
 /// Lowers the rule against the data folder's tables, binds parameters and runs it natively.

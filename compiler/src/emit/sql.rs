@@ -1548,13 +1548,25 @@ impl Ctx<'_> {
             Func::Not => format!("(NOT {})", a[0]),
             Func::Iff => format!("(CASE WHEN {} THEN {} ELSE {} END)", a[0], a[1], a[2]),
             Func::Strlen if arg_ty == Some(Type::String) => format!("length({})", a[0]),
-            Func::Strcat => format!(
-                "({})",
-                a.iter()
-                    .map(|x| format!("COALESCE(CAST({x} AS {}), '')", self.sql_type(Type::String)))
-                    .collect::<Vec<_>>()
-                    .join(" || ")
-            ),
+            // Each argument as `tostring` gives it: a dynamic string element is its bare text,
+            // a datetime KQL's text (not the engine's cast).
+            Func::Strcat => {
+                let mut parts = Vec::new();
+                for (e, x) in args.iter().zip(&a) {
+                    let text = match e.ty {
+                        Type::String | Type::Guid => x.clone(),
+                        _ => self.expr(&Expr {
+                            kind: ExprKind::Call {
+                                func: Func::ToString,
+                                args: vec![e.clone()],
+                            },
+                            ty: Type::String,
+                        })?,
+                    };
+                    parts.push(format!("COALESCE({text}, '')"));
+                }
+                format!("({})", parts.join(" || "))
+            }
             Func::Now => self.now_sql(),
             // Rows carry no ingestion metadata (docs/semantics.md), natively or here.
             Func::IngestionTime => self.null_of(Type::DateTime),

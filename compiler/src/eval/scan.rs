@@ -54,6 +54,169 @@ pub fn pushed_predicates(plan: &Node) -> BTreeMap<String, Expr> {
         .collect()
 }
 
+/// Per table: the columns the plan can read (`None`: all of them). A column no operator reads
+/// and no output carries is left missing by the reader instead of decoded. Operators this
+/// analysis does not model need all their input columns.
+pub fn needed_columns(plan: &Node) -> BTreeMap<String, Option<Vec<bool>>> {
+    let mut out = BTreeMap::new();
+    need(plan, None, &mut out);
+    out
+}
+
+type Needed = Option<std::collections::BTreeSet<usize>>;
+
+fn cols_of(exprs: &[&Expr], into: &mut std::collections::BTreeSet<usize>) {
+    let mut v = Vec::new();
+    for e in exprs {
+        columns_read(e, &mut v);
+    }
+    into.extend(v);
+}
+
+/// `needed`: the output columns read above `node` (`None`: all).
+fn need(node: &Node, needed: Needed, out: &mut BTreeMap<String, Option<Vec<bool>>>) {
+    use std::collections::BTreeSet;
+    // Sub-queries inside this node's expressions: all their columns.
+    for e in node.own_exprs() {
+        e.walk(&mut |x| {
+            if let ExprKind::Subquery { plan, .. } = &x.kind {
+                need(plan, None, out);
+            }
+        });
+    }
+    let width = |n: &Node| n.schema.len();
+    let all = |n: &Node| -> BTreeSet<usize> { (0..n.schema.len()).collect() };
+    let with = |needed: &Needed, n: &Node, extra: &[&Expr]| -> Needed {
+        let mut set: BTreeSet<usize> = match needed {
+            None => return None,
+            Some(s) => s.iter().copied().filter(|&i| i < width(n)).collect(),
+        };
+        cols_of(extra, &mut set);
+        Some(set)
+    };
+    match &node.op {
+        Op::Scan { table } => {
+            let entry = out
+                .entry(table.clone())
+                .or_insert_with(|| Some(vec![false; node.schema.len()]));
+            match (entry.as_mut(), needed) {
+                (Some(flags), Some(set)) if flags.len() == node.schema.len() => {
+                    let n = flags.len();
+                    set.into_iter()
+                        .filter(|&i| i < n)
+                        .for_each(|i| flags[i] = true)
+                }
+                _ => *entry = None,
+            }
+        }
+        Op::Filter { input, predicate } => need(input, with(&needed, input, &[predicate]), out),
+        Op::Sort { input, keys } => {
+            let exprs: Vec<&Expr> = keys.iter().map(|k| &k.expr).collect();
+            need(input, with(&needed, input, &exprs), out)
+        }
+        Op::Take { input, .. } => need(input, with(&needed, input, &[]), out),
+        Op::Extend { input, items } => {
+            let exprs: Vec<&Expr> = items.iter().map(|(_, _, e)| e).collect();
+            need(input, with(&needed, input, &exprs), out)
+        }
+        Op::Serialize { input, items } => {
+            let exprs: Vec<&Expr> = items
+                .iter()
+                .flat_map(|(_, f)| f.args.iter().chain(f.restart.iter()))
+                .collect();
+            need(input, with(&needed, input, &exprs), out)
+        }
+        Op::Project { input, items } => {
+            let exprs: Vec<&Expr> = match &needed {
+                None => items.iter().map(|(_, e)| e).collect(),
+                Some(set) => set
+                    .iter()
+                    .filter_map(|&i| items.get(i).map(|(_, e)| e))
+                    .collect(),
+            };
+            let mut set = BTreeSet::new();
+            cols_of(&exprs, &mut set);
+            need(input, Some(set), out)
+        }
+        Op::Summarize { input, by, aggs } => {
+            let exprs: Vec<&Expr> = by
+                .iter()
+                .map(|(_, e)| e)
+                .chain(aggs.iter().flat_map(|(_, a)| a.args.iter()))
+                .collect();
+            let mut set = BTreeSet::new();
+            cols_of(&exprs, &mut set);
+            need(input, Some(set), out)
+        }
+        Op::Join {
+            left, right, keys, ..
+        } => {
+            let l = left.schema.len();
+            let (mut ls, mut rs): (BTreeSet<usize>, BTreeSet<usize>) = match &needed {
+                None => (all(left), all(right)),
+                Some(set) => (
+                    set.iter().copied().filter(|&i| i < l).collect(),
+                    set.iter().filter(|&&i| i >= l).map(|&i| i - l).collect(),
+                ),
+            };
+            for &(a, b) in keys {
+                ls.insert(a);
+                rs.insert(b);
+            }
+            need(left, Some(ls), out);
+            need(right, Some(rs), out);
+        }
+        Op::Union { legs } => {
+            for (leg, map) in legs {
+                let set: BTreeSet<usize> = match &needed {
+                    None => map.iter().flatten().copied().collect(),
+                    Some(set) => set
+                        .iter()
+                        .filter_map(|&j| map.get(j).copied().flatten())
+                        .collect(),
+                };
+                need(leg, Some(set), out);
+            }
+        }
+        Op::MakeSeries {
+            input,
+            by,
+            aggs,
+            axis,
+            bins,
+            ..
+        } => {
+            let exprs: Vec<&Expr> = by
+                .iter()
+                .map(|(_, e)| e)
+                .chain(
+                    aggs.iter()
+                        .flat_map(|a| a.agg.args.iter().chain([&a.default])),
+                )
+                .chain([axis])
+                .chain(bins.exprs())
+                .collect();
+            let mut set = BTreeSet::new();
+            cols_of(&exprs, &mut set);
+            need(input, Some(set), out)
+        }
+        // Expanded columns stay in place; a `with_itemindex` column is appended.
+        Op::MvExpand { input, columns, .. } => {
+            let needed = with(&needed, input, &[]).map(|mut set| {
+                set.extend(columns.iter().map(|(c, _)| *c));
+                set
+            });
+            need(input, needed, out)
+        }
+        // Not modelled: every input column.
+        _ => {
+            for i in node.inputs() {
+                need(i, None, out);
+            }
+        }
+    }
+}
+
 /// A join input that reads one table through `where`s only, where a row of the table can
 /// reach the result only if its key occurs on the other side (both sides of inner,
 /// innerunique and semi joins; the right side of leftouter and leftanti, the left of
@@ -246,6 +409,7 @@ pub fn read_jsonl(
     path: &Path,
     schema: &TableSchema,
     predicate: Option<&Expr>,
+    needed: Option<&[bool]>,
     ctx: &Ctx,
 ) -> Result<Vec<Row>, Diagnostic> {
     let io = |e: std::io::Error| {
@@ -259,7 +423,14 @@ pub fn read_jsonl(
     }
     let mut pred_flags = vec![false; schema.columns.len()];
     pred_cols.iter().for_each(|&c| pred_flags[c] = true);
+    // Columns nobody reads stay missing; the predicate's are always decoded.
+    let mut decode = match needed {
+        Some(flags) if flags.len() == schema.columns.len() => flags.to_vec(),
+        _ => vec![true; schema.columns.len()],
+    };
+    pred_cols.iter().for_each(|&c| decode[c] = true);
     let reader = Reader {
+        decode,
         lazy: pred.is_some() && len >= LAZY_FROM,
         pred_flags,
         schema,
@@ -350,6 +521,8 @@ fn part_bounds(path: &Path, len: u64, parts: u64) -> std::io::Result<Vec<u64>> {
 }
 
 struct Reader<'a> {
+    /// Per column: decode it, or leave it missing (no operator reads it).
+    decode: Vec<bool>,
     /// Large files only: a line the predicate drops is split up to its last column the
     /// predicate reads; the rest is not checked (see the module docs).
     lazy: bool,
@@ -466,7 +639,10 @@ impl Reader<'_> {
             }
         }
         let row = (0..slots.len())
-            .map(|c| self.cell(text, slots[c], c))
+            .map(|c| match self.decode[c] {
+                true => self.cell(text, slots[c], c),
+                false => Ok(Value::missing(self.schema.columns[c].1)),
+            })
             .collect::<Result<Row, String>>()?;
         Ok(Some(row))
     }
@@ -726,12 +902,15 @@ mod reader_tests {
         let path = file("same", text);
         let ctx = Ctx { now: 0 };
         let reference = super::super::data::read_file(&path, &schema()).unwrap();
-        assert_eq!(read_jsonl(&path, &schema(), None, &ctx).unwrap(), reference);
+        assert_eq!(
+            read_jsonl(&path, &schema(), None, None, &ctx).unwrap(),
+            reference
+        );
         let kept: Vec<Row> = reference
             .into_iter()
             .filter(|r| matches!(r[1], Value::Long(n) if n > 1))
             .collect();
-        let filtered = read_jsonl(&path, &schema(), Some(&n_above_one()), &ctx).unwrap();
+        let filtered = read_jsonl(&path, &schema(), Some(&n_above_one()), None, &ctx).unwrap();
         assert_eq!(filtered, kept);
         assert_eq!(kept.len(), 2);
     }
@@ -758,7 +937,7 @@ mod reader_tests {
             ("zero", "{\"n\": 01}\n", "line 1: invalid JSON"),
         ] {
             let path = file(name, text);
-            let err = read_jsonl(&path, &schema(), Some(&n_above_one()), &ctx).unwrap_err();
+            let err = read_jsonl(&path, &schema(), Some(&n_above_one()), None, &ctx).unwrap_err();
             assert!(err.message.starts_with(want), "{name}: {}", err.message);
         }
     }
@@ -771,12 +950,12 @@ mod reader_tests {
         text.push_str("{\"n\": 0, \"unknown\": 1}\n{\"n\": 5, \"s\": \"kept\"}\n");
         let path = file("lazy", &text);
         let ctx = Ctx { now: 0 };
-        let rows = read_jsonl(&path, &schema(), Some(&n_above_one()), &ctx).unwrap();
+        let rows = read_jsonl(&path, &schema(), Some(&n_above_one()), None, &ctx).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0][0], Value::str("kept"));
         text.push_str("{\"n\": 7, \"unknown\": 1}\n");
         let path = file("lazy2", &text);
-        let err = read_jsonl(&path, &schema(), Some(&n_above_one()), &ctx).unwrap_err();
+        let err = read_jsonl(&path, &schema(), Some(&n_above_one()), None, &ctx).unwrap_err();
         assert!(
             err.message.contains("has no column `unknown`"),
             "{}",
