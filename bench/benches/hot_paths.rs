@@ -63,10 +63,10 @@ fn ndjson(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(std::fs::metadata(&path).unwrap().len()));
     g.sample_size(10);
     g.bench_function("detc_pushed_predicate", |b| {
-        b.iter(|| scan::read_jsonl(&path, &schema, Some(&pred), &ctx).unwrap())
+        b.iter(|| scan::read_jsonl(&path, &schema, Some(&pred), None, &ctx).unwrap())
     });
     g.bench_function("detc_all_rows", |b| {
-        b.iter(|| scan::read_jsonl(&path, &schema, None, &ctx).unwrap())
+        b.iter(|| scan::read_jsonl(&path, &schema, None, None, &ctx).unwrap())
     });
     g.bench_function("reference_serde_json", |b| {
         b.iter(|| data::read_file(&path, &schema).unwrap())
