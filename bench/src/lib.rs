@@ -89,18 +89,9 @@ fn upn(u: u64) -> String {
     format!("user{u:06}@contoso.com")
 }
 
+/// `s` as a JSON string.
 fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    serde_json::to_string(s).expect("strings serialize")
 }
 
 fn iso(secs: i64, frac: u64) -> String {

@@ -674,6 +674,38 @@ fn lint(
     Ok(if failed && !exit_zero { 1 } else { 0 })
 }
 
+/// Loads a rule, lowers it against the tables `present` and binds its parameters. Declared
+/// approximations (DR101) change what a run means: they are printed on stderr.
+fn bound_plan(
+    rule: &Path,
+    present: &BTreeSet<String>,
+    params: &BTreeMap<String, String>,
+    catalog: &Catalog,
+    sources: &mut Sources,
+) -> Result<(Source, detc::ir::Node), Vec<Diagnostic>> {
+    let src = load(rule, sources);
+    if src.diagnostics.iter().any(|d| d.is_error()) && src.query.is_none() {
+        return Err(src.diagnostics);
+    }
+    let (plan, diags) = pipeline::compile(
+        &src,
+        &Tables {
+            catalog,
+            present: Some(present),
+        },
+    );
+    let Some(plan) = plan else {
+        return Err(diags.into_iter().filter(|d| d.is_error()).collect());
+    };
+    let approximated: Vec<Diagnostic> = diags
+        .into_iter()
+        .filter(|d| d.code == codes::APPROXIMATED)
+        .collect();
+    print_diags(sources, &approximated, DiagFormat::Full);
+    let plan = detc::bind::bind(&plan, params).map_err(|d| vec![d.with_file(rule)])?;
+    Ok((src, plan))
+}
+
 /// Loads a data folder and lowers the rule against the tables present in it.
 fn prepare(
     rule: &Path,
@@ -683,30 +715,10 @@ fn prepare(
     catalog: &Catalog,
     sources: &mut Sources,
 ) -> Result<(Source, detc::ir::Node, Data), Vec<Diagnostic>> {
-    let src = load(rule, sources);
-    if src.diagnostics.iter().any(|d| d.is_error()) && src.query.is_none() {
-        return Err(src.diagnostics);
-    }
     let files = data::list_dir(dir).map_err(|d| vec![d])?;
     let present: BTreeSet<String> = files.keys().cloned().collect();
-    let (plan, diags) = pipeline::compile(
-        &src,
-        &Tables {
-            catalog,
-            present: Some(&present),
-        },
-    );
-    let Some(plan) = plan else {
-        return Err(diags.into_iter().filter(|d| d.is_error()).collect());
-    };
-    // Declared approximations (DR101) change what a run means: say so on stderr.
-    let approximated: Vec<Diagnostic> = diags
-        .into_iter()
-        .filter(|d| d.code == codes::APPROXIMATED)
-        .collect();
-    print_diags(sources, &approximated, DiagFormat::Full);
     let params = parse_params(params)?;
-    let plan = detc::bind::bind(&plan, &params).map_err(|d| vec![d.with_file(rule)])?;
+    let (src, plan) = bound_plan(rule, &present, &params, catalog, sources)?;
     // NDJSON tables are read with the `where` above their scans applied while reading; a
     // table that is one side of a join is read after the other side, keeping only rows whose
     // key the other side has.
@@ -815,18 +827,7 @@ fn run_many(
     let bound = parse_params(params)?;
     let mut plans = Vec::new();
     for rule in collect(paths) {
-        let src = load(&rule, sources);
-        let (plan, diags) = pipeline::compile(
-            &src,
-            &Tables {
-                catalog,
-                present: Some(&present),
-            },
-        );
-        let Some(plan) = plan else {
-            return Err(diags.into_iter().filter(|d| d.is_error()).collect());
-        };
-        let plan = detc::bind::bind(&plan, &bound).map_err(|d| vec![d.with_file(&rule)])?;
+        let (_, plan) = bound_plan(&rule, &present, &bound, catalog, sources)?;
         plans.push((rule, plan));
     }
     // Per table: every rule's pushed predicate, or none if one rule has none.
@@ -843,14 +844,9 @@ fn run_many(
             let p = pushed.get(&t).cloned();
             let entry = merged.entry(t).or_insert_with(|| p.clone());
             *entry = match (entry.take(), p) {
-                (Some(a), Some(b)) if a != b => Some(detc::ir::Expr {
-                    kind: detc::ir::ExprKind::Binary {
-                        op: detc::ir::BinOp::Or,
-                        lhs: Box::new(a),
-                        rhs: Box::new(b),
-                    },
-                    ty: detc::types::Type::Bool,
-                }),
+                (Some(a), Some(b)) if a != b => {
+                    Some(detc::ir::Expr::logic(detc::ir::BinOp::Or, a, b))
+                }
                 (Some(a), Some(_)) => Some(a),
                 _ => None,
             };

@@ -21,6 +21,23 @@ fn b(v: Option<bool>) -> Value {
     v.map(Value::Bool).unwrap_or(Value::Null)
 }
 
+/// The texts of a constant list item (an array gives its elements), folded unless `cs`.
+fn texts(v: Value, cs: bool) -> Vec<String> {
+    let mut values = Vec::new();
+    flatten_into(v, &mut values);
+    values
+        .iter()
+        .map(|v| {
+            let s = v.to_kql_string();
+            if cs {
+                s
+            } else {
+                fold(&s)
+            }
+        })
+        .collect()
+}
+
 /// Text a string operator sees: strings as they are, dynamic values as `tostring` gives them.
 fn text(v: &Value) -> Option<std::borrow::Cow<'_, str>> {
     match v {
@@ -148,21 +165,8 @@ pub fn compile(e: &Expr, ctx: &Ctx) -> Result<Compiled, Diagnostic> {
                 })
                 .collect();
             if let (true, Some(constants)) = (stringy, constants) {
-                let mut values = Vec::new();
-                constants
-                    .into_iter()
-                    .for_each(|v| flatten_into(v, &mut values));
-                let set: std::collections::HashSet<String> = values
-                    .iter()
-                    .map(|v| {
-                        let s = v.to_kql_string();
-                        if cs {
-                            s
-                        } else {
-                            fold(&s)
-                        }
-                    })
-                    .collect();
+                let set: std::collections::HashSet<String> =
+                    constants.into_iter().flat_map(|v| texts(v, cs)).collect();
                 return Ok(Box::new(move |row| {
                     let lv = l(row);
                     let owned;
@@ -224,23 +228,7 @@ pub fn compile(e: &Expr, ctx: &Ctx) -> Result<Compiled, Diagnostic> {
             let folded: Option<Vec<String>> = terms
                 .iter()
                 .map(|t| match &t.kind {
-                    ExprKind::Literal(v) => {
-                        let mut values = Vec::new();
-                        flatten_into(v.clone(), &mut values);
-                        Some(
-                            values
-                                .iter()
-                                .map(|v| {
-                                    let s = v.to_kql_string();
-                                    if cs {
-                                        s
-                                    } else {
-                                        fold(&s)
-                                    }
-                                })
-                                .collect::<Vec<_>>(),
-                        )
-                    }
+                    ExprKind::Literal(v) => Some(texts(v.clone(), cs)),
                     _ => None,
                 })
                 .collect::<Option<Vec<Vec<String>>>>()

@@ -38,12 +38,6 @@ pub fn run(plan: &Node, data: &Data, ctx: &Ctx) -> Result<Vec<Row>, Diagnostic> 
     eval(plan, data, ctx)
 }
 
-fn has_subquery(e: &crate::ir::Expr) -> bool {
-    let mut found = false;
-    e.walk(&mut |x| found |= matches!(x.kind, crate::ir::ExprKind::Subquery { .. }));
-    found
-}
-
 /// Replaces each sub-query by its values: the items of an `in`/`has_any` list, or a scalar.
 fn materialize(e: &mut crate::ir::Expr, data: &Data, ctx: &Ctx, err: &mut Option<Diagnostic>) {
     use crate::ir::{Expr, ExprKind};
@@ -95,7 +89,7 @@ fn materialize(e: &mut crate::ir::Expr, data: &Data, ctx: &Ctx, err: &mut Option
 }
 
 fn eval(node: &Node, data: &Data, ctx: &Ctx) -> Result<Vec<Row>, Diagnostic> {
-    if node.own_exprs().into_iter().any(has_subquery) {
+    if node.own_exprs().into_iter().any(|e| e.has_subquery()) {
         let mut n = node.clone();
         let mut err = None;
         n.exprs_mut(&mut |e| materialize(e, data, ctx, &mut err));

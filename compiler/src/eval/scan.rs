@@ -41,14 +41,10 @@ pub fn pushed_predicates(plan: &Node) -> BTreeMap<String, Expr> {
             if preds.iter().any(|(s, _)| s != schema) {
                 return None;
             }
-            let any = preds.into_iter().map(|(_, e)| e).reduce(|a, b| Expr {
-                kind: ExprKind::Binary {
-                    op: crate::ir::BinOp::Or,
-                    lhs: Box::new(a),
-                    rhs: Box::new(b),
-                },
-                ty: Type::Bool,
-            })?;
+            let any = preds
+                .into_iter()
+                .map(|(_, e)| e)
+                .reduce(|a, b| crate::ir::Expr::logic(crate::ir::BinOp::Or, a, b))?;
             Some((table, any))
         })
         .collect()
@@ -109,23 +105,12 @@ fn need(node: &Node, needed: Needed, out: &mut BTreeMap<String, Option<Vec<bool>
                 _ => *entry = None,
             }
         }
-        Op::Filter { input, predicate } => need(input, with(&needed, input, &[predicate]), out),
-        Op::Sort { input, keys } => {
-            let exprs: Vec<&Expr> = keys.iter().map(|k| &k.expr).collect();
-            need(input, with(&needed, input, &exprs), out)
-        }
-        Op::Take { input, .. } => need(input, with(&needed, input, &[]), out),
-        Op::Extend { input, items } => {
-            let exprs: Vec<&Expr> = items.iter().map(|(_, _, e)| e).collect();
-            need(input, with(&needed, input, &exprs), out)
-        }
-        Op::Serialize { input, items } => {
-            let exprs: Vec<&Expr> = items
-                .iter()
-                .flat_map(|(_, f)| f.args.iter().chain(f.restart.iter()))
-                .collect();
-            need(input, with(&needed, input, &exprs), out)
-        }
+        // Operators whose outputs are their input's columns plus their own expressions'.
+        Op::Filter { input, .. }
+        | Op::Sort { input, .. }
+        | Op::Take { input, .. }
+        | Op::Extend { input, .. }
+        | Op::Serialize { input, .. } => need(input, with(&needed, input, &node.own_exprs()), out),
         Op::Project { input, items } => {
             let exprs: Vec<&Expr> = match &needed {
                 None => items.iter().map(|(_, e)| e).collect(),
@@ -138,14 +123,11 @@ fn need(node: &Node, needed: Needed, out: &mut BTreeMap<String, Option<Vec<bool>
             cols_of(&exprs, &mut set);
             need(input, Some(set), out)
         }
-        Op::Summarize { input, by, aggs } => {
-            let exprs: Vec<&Expr> = by
-                .iter()
-                .map(|(_, e)| e)
-                .chain(aggs.iter().flat_map(|(_, a)| a.args.iter()))
-                .collect();
+        // Outputs computed from their own expressions only (`make-series` defaults are
+        // constants).
+        Op::Summarize { input, .. } | Op::MakeSeries { input, .. } => {
             let mut set = BTreeSet::new();
-            cols_of(&exprs, &mut set);
+            cols_of(&node.own_exprs(), &mut set);
             need(input, Some(set), out)
         }
         Op::Join {
@@ -177,28 +159,6 @@ fn need(node: &Node, needed: Needed, out: &mut BTreeMap<String, Option<Vec<bool>
                 };
                 need(leg, Some(set), out);
             }
-        }
-        Op::MakeSeries {
-            input,
-            by,
-            aggs,
-            axis,
-            bins,
-            ..
-        } => {
-            let exprs: Vec<&Expr> = by
-                .iter()
-                .map(|(_, e)| e)
-                .chain(
-                    aggs.iter()
-                        .flat_map(|a| a.agg.args.iter().chain([&a.default])),
-                )
-                .chain([axis])
-                .chain(bins.exprs())
-                .collect();
-            let mut set = BTreeSet::new();
-            cols_of(&exprs, &mut set);
-            need(input, Some(set), out)
         }
         // Expanded columns stay in place; a `with_itemindex` column is appended.
         Op::MvExpand { input, columns, .. } => {
@@ -326,21 +286,8 @@ pub fn with_keys(
     };
     match predicate {
         None => member,
-        Some(p) => Expr {
-            kind: ExprKind::Binary {
-                op: crate::ir::BinOp::And,
-                lhs: Box::new(p),
-                rhs: Box::new(member),
-            },
-            ty: Type::Bool,
-        },
+        Some(p) => crate::ir::Expr::logic(crate::ir::BinOp::And, p, member),
     }
-}
-
-fn has_subquery(e: &Expr) -> bool {
-    let mut found = false;
-    e.walk(&mut |x| found |= matches!(x.kind, ExprKind::Subquery { .. }));
-    found
 }
 
 /// Walks the plan; `filter` is the conjunction of the `where`s directly above `node`.
@@ -351,18 +298,15 @@ fn collect(node: &Node, filter: Option<Expr>, out: &mut Sites) {
             out.entry(table.clone()).or_default().push(site);
         }
         Op::Filter { input, predicate } => {
-            let usable = !has_subquery(predicate);
+            let usable = !predicate.has_subquery();
             let combined = match (filter, usable) {
                 (_, false) => None,
                 (None, true) => Some(predicate.clone()),
-                (Some(f), true) => Some(Expr {
-                    kind: ExprKind::Binary {
-                        op: crate::ir::BinOp::And,
-                        lhs: Box::new(f),
-                        rhs: Box::new(predicate.clone()),
-                    },
-                    ty: Type::Bool,
-                }),
+                (Some(f), true) => Some(crate::ir::Expr::logic(
+                    crate::ir::BinOp::And,
+                    f,
+                    predicate.clone(),
+                )),
             };
             // A `where` with a sub-query pushes nothing, but the scan below still counts.
             collect(input, combined, out);

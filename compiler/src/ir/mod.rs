@@ -967,6 +967,25 @@ impl Expr {
         }
     }
 
+    /// `lhs op rhs` for `and`/`or` (and the comparisons): a bool.
+    pub fn logic(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
+        Expr {
+            kind: ExprKind::Binary {
+                op,
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+            },
+            ty: Type::Bool,
+        }
+    }
+
+    /// Whether a tabular sub-query occurs in this expression.
+    pub fn has_subquery(&self) -> bool {
+        let mut found = false;
+        self.walk(&mut |x| found |= matches!(x.kind, ExprKind::Subquery { .. }));
+        found
+    }
+
     /// This expression and every sub-expression, pre-order.
     pub fn walk(&self, f: &mut dyn FnMut(&Expr)) {
         f(self);

@@ -1120,14 +1120,7 @@ fn ipv4_in_any_range(
         },
         ty: Type::Bool,
     });
-    let any = tests.reduce(|a, b| Expr {
-        kind: ExprKind::Binary {
-            op: crate::ir::BinOp::Or,
-            lhs: Box::new(a),
-            rhs: Box::new(b),
-        },
-        ty: Type::Bool,
-    });
+    let any = tests.reduce(|a, b| crate::ir::Expr::logic(crate::ir::BinOp::Or, a, b));
     Ok(any.unwrap_or_else(|| Expr::lit(crate::value::Value::Bool(false), Type::Bool)))
 }
 
