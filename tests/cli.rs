@@ -895,3 +895,24 @@ fn several_rules_share_one_read_per_table() {
 fn serde_json_string(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
+
+/// Rules that read one table with different columns (open schemas) cannot share its read: a
+/// clear error, not rows read under the wrong columns.
+#[test]
+fn several_rules_with_different_columns_of_one_table_are_refused() {
+    let d = tmp("many-open");
+    std::fs::write(d.join("AzureDiagnostics.jsonl"), "{\"Category\": \"x\"}\n").unwrap();
+    let (q1, q2) = (d.join("a.kql"), d.join("b.kql"));
+    std::fs::write(&q1, "AzureDiagnostics | project first_s").unwrap();
+    std::fs::write(&q2, "AzureDiagnostics | project second_s").unwrap();
+    let data = d.to_str().unwrap();
+    let (code, _, err) = detc(&[
+        "run",
+        q1.to_str().unwrap(),
+        q2.to_str().unwrap(),
+        "--data",
+        data,
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("is read with other columns"), "{err}");
+}

@@ -833,12 +833,17 @@ fn run_many(
     // Per table: every rule's pushed predicate, or none if one rule has none.
     let mut merged: BTreeMap<String, Option<detc::ir::Expr>> = BTreeMap::new();
     let mut tables: BTreeMap<String, Vec<detc::ir::Column>> = BTreeMap::new();
-    for (_, plan) in &plans {
+    for (rule, plan) in &plans {
         let pushed = eval::scan::pushed_predicates(plan);
         for (t, columns) in plan.sources() {
+            // One read serves every rule only if they index the table's columns alike (open
+            // schemas, such as AzureDiagnostics fields, differ per rule).
             if tables.get(&t).is_some_and(|c| *c != columns) {
-                // Two rules read the table with different columns: no shared predicate.
-                merged.insert(t.clone(), None);
+                return Err(vec![Diagnostic::error(
+                    codes::DATA,
+                    format!("`{t}` is read with other columns than by the rules before this one: run it on its own"),
+                )
+                .with_file(rule)]);
             }
             tables.entry(t.clone()).or_insert(columns);
             let p = pushed.get(&t).cloned();
