@@ -893,41 +893,7 @@ fn run_many(
         total += rows.len();
         let cols: Vec<&str> = plan.schema.iter().map(|c| c.name.as_str()).collect();
         let name = rule.display().to_string();
-        let text = match format {
-            Format::Jsonl => rows
-                .iter()
-                .map(|r| {
-                    let mut line = format!("{{\"_rule\":{}", serde_json::to_string(&name).unwrap());
-                    for (c, v) in cols.iter().zip(r) {
-                        line.push_str(&format!(
-                            ",{}:{}",
-                            serde_json::to_string(c).unwrap(),
-                            serde_json::to_string(&v.to_json()).unwrap()
-                        ));
-                    }
-                    line + "}\n"
-                })
-                .collect(),
-            Format::Csv => {
-                let mut out = format!(
-                    "_rule,{}\n",
-                    cols.iter()
-                        .map(|c| csv_cell(c))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                );
-                for r in &rows {
-                    let cells: Vec<String> = r.iter().map(|v| csv_cell(&cell_text(v))).collect();
-                    out.push_str(&format!("{},{}\n", csv_cell(&name), cells.join(",")));
-                }
-                out
-            }
-            Format::Table => format!(
-                "== {name} ({} row(s))\n{}\n",
-                rows.len(),
-                table(&cols, &rows)
-            ),
-        };
+        let text = rows_text(&cols, &rows, format, Some(&name));
         let _ = stdout.write_all(text.as_bytes());
     }
     eprintln!("{} rule(s), {total} row(s)", plans.len());
@@ -974,47 +940,52 @@ fn run(
 ) -> CmdResult {
     let (plan, _, rows) = run_native(rule, dir, params, &now, catalog, sources)?;
     let cols: Vec<&str> = plan.schema.iter().map(|c| c.name.as_str()).collect();
-    let mut out = String::new();
-    match format {
-        Format::Jsonl => {
-            for r in &rows {
-                out.push('{');
-                for (i, (c, v)) in cols.iter().zip(r).enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&serde_json::to_string(c).unwrap());
-                    out.push(':');
-                    out.push_str(&serde_json::to_string(&v.to_json()).unwrap());
-                }
-                out.push_str("}\n");
-            }
-        }
-        Format::Csv => {
-            out.push_str(
-                &cols
-                    .iter()
-                    .map(|c| csv_cell(c))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-            out.push('\n');
-            for r in &rows {
-                out.push_str(
-                    &r.iter()
-                        .map(|v| csv_cell(&cell_text(v)))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                );
-                out.push('\n');
-            }
-        }
-        Format::Table => out = table(&cols, &rows),
-    }
+    let out = rows_text(&cols, &rows, format, None);
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(out.as_bytes());
     eprintln!("{} row(s)", rows.len());
     Ok(0)
+}
+
+/// Rows in an output format. With `rule` (a run of several rules), each JSON line and CSV row
+/// starts with `_rule` and a table gets a heading.
+fn rows_text(cols: &[&str], rows: &[eval::Row], format: Format, rule: Option<&str>) -> String {
+    let mut out = String::new();
+    match format {
+        Format::Jsonl => {
+            for r in rows {
+                let mut fields: Vec<String> = rule
+                    .map(|n| format!("\"_rule\":{}", serde_json::to_string(n).unwrap()))
+                    .into_iter()
+                    .collect();
+                fields.extend(cols.iter().zip(r).map(|(c, v)| {
+                    format!(
+                        "{}:{}",
+                        serde_json::to_string(c).unwrap(),
+                        serde_json::to_string(&v.to_json()).unwrap()
+                    )
+                }));
+                out.push_str(&format!("{{{}}}\n", fields.join(",")));
+            }
+        }
+        Format::Csv => {
+            let lead = |cells: Vec<String>, first: &str| -> String {
+                let mut all: Vec<String> = rule.map(|_| csv_cell(first)).into_iter().collect();
+                all.extend(cells);
+                all.join(",") + "\n"
+            };
+            out.push_str(&lead(cols.iter().map(|c| csv_cell(c)).collect(), "_rule"));
+            for r in rows {
+                let cells = r.iter().map(|v| csv_cell(&cell_text(v))).collect();
+                out.push_str(&lead(cells, rule.unwrap_or_default()));
+            }
+        }
+        Format::Table => match rule {
+            None => out = table(cols, rows),
+            Some(n) => out = format!("== {n} ({} row(s))\n{}\n", rows.len(), table(cols, rows)),
+        },
+    }
+    out
 }
 
 fn cell_text(v: &Value) -> String {
