@@ -120,29 +120,11 @@ pub fn reads_any<'a>(e: &ast::Expr, names: impl Iterator<Item = &'a str> + Clone
     found
 }
 
-fn walk(e: &ast::Expr, f: &mut dyn FnMut(&ast::Expr)) {
+/// `e` and every scalar sub-expression, pre-order.
+pub(super) fn walk(e: &ast::Expr, f: &mut dyn FnMut(&ast::Expr)) {
     f(e);
-    match &e.kind {
-        A::Binary { lhs, rhs, .. } => {
-            walk(lhs, f);
-            walk(rhs, f);
-        }
-        A::Unary { expr, .. } | A::Member { expr, .. } => walk(expr, f),
-        A::Index { expr, index } => {
-            walk(expr, f);
-            walk(index, f);
-        }
-        A::Call { args, .. } => args.iter().for_each(|a| walk(&a.value, f)),
-        A::Between { expr, lo, hi, .. } => {
-            walk(expr, f);
-            walk(lo, f);
-            walk(hi, f);
-        }
-        A::List { expr, items, .. } => {
-            walk(expr, f);
-            items.iter().for_each(|i| walk(i, f));
-        }
-        _ => {}
+    for c in e.children() {
+        walk(c, f);
     }
 }
 

@@ -65,29 +65,8 @@ fn rewrite(e: &mut ast::Expr, found: &mut Vec<(String, ast::Expr)>, item: usize)
             return;
         }
     }
-    match &mut e.kind {
-        A::Binary { lhs, rhs, .. } => {
-            rewrite(lhs, found, item);
-            rewrite(rhs, found, item);
-        }
-        A::Unary { expr, .. } | A::Member { expr, .. } => rewrite(expr, found, item),
-        A::Index { expr, index } => {
-            rewrite(expr, found, item);
-            rewrite(index, found, item);
-        }
-        A::Call { args, .. } => args
-            .iter_mut()
-            .for_each(|a| rewrite(&mut a.value, found, item)),
-        A::Between { expr, lo, hi, .. } => {
-            rewrite(expr, found, item);
-            rewrite(lo, found, item);
-            rewrite(hi, found, item);
-        }
-        A::List { expr, items, .. } => {
-            rewrite(expr, found, item);
-            items.iter_mut().for_each(|i| rewrite(i, found, item));
-        }
-        _ => {}
+    for c in e.children_mut() {
+        rewrite(c, found, item);
     }
 }
 

@@ -35,20 +35,11 @@ pub(super) fn is_row_function(name: &str) -> bool {
 
 /// Whether `e` calls a row function.
 pub(super) fn has_row_call(e: &ast::Expr) -> bool {
-    let mut e = e.clone();
     let mut found = false;
-    visit(
-        &mut e,
-        &mut |x| found |= matches!(&x.kind, A::Call { name, .. } if is_row_function(&name.name)),
-    );
+    super::names::walk(e, &mut |x| {
+        found |= matches!(&x.kind, A::Call { name, .. } if is_row_function(&name.name))
+    });
     found
-}
-
-fn visit(e: &mut ast::Expr, f: &mut dyn FnMut(&mut ast::Expr)) {
-    f(e);
-    for c in e.children_mut() {
-        visit(c, f);
-    }
 }
 
 /// Replaces each row-function call whose arguments call none by the name of a new hidden

@@ -130,6 +130,19 @@ pub enum ExprKind {
 
 impl Expr {
     /// The scalar sub-expressions (not the operators of a sub-query).
+    pub fn children(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Binary { lhs, rhs, .. } => vec![lhs, rhs],
+            ExprKind::Unary { expr, .. } | ExprKind::Member { expr, .. } => vec![expr],
+            ExprKind::Index { expr, index } => vec![expr, index],
+            ExprKind::Call { args, .. } => args.iter().map(|a| &a.value).collect(),
+            ExprKind::Between { expr, lo, hi, .. } => vec![expr, lo, hi],
+            ExprKind::List { expr, items, .. } => std::iter::once(&**expr).chain(items).collect(),
+            _ => vec![],
+        }
+    }
+
+    /// [`Expr::children`], mutable.
     pub fn children_mut(&mut self) -> Vec<&mut Expr> {
         match &mut self.kind {
             ExprKind::Binary { lhs, rhs, .. } => vec![lhs, rhs],
