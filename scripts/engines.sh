@@ -4,6 +4,7 @@
 #   source scripts/engines.sh      # installs what is missing, starts PostgreSQL, exports:
 #     DETC_DUCKDB        path of the DuckDB CLI binary (PyPI package duckdb-cli, in .detc-ci/venv)
 #     DETC_POSTGRES_URL  libpq URL of a throw-away PostgreSQL server on 127.0.0.1 (trust auth)
+#     DETC_SPARK_PYTHON  python of the same venv, with pyspark (local Spark SQL) and sqlglot
 #   detc_engines_stop              # stops the server and removes its data directory
 #                                  # (also registered as the EXIT trap unless one is already set)
 #
@@ -15,6 +16,8 @@
 # a DETC_DUCKDB or DETC_POSTGRES_URL already set and working is used as it is.
 
 DETC_DUCKDB_VERSION="${DETC_DUCKDB_VERSION:-1.5.6}"
+DETC_PYSPARK_VERSION="${DETC_PYSPARK_VERSION:-4.3.0}"
+DETC_SQLGLOT_VERSION="${DETC_SQLGLOT_VERSION:-30.30.0}"
 _detc_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 _detc_log() { printf 'engines: %s\n' "$*" >&2; }
@@ -166,6 +169,31 @@ _detc_install_duckdb() {
     export DETC_DUCKDB="$bin"
 }
 
+# Spark SQL (local mode) and sqlglot, in the same venv as the DuckDB CLI: pyspark needs Java 17+
+# (Debian's openjdk-17-jre-headless when missing). Exports DETC_SPARK_PYTHON, the venv's python,
+# which the Spark engine and the sqlglot parse checks run.
+_detc_install_spark() {
+    local venv="$_detc_root/.detc-ci/venv"
+    if [ -n "${DETC_SPARK_PYTHON:-}" ] &&
+        "$DETC_SPARK_PYTHON" -c 'import pyspark, sqlglot' >/dev/null 2>&1; then
+        return 0
+    fi
+    if ! command -v java >/dev/null 2>&1; then
+        if [ "$(id -u)" = 0 ]; then
+            _detc_apt_install openjdk-17-jre-headless || return 1
+        else
+            _detc_log "java is not installed and we are not root to apt-get install it"
+            return 1
+        fi
+    fi
+    [ -x "$venv/bin/pip" ] || { _detc_log "no venv at $venv (the DuckDB step makes it)"; return 1; }
+    if ! "$venv/bin/python" -c "import pyspark, sqlglot; assert pyspark.__version__ == '$DETC_PYSPARK_VERSION' and sqlglot.__version__ == '$DETC_SQLGLOT_VERSION'" >/dev/null 2>&1; then
+        _detc_quiet "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input \
+            "pyspark==$DETC_PYSPARK_VERSION" "sqlglot==$DETC_SQLGLOT_VERSION" || return 1
+    fi
+    export DETC_SPARK_PYTHON="$venv/bin/python"
+}
+
 detc_engines_stop() {
     if [ -n "${DETC_ENGINES_PGDIR:-}" ]; then
         if [ -f "$DETC_ENGINES_PGDIR/data/postmaster.pid" ]; then
@@ -194,6 +222,12 @@ detc_engines_start() {
         failed=1
     fi
     printf 'engines: sqlite (bundled with rusqlite)\n'
+    if _detc_install_spark; then
+        printf 'engines: spark %s, sqlglot %s (%s)\n' "$DETC_PYSPARK_VERSION" "$DETC_SQLGLOT_VERSION" "$DETC_SPARK_PYTHON"
+    else
+        _detc_log "spark: NOT AVAILABLE"
+        failed=1
+    fi
     if [ "$failed" = 1 ]; then
         if [ -n "${CI:-}" ]; then
             _detc_log "an engine could not be provisioned and CI is set: failing"

@@ -192,11 +192,14 @@ fn build_is_byte_identical_and_complete() {
     assert_eq!(
         names,
         [
+            "privileged-accounts-failed-mfa.bigquery.sql",
             "privileged-accounts-failed-mfa.duckdb.sql",
             "privileged-accounts-failed-mfa.kql",
             "privileged-accounts-failed-mfa.postgres.sql",
             "privileged-accounts-failed-mfa.sigma.yml",
-            "privileged-accounts-failed-mfa.sqlite.sql"
+            "privileged-accounts-failed-mfa.snowflake.sql",
+            "privileged-accounts-failed-mfa.spark.sql",
+            "privileged-accounts-failed-mfa.sqlite.sql",
         ]
     );
     for n in names {
@@ -732,7 +735,7 @@ fn build_check_reports_drift_without_writing() {
     assert!(so.contains("+// Privileged Accounts - Failed MFA"), "{so}");
     assert!(so.contains("new: ") && so.contains("sqlite.sql"), "{so}");
     assert!(so.contains("stale: ") && so.contains("gone.kql"), "{so}");
-    assert!(se.contains("3 of 5 file(s) differ"), "{se}");
+    assert!(se.contains("3 of 8 file(s) differ"), "{se}");
     // --check wrote nothing.
     assert!(!out
         .join("privileged-accounts-failed-mfa.sqlite.sql")

@@ -99,7 +99,8 @@ fn counts_and_first_failures() {
     assert_eq!(
         v["stages"],
         json!({"yaml": 7, "schema": 5, "parse": 5, "resolve": 4, "ir": 3, "eval": 3, "kql": 3,
-               "sigma": 2, "sql:duckdb": 3, "sql:postgres": 3, "sql:sqlite": 3})
+               "sigma": 2, "sql:duckdb": 3, "sql:postgres": 3, "sql:sqlite": 3,
+               "sql:spark": 3, "sql:snowflake": 3, "sql:bigquery": 3})
     );
     assert_eq!(
         v["failures"],

@@ -809,7 +809,10 @@ mod tests {
                 "sigma",
                 "sql:duckdb",
                 "sql:postgres",
-                "sql:sqlite"
+                "sql:sqlite",
+                "sql:spark",
+                "sql:snowflake",
+                "sql:bigquery"
             ]
         );
     }

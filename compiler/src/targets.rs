@@ -43,6 +43,9 @@ impl Target {
             Target::Sql(&emit::sql::DUCKDB),
             Target::Sql(&emit::sql::POSTGRES),
             Target::Sql(&emit::sql::SQLITE),
+            Target::Sql(&emit::sql::SPARK),
+            Target::Sql(&emit::sql::SNOWFLAKE),
+            Target::Sql(&emit::sql::BIGQUERY),
         ]
     }
 }

@@ -15,6 +15,7 @@ fn dialect(e: Engine) -> &'static sql::Dialect {
         Engine::DuckDb => &sql::DUCKDB,
         Engine::Postgres => &sql::POSTGRES,
         Engine::Sqlite => &sql::SQLITE,
+        Engine::Spark => &sql::SPARK,
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod kql;
 pub mod sigma;
 pub mod sql;
+pub mod sql_core;
 pub mod sql_funcs;
 
 /// A construct a target cannot express exactly, with what the output does instead.

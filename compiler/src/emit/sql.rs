@@ -18,6 +18,20 @@ pub enum DialectKind {
     DuckDb,
     Postgres,
     Sqlite,
+    Spark,
+    Snowflake,
+    BigQuery,
+}
+
+impl DialectKind {
+    /// The dialects that emit only the constructs listed in [`super::sql_core`]; anything
+    /// else is reported unsupported rather than spelled by analogy with another dialect.
+    pub fn core_only(self) -> bool {
+        matches!(
+            self,
+            DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery
+        )
+    }
 }
 
 /// What differs between SQL dialects, as data.
@@ -53,7 +67,28 @@ pub struct Dialect {
     get_index: &'static str,
     /// The number a JSON value `{a}` holds, or NULL.
     json_number: &'static str,
+    /// The dynamic value of JSON text `{a}`.
+    json_parse: &'static str,
+    /// A datetime literal; `{s}` is `YYYY-MM-DD HH:MM:SS.ffffff`.
+    datetime_lit: &'static str,
+    /// How identifiers and string literals are spelled (see [`respell`]).
+    lexical: Lexical,
 }
+
+/// The lexical spelling of a dialect. The emitter writes ANSI SQL (`"ident"`, `'text'` with
+/// `''`); [`respell`] turns that into the dialect's own spelling token by token.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Lexical {
+    /// The identifier quote (`"` or a backtick); doubled inside the identifier.
+    pub ident_quote: char,
+    /// String literals read backslash escapes, so a backslash is written `\\` and a quote `\'`.
+    pub backslash_escapes: bool,
+}
+
+const ANSI: Lexical = Lexical {
+    ident_quote: '"',
+    backslash_escapes: false,
+};
 
 const SQLITE_TICKS: &str = "(CAST(unixepoch(substr({a}, 1, 19)) AS INTEGER) * 10000000 + CAST(substr({a}, 21, 7) AS INTEGER))";
 const SQLITE_FROM_TICKS: &str = "(strftime('%Y-%m-%dT%H:%M:%S', ({t}) / 10000000, 'unixepoch') || '.' || substr('0000000' || (({t}) % 10000000), -7, 7) || 'Z')";
@@ -77,6 +112,9 @@ pub const DUCKDB: Dialect = Dialect {
     get_key: "({a} -> {k})",
     get_index: "({a} -> {i})",
     json_number: "(CASE WHEN json_type({a}) IN ('UBIGINT', 'BIGINT', 'DOUBLE') THEN CAST({a} AS DOUBLE) END)",
+    json_parse: "CAST({a} AS JSON)",
+    datetime_lit: "TIMESTAMP '{s}'",
+    lexical: ANSI,
 };
 
 pub const POSTGRES: Dialect = Dialect {
@@ -98,6 +136,9 @@ pub const POSTGRES: Dialect = Dialect {
     get_key: "({a} -> {k})",
     get_index: "({a} -> CAST({i} AS INT))",
     json_number: "(CASE WHEN jsonb_typeof({a}) = 'number' THEN CAST({a} #>> '{}' AS DOUBLE PRECISION) END)",
+    json_parse: "CAST({a} AS JSONB)",
+    datetime_lit: "TIMESTAMP '{s}'",
+    lexical: ANSI,
 };
 
 pub const SQLITE: Dialect = Dialect {
@@ -119,6 +160,96 @@ pub const SQLITE: Dialect = Dialect {
     get_key: "({a} -> {k})",
     get_index: "({a} -> {i})",
     json_number: "(CASE WHEN json_type({a}) IN ('integer', 'real') THEN json_extract({a}, '$') END)",
+    json_parse: "{a}",
+    datetime_lit: "",
+    lexical: ANSI,
+};
+
+/// Spark SQL 4 (also Databricks): datetimes are TIMESTAMP_NTZ (no session time zone in
+/// play), dynamic values are VARIANT. Executed by the tests on a local Spark.
+pub const SPARK: Dialect = Dialect {
+    kind: DialectKind::Spark,
+    name: "spark",
+    types: ["BOOLEAN", "BIGINT", "DOUBLE", "STRING", "TIMESTAMP_NTZ", "VARIANT"],
+    regex_match: "({a} RLIKE {p})",
+    position: "instr({a}, {b})",
+    distinct_from: "NOT ({a} <=> {b})",
+    int_div: "{a} DIV {b}",
+    json_to_string: "COALESCE(CASE WHEN schema_of_variant({a}) = 'STRING' THEN variant_get({a}, '$', 'string') WHEN schema_of_variant({a}) = 'VOID' THEN '' ELSE to_json({a}) END, '')",
+    true_lit: "TRUE",
+    false_lit: "FALSE",
+    param: Some(":{name}"),
+    now: "convert_timezone('UTC', current_timestamp())",
+    dt_add: "timestampadd(MICROSECOND, ({t}) DIV 10, {a})",
+    dt_diff: "(timestampdiff(MICROSECOND, {b}, {a}) * 10)",
+    bin_dt: "timestampadd(MICROSECOND, CAST(floor(timestampdiff(MICROSECOND, TIMESTAMP_NTZ '1970-01-01 00:00:00', {a}) / (({s}) DIV 10)) AS BIGINT) * (({s}) DIV 10), TIMESTAMP_NTZ '1970-01-01 00:00:00')",
+    get_key: "",
+    get_index: "",
+    json_number: "(CASE WHEN schema_of_variant({a}) IN ('BIGINT', 'DOUBLE') OR schema_of_variant({a}) LIKE 'DECIMAL%' THEN variant_get({a}, '$', 'double') END)",
+    json_parse: "parse_json({a})",
+    datetime_lit: "TIMESTAMP_NTZ '{s}'",
+    lexical: Lexical {
+        ident_quote: '`',
+        backslash_escapes: true,
+    },
+};
+
+/// Snowflake: datetimes are TIMESTAMP_NTZ, dynamic values VARIANT, parameters session
+/// variables (`SET name = ...;` then `$name`). Checked by parsing only (sqlglot).
+pub const SNOWFLAKE: Dialect = Dialect {
+    kind: DialectKind::Snowflake,
+    name: "snowflake",
+    types: ["BOOLEAN", "BIGINT", "DOUBLE", "VARCHAR", "TIMESTAMP_NTZ", "VARIANT"],
+    regex_match: "(REGEXP_INSTR({a}, {p}) > 0)",
+    position: "POSITION({b}, {a})",
+    distinct_from: "{a} IS DISTINCT FROM {b}",
+    int_div: "CAST(TRUNC({a} / {b}) AS BIGINT)",
+    json_to_string: "COALESCE(CASE WHEN TYPEOF({a}) = 'VARCHAR' THEN CAST({a} AS VARCHAR) WHEN TYPEOF({a}) = 'NULL_VALUE' THEN '' ELSE TO_JSON({a}) END, '')",
+    true_lit: "TRUE",
+    false_lit: "FALSE",
+    param: Some("${name}"),
+    now: "CAST(SYSDATE() AS TIMESTAMP_NTZ)",
+    dt_add: "TIMESTAMPADD(MICROSECOND, TRUNC(({t}) / 10), {a})",
+    dt_diff: "(TIMESTAMPDIFF(MICROSECOND, {b}, {a}) * 10)",
+    bin_dt: "TO_TIMESTAMP_NTZ(CAST(FLOOR(DATE_PART(EPOCH_MICROSECOND, {a}) / TRUNC(({s}) / 10)) * TRUNC(({s}) / 10) AS BIGINT), 6)",
+    get_key: "",
+    get_index: "",
+    json_number: "(CASE WHEN TYPEOF({a}) IN ('INTEGER', 'DECIMAL', 'DOUBLE') THEN CAST({a} AS DOUBLE) END)",
+    json_parse: "PARSE_JSON({a})",
+    datetime_lit: "CAST('{s}' AS TIMESTAMP_NTZ)",
+    lexical: Lexical {
+        ident_quote: '"',
+        backslash_escapes: true,
+    },
+};
+
+/// BigQuery (GoogleSQL): datetimes are TIMESTAMP (UTC), dynamic values JSON, parameters
+/// named `@name`. Checked by parsing only (sqlglot).
+pub const BIGQUERY: Dialect = Dialect {
+    kind: DialectKind::BigQuery,
+    name: "bigquery",
+    types: ["BOOL", "INT64", "FLOAT64", "STRING", "TIMESTAMP", "JSON"],
+    regex_match: "REGEXP_CONTAINS({a}, {p})",
+    position: "STRPOS({a}, {b})",
+    distinct_from: "{a} IS DISTINCT FROM {b}",
+    int_div: "DIV({a}, {b})",
+    json_to_string: "COALESCE(CASE WHEN JSON_TYPE({a}) = 'string' THEN JSON_VALUE({a}) WHEN JSON_TYPE({a}) = 'null' THEN '' ELSE TO_JSON_STRING({a}) END, '')",
+    true_lit: "TRUE",
+    false_lit: "FALSE",
+    param: Some("@{name}"),
+    now: "CURRENT_TIMESTAMP()",
+    dt_add: "TIMESTAMP_ADD({a}, INTERVAL DIV({t}, 10) MICROSECOND)",
+    dt_diff: "(TIMESTAMP_DIFF({a}, {b}, MICROSECOND) * 10)",
+    bin_dt: "TIMESTAMP_MICROS(CAST(FLOOR(UNIX_MICROS({a}) / DIV({s}, 10)) AS INT64) * DIV({s}, 10))",
+    get_key: "",
+    get_index: "",
+    json_number: "(CASE WHEN JSON_TYPE({a}) = 'number' THEN FLOAT64({a}) END)",
+    json_parse: "PARSE_JSON({a})",
+    datetime_lit: "TIMESTAMP '{s}'",
+    lexical: Lexical {
+        ident_quote: '`',
+        backslash_escapes: true,
+    },
 };
 
 pub fn dialect(name: &str) -> Option<&'static Dialect> {
@@ -126,6 +257,9 @@ pub fn dialect(name: &str) -> Option<&'static Dialect> {
         "duckdb" => Some(&DUCKDB),
         "postgres" | "postgresql" => Some(&POSTGRES),
         "sqlite" => Some(&SQLITE),
+        "spark" | "databricks" => Some(&SPARK),
+        "snowflake" => Some(&SNOWFLAKE),
+        "bigquery" => Some(&BIGQUERY),
         _ => None,
     }
 }
@@ -183,7 +317,9 @@ pub fn sql_names(plan: &Node, d: &Dialect) -> HashMap<String, String> {
                 out.insert(name.clone(), format!("{}__{hash:016x}", &name[..cut]));
             }
         }
-        DialectKind::DuckDb | DialectKind::Sqlite => {
+        // Snowflake's quoted identifiers keep case and allow 255 characters.
+        DialectKind::Snowflake => {}
+        DialectKind::DuckDb | DialectKind::Sqlite | DialectKind::Spark | DialectKind::BigQuery => {
             let mut taken: std::collections::HashSet<String> =
                 all.iter().map(|n| n.to_lowercase()).collect();
             let mut first: HashMap<String, &String> = HashMap::new();
@@ -215,6 +351,59 @@ pub fn string_lit(s: &str) -> Result<String, Unsupported> {
         });
     }
     Ok(format!("'{}'", s.replace('\'', "''")))
+}
+
+/// Turns the emitter's ANSI spelling into the dialect's, token by token: a `"ident"` gets the
+/// dialect's identifier quote, a `'text'` (with `''`) is written with backslash escapes where
+/// the dialect's literals read them. Text outside quotes is kept as it is; the emitter writes
+/// no comments and no other kind of quoted token.
+pub fn respell(sql: &str, lx: Lexical) -> String {
+    if lx == ANSI {
+        return sql.to_string();
+    }
+    let mut out = String::with_capacity(sql.len() + sql.len() / 8);
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '"' && c != '\'' {
+            out.push(c);
+            continue;
+        }
+        let mut body = String::new();
+        while let Some(x) = chars.next() {
+            if x == c {
+                if chars.peek() == Some(&c) {
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            body.push(x);
+        }
+        if c == '"' {
+            let q = lx.ident_quote;
+            out.push(q);
+            out.push_str(&body.replace(q, &format!("{q}{q}")));
+            out.push(q);
+        } else if lx.backslash_escapes {
+            out.push('\'');
+            for x in body.chars() {
+                match x {
+                    '\\' => out.push_str("\\\\"),
+                    '\'' => out.push_str("\\'"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    x => out.push(x),
+                }
+            }
+            out.push('\'');
+        } else {
+            out.push('\'');
+            out.push_str(&body.replace('\'', "''"));
+            out.push('\'');
+        }
+    }
+    out
 }
 
 /// Regex-escapes a term for every supported engine (RE2, PostgreSQL ARE, Rust regex).
@@ -265,6 +454,9 @@ struct Ctx<'d> {
     outer: Option<String>,
     /// `now()` as a fixed datetime (ticks) instead of the engine's clock.
     now: Option<i64>,
+    /// A regular expression written in the rule reached the output (for the dialects whose
+    /// regex engine differs from KQL's).
+    regex_from_rule: bool,
 }
 
 /// The input row number that partitions an `mv-apply` body's nodes.
@@ -329,7 +521,7 @@ impl Ctx<'_> {
             _ => {
                 // TIMESTAMP keeps microseconds: the 7th fraction digit is dropped.
                 let s = iso.trim_end_matches('Z').replace('T', " ");
-                format!("TIMESTAMP '{}'", &s[..s.len() - 1])
+                fill(self.d.datetime_lit, &[("s", &s[..s.len() - 1])])
             }
         }
     }
@@ -366,10 +558,7 @@ impl Ctx<'_> {
             Value::Timespan(t) => t.to_string(),
             Value::Dynamic(j) => {
                 let text = string_lit(&j.to_string())?;
-                match self.d.kind {
-                    DialectKind::Sqlite => text,
-                    _ => format!("CAST({text} AS {})", self.sql_type(Type::Dynamic)),
-                }
+                fill(self.d.json_parse, &[("a", &text)])
             }
         })
     }
@@ -431,6 +620,7 @@ impl Ctx<'_> {
     }
 
     fn expr(&mut self, e: &Expr) -> Result<String, Unsupported> {
+        super::sql_core::check_expr(self.d, e)?;
         Ok(match &e.kind {
             ExprKind::Column { name, .. } => quote_ident(name),
             ExprKind::Literal(v) => self.literal(v, e.ty)?,
@@ -732,7 +922,11 @@ impl Ctx<'_> {
                 } else {
                     let alt = pats
                         .iter()
-                        .map(|p| format!("(?:{p})"))
+                        // POSIX regular expressions (Snowflake) have no `(?:`.
+                        .map(|p| match self.d.kind {
+                            DialectKind::Snowflake => format!("({p})"),
+                            _ => format!("(?:{p})"),
+                        })
                         .collect::<Vec<_>>()
                         .join("|");
                     fill(self.d.regex_match, &[("a", &a), ("p", &string_lit(&alt)?)])
@@ -846,6 +1040,7 @@ impl Ctx<'_> {
     }
 
     fn call(&mut self, func: Func, args: &[Expr]) -> Result<String, Unsupported> {
+        super::sql_core::check_func(self.d, func, args)?;
         // `parse_path(x).Filename` / `.Extension`, following detc's parse_path.
         if func == Func::GetItem
             && matches!(
@@ -884,6 +1079,9 @@ impl Ctx<'_> {
                 }
             };
             let wrap = match self.d.kind {
+                DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => {
+                    return Err(core_gap(self.d))
+                }
                 DialectKind::DuckDb => "to_json",
                 DialectKind::Postgres => "to_jsonb",
                 DialectKind::Sqlite => "json_quote",
@@ -912,6 +1110,9 @@ impl Ctx<'_> {
             let x = self.expr(&inner[0])?;
             let part = self.url_part(&x, key)?;
             let wrap = match self.d.kind {
+                DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => {
+                    return Err(core_gap(self.d))
+                }
                 DialectKind::DuckDb => "to_json",
                 DialectKind::Postgres => "to_jsonb",
                 DialectKind::Sqlite => "json_quote",
@@ -943,6 +1144,12 @@ impl Ctx<'_> {
                 (self.d.kind, &args[i].kind)
             {
                 a[i] = string_lit(&postgres_brackets(pat))?;
+            }
+            // Java spells a named group `(?<name>`; RE2's `(?P<name>` is an error there.
+            if let (DialectKind::Spark, ExprKind::Literal(Value::String(pat))) =
+                (self.d.kind, &args[i].kind)
+            {
+                a[i] = string_lit(&java_named_groups(pat))?;
             }
         }
         Ok(match func {
@@ -986,6 +1193,7 @@ impl Ctx<'_> {
                 let t = &a[a.len() - 1];
                 let p = &a[0];
                 match self.d.kind {
+                    DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => return Err(core_gap(self.d)),
                     DialectKind::Sqlite => {
                         self.approx("extract_all in SQLite", "uses detc's regexp_extract_all() function, registered like REGEXP");
                         if selection.is_none() {
@@ -1055,6 +1263,7 @@ impl Ctx<'_> {
                 let (x, v) = (&a[0], &a[1]);
                 let text = args[1].ty == Type::String;
                 match self.d.kind {
+                    DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => return Err(core_gap(self.d)),
                     DialectKind::DuckDb => {
                         let el = if text {
                             "CASE WHEN json_type(e) = 'VARCHAR' THEN json_extract_string(e, '$') END"
@@ -1081,6 +1290,7 @@ impl Ctx<'_> {
             Func::ArrayConcat => {
                 let all = |test: &dyn Fn(&str) -> String| a.iter().map(|x| test(x)).collect::<Vec<_>>().join(" AND ");
                 match self.d.kind {
+                    DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => return Err(core_gap(self.d)),
                     DialectKind::DuckDb => {
                         let lists: Vec<String> = a.iter().map(|x| format!("CAST(json_extract({x}, '$[*]') AS JSON[])")).collect();
                         format!("(CASE WHEN {} THEN to_json(flatten([{}])) END)", all(&|x| format!("json_type({x}) = 'ARRAY'")), lists.join(", "))
@@ -1108,6 +1318,7 @@ impl Ctx<'_> {
             Func::BagKeys => {
                 let x = &a[0];
                 match self.d.kind {
+                    DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => return Err(core_gap(self.d)),
                     DialectKind::DuckDb => format!("(CASE WHEN json_type({x}) = 'OBJECT' THEN to_json(list_sort(json_keys({x}))) END)"),
                     DialectKind::Postgres => format!("(CASE WHEN jsonb_typeof({x}) = 'object' THEN COALESCE((SELECT jsonb_agg(k ORDER BY k COLLATE \"C\") FROM jsonb_object_keys({x}) AS t(k)), '[]'::jsonb) END)"),
                     DialectKind::Sqlite => format!("(CASE WHEN json_type({x}) = 'object' THEN (SELECT json_group_array(t.key ORDER BY t.key) FROM json_each({x}) AS t) END)"),
@@ -1118,6 +1329,7 @@ impl Ctx<'_> {
                 self.approx("dynamic_to_json", "keys keep the engine's order (KQL sorts them); PostgreSQL also orders them its own way and adds spaces");
                 let x = &a[0];
                 match self.d.kind {
+                    DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => return Err(core_gap(self.d)),
                     DialectKind::DuckDb => format!("COALESCE(CAST({x} AS VARCHAR), 'null')"),
                     DialectKind::Postgres => format!("COALESCE(CAST({x} AS TEXT), 'null')"),
                     DialectKind::Sqlite => format!("COALESCE(json({x}), 'null')"),
@@ -1129,6 +1341,7 @@ impl Ctx<'_> {
                 let x = &a[0];
                 let valid_cp = |n: &str, lo: u32| format!("({n} BETWEEN {lo} AND 1114111 AND NOT {n} BETWEEN 55296 AND 57343)");
                 match self.d.kind {
+                    DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => return Err(core_gap(self.d)),
                     DialectKind::DuckDb => {
                         let ok = format!("json_type(e) IN ('BIGINT', 'UBIGINT') AND {}", valid_cp("TRY_CAST(e AS BIGINT)", 0));
                         let elements = format!("CAST(json_extract({x}, '$[*]') AS JSON[])");
@@ -1157,6 +1370,7 @@ impl Ctx<'_> {
             Func::Base64DecodeToArray => {
                 let x = &a[0];
                 match self.d.kind {
+                    DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => return Err(core_gap(self.d)),
                     DialectKind::Sqlite => {
                         self.approx("base64_decode_toarray in SQLite", "uses detc's function of that name, registered like REGEXP");
                         format!("base64_decode_toarray({x})")
@@ -1183,6 +1397,7 @@ impl Ctx<'_> {
             }
             Func::Hash if arg_ty == Some(Type::String) => {
                 let h = match self.d.kind {
+                    DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => return Err(core_gap(self.d)),
                     DialectKind::DuckDb => {
                         self.approx("hash", "DuckDB's hash(), not Kusto's xxhash64: equal texts give equal values, but the values differ");
                         format!("CAST(hash({}) >> 1 AS BIGINT)", a[0])
@@ -1208,6 +1423,7 @@ impl Ctx<'_> {
                     return Err(unsupported("extract_json", "the path must be a constant"));
                 };
                 let json = match (arg_ty, self.d.kind) {
+                    (_, DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery) => return Err(core_gap(self.d)),
                     (_, _) if args[1].ty == Type::Dynamic => a[1].clone(),
                     (_, DialectKind::DuckDb) => format!("(CASE WHEN json_valid({0}) THEN CAST({0} AS JSON) END)", a[1]),
                     (_, DialectKind::Sqlite) => format!("(CASE WHEN json_valid({0}) THEN json({0}) END)", a[1]),
@@ -1230,6 +1446,7 @@ impl Ctx<'_> {
                 let (s, e) = (&a[0], &a[1]);
                 let step = a.get(2).cloned().unwrap_or_else(|| "1".into());
                 match self.d.kind {
+                    DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => return Err(core_gap(self.d)),
                     DialectKind::DuckDb => format!("(CASE WHEN {step} <> 0 THEN to_json(generate_series({s}, {e}, {step})) END)"),
                     DialectKind::Postgres => format!("(CASE WHEN {step} <> 0 THEN (SELECT COALESCE(jsonb_agg(t.g ORDER BY t.o), '[]'::jsonb) FROM generate_series({s}, {e}, {step}) WITH ORDINALITY AS t(g, o)) END)"),
                     DialectKind::Sqlite => return Err(unsupported("range", "SQLite has no series function built in")),
@@ -1262,6 +1479,7 @@ impl Ctx<'_> {
                 let norm = |i: &str| format!("(CASE WHEN {i} < 0 THEN {n} + {i} ELSE {i} END)");
                 let (lo, hi) = (norm(lo), norm(hi));
                 match self.d.kind {
+                    DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => return Err(core_gap(self.d)),
                     DialectKind::DuckDb => format!(
                         "(CASE WHEN json_type({x}) = 'ARRAY' THEN to_json(list_slice(CAST(json_extract({x}, '$[*]') AS JSON[]), greatest({lo}, 0) + 1, {hi} + 1)) END)"
                     ),
@@ -1278,6 +1496,7 @@ impl Ctx<'_> {
             Func::StrcatArray => {
                 let (x, d) = (&a[0], &a[1]);
                 match self.d.kind {
+                    DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => return Err(core_gap(self.d)),
                     DialectKind::DuckDb => {
                         let e = fill(self.d.json_to_string, &[("a", "e")]);
                         format!("(CASE WHEN json_type({x}) = 'ARRAY' THEN array_to_string(list_transform(CAST(json_extract({x}, '$[*]') AS JSON[]), lambda e: {e}), {d}) ELSE '' END)")
@@ -1302,6 +1521,7 @@ impl Ctx<'_> {
                 format!("regexp_replace({}, {p}, '')", a[1])
             }
             Func::StringSize => match self.d.kind {
+                DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => return Err(core_gap(self.d)),
                 DialectKind::DuckDb => format!("CAST(strlen({}) AS BIGINT)", a[0]),
                 DialectKind::Postgres => format!("CAST(octet_length({}) AS BIGINT)", a[0]),
                 DialectKind::Sqlite => format!("length(CAST({} AS BLOB))", a[0]),
@@ -1319,6 +1539,7 @@ impl Ctx<'_> {
             // Timespans are ticks in every dialect.
             Func::ToTimespan if matches!(arg_ty, Some(Type::Timespan | Type::Long | Type::Int)) => a[0].clone(),
             Func::ToHex if arg_ty.is_some_and(|t| t.is_integer()) && args.len() == 1 => match self.d.kind {
+                DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => return Err(core_gap(self.d)),
                 DialectKind::DuckDb => format!("lower(hex({}))", a[0]),
                 DialectKind::Postgres => format!("to_hex({})", a[0]),
                 DialectKind::Sqlite => format!("printf('%x', {})", a[0]),
@@ -1338,6 +1559,7 @@ impl Ctx<'_> {
                 fill(self.d.json_to_string, &[("a", &a[0])])
             ),
             Func::ToDynamic if arg_ty == Some(Type::String) => match self.d.kind {
+                DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => return Err(core_gap(self.d)),
                 DialectKind::DuckDb => format!(
                     "(CASE WHEN {0} = '' THEN NULL WHEN json_valid({0}) THEN CAST({0} AS JSON) ELSE to_json({0}) END)",
                     a[0]
@@ -1394,6 +1616,7 @@ impl Ctx<'_> {
                 format!("date_diff({}, {}, {})", a[0], a[2], a[1])
             }
             Func::ArrayLength => match self.d.kind {
+                DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => return Err(core_gap(self.d)),
                 DialectKind::DuckDb => format!("(CASE WHEN json_type({0}) = 'ARRAY' THEN CAST(json_array_length({0}) AS BIGINT) END)", a[0]),
                 DialectKind::Postgres => format!("(CASE WHEN jsonb_typeof({0}) = 'array' THEN CAST(jsonb_array_length({0}) AS BIGINT) END)", a[0]),
                 DialectKind::Sqlite => format!("(CASE WHEN json_type({0}) = 'array' THEN json_array_length({0}) END)", a[0]),
@@ -1413,6 +1636,8 @@ impl Ctx<'_> {
                 match self.d.kind {
                     // SQLite's CAST truncates toward zero and it has no trunc().
                     DialectKind::Sqlite => format!("CAST({} AS INTEGER)", a[0]),
+                    // Spark's trunc() is for dates; its CAST truncates toward zero.
+                    DialectKind::Spark => format!("CAST({} AS BIGINT)", a[0]),
                     _ => format!("CAST(trunc({}) AS {})", a[0], self.sql_type(Type::Long)),
                 }
             }
@@ -1458,6 +1683,7 @@ impl Ctx<'_> {
                 };
                 let x = &a[0];
                 match self.d.kind {
+                    DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => return Err(core_gap(self.d)),
                     DialectKind::DuckDb => format!("to_json(string_split({x}, {}))", a[1]),
                     DialectKind::Postgres => format!(
                         "(CASE WHEN {x} = '' THEN '[\"\"]'::jsonb ELSE to_jsonb(string_to_array({x}, {})) END)",
@@ -1485,6 +1711,7 @@ impl Ctx<'_> {
                 // The whole split as JSON, then the one element (or an empty array).
                 let whole = self.call(Func::Split, &args[..2])?;
                 match self.d.kind {
+                    DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => return Err(core_gap(self.d)),
                     DialectKind::DuckDb => format!(
                         "(CASE WHEN json_array_length({whole}) > {idx} THEN json_array({whole} -> {idx}) ELSE '[]'::JSON END)"
                     ),
@@ -1518,6 +1745,9 @@ impl Ctx<'_> {
                     DialectKind::DuckDb => format!("COALESCE(strftime({}, '%Y-%m-%dT%H:%M:%S.%f') || '0Z', '')", a[0]),
                     DialectKind::Postgres => format!("COALESCE(to_char({}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '0Z', '')", a[0]),
                     DialectKind::Sqlite => format!("COALESCE({}, '')", a[0]),
+                    DialectKind::Spark => format!("COALESCE(date_format({}, 'yyyy-MM-dd''T''HH:mm:ss.SSSSSS') || '0Z', '')", a[0]),
+                    DialectKind::Snowflake => format!("COALESCE(TO_VARCHAR({}, 'YYYY-MM-DD\"T\"HH24:MI:SS.FF6') || '0Z', '')", a[0]),
+                    DialectKind::BigQuery => format!("COALESCE(FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E6S', {}, 'UTC') || '0Z', '')", a[0]),
                 },
                 Some(Type::Timespan) => self.timespan_text(&a[0]),
                 Some(Type::Bool) => format!(
@@ -1574,6 +1804,15 @@ impl Ctx<'_> {
                 let now = self.now_sql();
                 self.dt_add(&now, &format!("-({})", a[0]))
             }
+            // The core dialects take a constant key or a non-negative constant index.
+            Func::GetItem if self.d.kind.core_only() => match (&args[1].kind, self.d.kind) {
+                (ExprKind::Literal(Value::String(k)), DialectKind::Spark) => {
+                    format!("variant_get({}, {})", a[0], string_lit(&format!("$['{}']", k.replace('\\', "\\\\").replace('\'', "\\'")))?)
+                }
+                (ExprKind::Literal(Value::Long(i)), DialectKind::Spark) => format!("variant_get({}, '$[{i}]')", a[0]),
+                (_, DialectKind::Snowflake) => format!("GET({}, {})", a[0], a[1]),
+                _ => format!("{}[{}]", a[0], a[1]),
+            },
             Func::GetItem => {
                 let idx = &args[1];
                 if let ExprKind::Literal(Value::Long(n)) = idx.kind {
@@ -1733,6 +1972,9 @@ impl Ctx<'_> {
     /// Group `g` of the regex literal `p` in `s`, '' when it does not match or take part.
     fn regex_group(&mut self, s: &str, p: &str, g: usize) -> String {
         match self.d.kind {
+            DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => {
+                unreachable!("outside the core dialects' gate (sql_core)")
+            }
             DialectKind::DuckDb => format!("regexp_extract({s}, {p}, {g})"),
             DialectKind::Postgres => format!("COALESCE((regexp_match({s}, {p}))[{g}], '')"),
             DialectKind::Sqlite => {
@@ -1756,6 +1998,7 @@ impl Ctx<'_> {
         let elements = self.elements_of(x);
         let t = fill(self.d.json_to_string, &[("a", "e.v")]);
         let test = match self.d.kind {
+            DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => unreachable!("outside the core dialects' gate (sql_core)"),
             DialectKind::DuckDb => format!("CASE WHEN json_type(e.v) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN CAST(e.v AS DOUBLE) = {a} WHEN json_type(e.v) = 'NULL' THEN FALSE ELSE {t} = {text} END"),
             DialectKind::Postgres => format!("CASE WHEN jsonb_typeof(e.v) = 'number' THEN CAST(e.v #>> '{{}}' AS DOUBLE PRECISION) = {a} WHEN jsonb_typeof(e.v) = 'null' THEN FALSE ELSE {t} = {text} END"),
             DialectKind::Sqlite => format!("CASE WHEN e.type IN ('integer', 'real') THEN e.value = {a} WHEN e.type = 'null' THEN 0 WHEN e.type IN ('true', 'false') THEN e.type = {text} ELSE e.value = {text} END"),
@@ -1768,6 +2011,7 @@ impl Ctx<'_> {
     /// element `e.v`; SQLite's is the json_each row `e`.
     fn elements_of(&self, x: &str) -> String {
         match self.d.kind {
+            DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => unreachable!("outside the core dialects' gate (sql_core)"),
             DialectKind::DuckDb => format!("(SELECT unnest(CASE WHEN {x} IS NULL THEN CAST([] AS JSON[]) WHEN json_type({x}) = 'ARRAY' THEN CAST(json_extract({x}, '$[*]') AS JSON[]) ELSE [{x}] END) AS v) AS e"),
             DialectKind::Postgres => format!("jsonb_array_elements(CASE WHEN {x} IS NULL THEN '[]'::jsonb WHEN jsonb_typeof({x}) = 'array' THEN {x} ELSE jsonb_build_array({x}) END) AS e(v)"),
             DialectKind::Sqlite => format!("json_each(CASE WHEN {x} IS NULL THEN '[]' WHEN json_type({x}) = 'array' THEN {x} ELSE json_array(json({x})) END) AS e"),
@@ -1790,6 +2034,7 @@ impl Ctx<'_> {
         let elements = self.elements_of(x);
         let t = fill(self.d.json_to_string, &[("a", "e.v")]);
         match self.d.kind {
+            DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => unreachable!("outside the core dialects' gate (sql_core)"),
             DialectKind::DuckDb => format!("SELECT {t} AS \"__detc_text\" FROM {from}{elements} WHERE json_type(e.v) <> 'NULL'"),
             DialectKind::Postgres => format!("SELECT {t} AS \"__detc_text\" FROM {from}{elements} WHERE jsonb_typeof(e.v) <> 'null'"),
             DialectKind::Sqlite => format!("SELECT CASE e.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(e.value AS TEXT) END AS \"__detc_text\" FROM {from}{elements} WHERE e.type <> 'null'"),
@@ -1827,6 +2072,9 @@ impl Ctx<'_> {
     /// A regular expression argument this dialect can read as Rust's `regex` does; only
     /// constant patterns are checked (a pattern computed at run time is the engine's to judge).
     fn check_regex(&mut self, e: &Expr, unnamed: bool) -> Result<(), Unsupported> {
+        if matches!(self.d.kind, DialectKind::Spark | DialectKind::Snowflake) {
+            self.regex_from_rule = true;
+        }
         let ExprKind::Literal(Value::String(pat)) = &e.kind else {
             return Ok(());
         };
@@ -1843,6 +2091,9 @@ impl Ctx<'_> {
     /// `todatetime` of text (`x` is its SQL).
     fn todatetime_text(&mut self, x: &str) -> Result<String, Unsupported> {
         Ok(match self.d.kind {
+            DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => {
+                return Err(core_gap(self.d))
+            }
             DialectKind::DuckDb => format!("TRY_CAST(trim({x}) AS TIMESTAMP)"),
             DialectKind::Postgres => {
                 let ok = fill(
@@ -1905,6 +2156,9 @@ impl Ctx<'_> {
     /// reads `{e}`, an element's KQL text, and `{i}`, its 0-based index).
     fn json_elements(&self, arr: &str, agg: &str, filter: &str) -> String {
         match self.d.kind {
+            DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => {
+                unreachable!("outside the core dialects' gate (sql_core)")
+            }
             DialectKind::DuckDb => unreachable!("DuckDB uses list functions"),
             DialectKind::Postgres => {
                 let e = fill(self.d.json_to_string, &[("a", "t.e")]);
@@ -1921,10 +2175,22 @@ impl Ctx<'_> {
         }
     }
 
+    /// Whether JSON value `v` is a string (the core dialects).
+    fn json_is_string(&self, v: &str) -> String {
+        match self.d.kind {
+            DialectKind::Spark => format!("schema_of_variant({v}) = 'STRING'"),
+            DialectKind::Snowflake => format!("TYPEOF({v}) = 'VARCHAR'"),
+            _ => format!("JSON_TYPE({v}) = 'string'"),
+        }
+    }
+
     /// The items `mv-expand` makes of a property bag `c`, as this dialect's array (DuckDB: a
     /// JSON[] list): one-member bags, or `[key, value]` pairs with `bagexpansion=array`.
     fn bag_items(&self, c: &str, pairs: bool) -> String {
         match self.d.kind {
+            DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => {
+                unreachable!("these expand bags in `mv_expand_core`")
+            }
             DialectKind::DuckDb => {
                 let item = if pairs {
                     "json_array(e.key, e.value)"
@@ -1963,6 +2229,9 @@ impl Ctx<'_> {
     fn group(&mut self, s: &str, pat: &str) -> Result<String, Unsupported> {
         let p = string_lit(pat)?;
         Ok(match self.d.kind {
+            DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => {
+                return Err(core_gap(self.d))
+            }
             DialectKind::DuckDb => format!("regexp_extract({s}, {p}, 1)"),
             DialectKind::Postgres => format!("COALESCE(substring({s} FROM {p}), '')"),
             DialectKind::Sqlite => {
@@ -2068,6 +2337,7 @@ impl Ctx<'_> {
 
     fn aggregate(&mut self, a: &crate::ir::Agg) -> Result<String, Unsupported> {
         use crate::ir::AggFunc;
+        super::sql_core::check_agg(self.d, a)?;
         if a.func == AggFunc::MakeBag {
             return self.make_bag(a);
         }
@@ -2087,6 +2357,7 @@ impl Ctx<'_> {
                     let x = self.expr(&a.args[0])?;
                     let key = fill(self.d.json_to_string, &[("a", &x)]);
                     return Ok(match self.d.kind {
+                        DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => return Err(core_gap(self.d)),
                         DialectKind::DuckDb => format!("{}({x}, {key})", if least { "arg_min" } else { "arg_max" }),
                         DialectKind::Postgres => format!(
                             "(array_agg({x} ORDER BY {key} COLLATE \"C\" {}) FILTER (WHERE {x} IS NOT NULL))[1]",
@@ -2306,6 +2577,7 @@ impl Ctx<'_> {
         let norm = |c: &str| {
             let bag = self.bag_items(c, bag_array);
             match kind {
+                DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => unreachable!("outside the core dialects' gate (sql_core)"),
             DialectKind::DuckDb => format!("(CASE WHEN {c} IS NULL THEN '[null]'::JSON WHEN json_type({c}) = 'ARRAY' THEN {c} WHEN json_type({c}) = 'OBJECT' THEN to_json({bag}) ELSE json_array({c}) END)"),
             DialectKind::Postgres => format!("(CASE WHEN {c} IS NULL THEN '[null]'::jsonb WHEN jsonb_typeof({c}) = 'array' THEN {c} WHEN jsonb_typeof({c}) = 'object' THEN {bag} ELSE jsonb_build_array({c}) END)"),
             DialectKind::Sqlite => format!("(CASE WHEN {c} IS NULL THEN '[null]' WHEN json_type({c}) = 'array' THEN {c} WHEN json_type({c}) = 'object' THEN {bag} ELSE json_array(json({c})) END)"),
@@ -2330,6 +2602,7 @@ impl Ctx<'_> {
         };
         // The index i, and the FROM that repeats each row for it.
         let (from, i) = match kind {
+            DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => return Err(core_gap(self.d)),
             DialectKind::DuckDb => (
                 format!("{q} AS t, LATERAL (SELECT generate_series AS i FROM generate_series(0, CAST({longest} AS BIGINT) - 1)) AS g"),
                 "g.i".to_string(),
@@ -2356,6 +2629,9 @@ impl Ctx<'_> {
         let element = |n: &str| -> (String, String) {
             // (the JSON element, its path for SQLite)
             match kind {
+                DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => {
+                    unreachable!("outside the core dialects' gate (sql_core)")
+                }
                 DialectKind::DuckDb => (
                     format!("json_extract({n}, '$[' || {i} || ']')"),
                     String::new(),
@@ -2435,6 +2711,7 @@ impl Ctx<'_> {
                 ));
             }
         }
+        super::sql_core::check_node(self.d, node)?;
         let body = match &node.op {
             // Summarize by the keys and the pivot value as text, then fold each key's rows
             // into one JSON object (the native run's bag).
@@ -2683,8 +2960,45 @@ impl Ctx<'_> {
                 }
                 let q = self.node(input)?;
                 let c = format!("t.{}", quote_ident(&input.schema[*column].name));
-                let bag = self.bag_items(&c, *bag_array);
+                let bag = if self.d.kind.core_only() {
+                    String::new()
+                } else {
+                    self.bag_items(&c, *bag_array)
+                };
                 let (from, value) = match self.d.kind {
+                    // Arrays give their elements, bags one-member bags (or `[key, value]`),
+                    // anything else itself, null one null row.
+                    DialectKind::Spark => (
+                        format!("{q} AS t, LATERAL variant_explode(CASE WHEN {c} IS NULL THEN parse_json('[null]') WHEN schema_of_variant({c}) LIKE 'ARRAY%' OR schema_of_variant({c}) LIKE 'OBJECT%' THEN {c} ELSE parse_json('[' || to_json({c}) || ']') END) AS e"),
+                        if *bag_array {
+                            "CASE WHEN e.key IS NULL THEN e.value ELSE parse_json('[' || to_json(CAST(e.key AS VARIANT)) || ',' || to_json(e.value) || ']') END"
+                        } else {
+                            "CASE WHEN e.key IS NULL THEN e.value ELSE parse_json('{' || to_json(CAST(e.key AS VARIANT)) || ':' || to_json(e.value) || '}') END"
+                        }
+                        .to_string(),
+                    ),
+                    DialectKind::Snowflake => (
+                        format!("{q} AS t, LATERAL FLATTEN(INPUT => CASE WHEN {c} IS NULL THEN PARSE_JSON('[null]') WHEN IS_ARRAY({c}) OR IS_OBJECT({c}) THEN {c} ELSE PARSE_JSON('[' || TO_JSON({c}) || ']') END) AS e"),
+                        format!(
+                            "CASE WHEN e.key IS NULL THEN e.value ELSE {} END",
+                            if *bag_array {
+                                "ARRAY_CONSTRUCT(e.key, e.value)"
+                            } else {
+                                "OBJECT_CONSTRUCT_KEEP_NULL(e.key, e.value)"
+                            }
+                        ),
+                    ),
+                    DialectKind::BigQuery => {
+                        let item = if *bag_array {
+                            format!("JSON_ARRAY(k, {c}[k])")
+                        } else {
+                            format!("JSON_OBJECT(k, {c}[k])")
+                        };
+                        (
+                            format!("{q} AS t CROSS JOIN UNNEST(CASE WHEN {c} IS NULL THEN [JSON 'null'] WHEN JSON_TYPE({c}) = 'array' THEN JSON_QUERY_ARRAY({c}) WHEN JSON_TYPE({c}) = 'object' THEN ARRAY(SELECT {item} FROM UNNEST(JSON_KEYS({c}, 1)) AS k ORDER BY k) ELSE [{c}] END) AS v"),
+                            "v".to_string(),
+                        )
+                    }
                     DialectKind::DuckDb => (
                         format!("{q} AS t, LATERAL (SELECT unnest(CASE WHEN {c} IS NULL THEN [NULL::JSON] WHEN json_type({c}) = 'ARRAY' THEN CAST(json_extract({c}, '$[*]') AS JSON[]) WHEN json_type({c}) = 'OBJECT' THEN {bag} ELSE [{c}] END) AS v) AS e"),
                         "e.v".to_string(),
@@ -2711,6 +3025,9 @@ impl Ctx<'_> {
                     (Some(Type::String), DialectKind::DuckDb) => "CASE WHEN json_type(e.v) = 'VARCHAR' THEN json_extract_string(e.v, '$') ELSE '' END".into(),
                     (Some(Type::String), DialectKind::Postgres) => "CASE WHEN jsonb_typeof(e.v) = 'string' THEN e.v #>> '{}' ELSE '' END".into(),
                     (Some(Type::String), DialectKind::Sqlite) => "CASE WHEN e.type = 'text' THEN e.value ELSE '' END".into(),
+                    (Some(Type::String), DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery) => {
+                        format!("COALESCE(CASE WHEN {} THEN {} END, '')", self.json_is_string(&value), fill(self.d.json_to_string, &[("a", &value)]))
+                    }
                     (Some(Type::Long | Type::Int), DialectKind::DuckDb) => "CASE WHEN json_type(e.v) IN ('BIGINT', 'UBIGINT') THEN CAST(e.v AS BIGINT) END".into(),
                     (Some(Type::Long | Type::Int), DialectKind::Postgres) => "CASE WHEN jsonb_typeof(e.v) = 'number' AND (e.v #>> '{}') ~ '^-?[0-9]+$' THEN CAST(e.v #>> '{}' AS BIGINT) END".into(),
                     (Some(Type::Long | Type::Int), DialectKind::Sqlite) => "CASE WHEN e.type = 'integer' THEN e.value END".into(),
@@ -3012,6 +3329,9 @@ impl Ctx<'_> {
             filter = format!("{filter} AND {}", self.expr(&a.args[1])?);
         }
         Ok(match self.d.kind {
+            DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => {
+                return Err(core_gap(self.d))
+            }
             DialectKind::Sqlite => {
                 self.approx(
                     "make_set/make_list of dynamic values in SQLite",
@@ -3061,12 +3381,18 @@ impl Ctx<'_> {
         } else {
             // Only a bag contributes; a scalar gives nothing.
             return Ok(match self.d.kind {
+                DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => {
+                    return Err(core_gap(self.d))
+                }
                 DialectKind::Postgres => "'{}'::jsonb".into(),
                 DialectKind::DuckDb => "'{}'::JSON".into(),
                 DialectKind::Sqlite => "'{}'".into(),
             });
         };
         Ok(match self.d.kind {
+            DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => {
+                return Err(core_gap(self.d))
+            }
             DialectKind::Sqlite => {
                 self.approx(
                     "make_bag of bags in SQLite",
@@ -3135,6 +3461,9 @@ impl Ctx<'_> {
         let v = self.expr(&args[1])?;
         let v = self.as_json(&args[1], &v)?;
         Ok(match self.d.kind {
+            DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => {
+                return Err(core_gap(self.d))
+            }
             DialectKind::Postgres => format!(
                 "COALESCE(jsonb_object_agg({k}, {v}) FILTER (WHERE {k} IS NOT NULL), '{{}}'::jsonb)"
             ),
@@ -3163,8 +3492,14 @@ impl Ctx<'_> {
                 .map(|(l, _)| quote_ident(&left.schema[*l].name))
                 .collect::<Vec<_>>()
                 .join(", ");
+            // Spark and Snowflake want an order in ROW_NUMBER's window; any will do.
+            let order = if self.d.kind.core_only() {
+                format!(" ORDER BY {part}")
+            } else {
+                String::new()
+            };
             let inner = format!(
-                "SELECT {}, ROW_NUMBER() OVER (PARTITION BY {part}) AS \"__detc_rn\" FROM {lq}",
+                "SELECT {}, ROW_NUMBER() OVER (PARTITION BY {part}{order}) AS \"__detc_rn\" FROM {lq}",
                 Self::plain_cols(left)
             );
             lq = self.push(format!(
@@ -3354,6 +3689,21 @@ fn postgres_brackets(pat: &str) -> String {
 }
 
 /// A pattern with its named groups `(?P<name>...)` made plain groups (numbering unchanged).
+/// `(?P<name>` groups as `(?<name>`, the only spelling Java's regex engine reads; an escaped
+/// `\(` is left alone.
+fn java_named_groups(pat: &str) -> String {
+    let mut out = String::with_capacity(pat.len());
+    let mut rest = pat;
+    while let Some(i) = rest.find("(?P<") {
+        let escaped = rest[..i].chars().rev().take_while(|&c| c == '\\').count() % 2 == 1;
+        out.push_str(&rest[..i]);
+        out.push_str(if escaped { "(?P<" } else { "(?<" });
+        rest = &rest[i + 4..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn unname_groups(pat: &str) -> String {
     regex::Regex::new(r"\(\?P?<[A-Za-z_][A-Za-z0-9_]*>")
         .expect("valid")
@@ -3466,6 +3816,12 @@ fn text_args(f: Func) -> &'static [usize] {
     }
 }
 
+/// A construct outside the core of a dialect that emits only its core ([`super::sql_core`]);
+/// the gate reports these first, so this is the fallback's reason.
+fn core_gap(d: &Dialect) -> Unsupported {
+    unsupported("construct", &format!("not emitted to {} yet", d.name))
+}
+
 fn unsupported(construct: &str, reason: &str) -> Unsupported {
     Unsupported {
         construct: construct.into(),
@@ -3534,6 +3890,7 @@ fn emit_renamed(plan: &Node, d: &Dialect, now: Option<i64>) -> Result<SqlOutput,
         params: Vec::new(),
         outer: None,
         now,
+        regex_from_rule: false,
     };
     let last = cx.node(plan)?;
     let mut text = String::from("WITH\n");
@@ -3558,6 +3915,17 @@ fn emit_renamed(plan: &Node, d: &Dialect, now: Option<i64>) -> Result<SqlOutput,
             "REGEXP needs a regexp() function (the sqlite3 shell and detc provide one)",
         );
     }
+    if cx.regex_from_rule {
+        cx.approx(
+            "regular expressions",
+            match d.kind {
+                DialectKind::Spark => "the rule's patterns are passed to Java's regex engine as they are; constructs that differ from KQL's RE2 (possessive quantifiers, \\p classes, lookaround) are read the Java way",
+                DialectKind::Snowflake => "the rule's patterns are passed to Snowflake's POSIX extended regex engine as they are; Perl/RE2 constructs (non-capturing groups, lazy quantifiers, \\d) are read the POSIX way",
+                _ => unreachable!("set for Spark and Snowflake only"),
+            },
+        );
+    }
+    let text = respell(&text, d.lexical);
     Ok(SqlOutput {
         emitted: Emitted {
             text,
@@ -3570,6 +3938,24 @@ fn emit_renamed(plan: &Node, d: &Dialect, now: Option<i64>) -> Result<SqlOutput,
 #[cfg(test)]
 mod tests {
     use super::postgres_regex_problem as problem;
+
+    #[test]
+    fn java_named_groups() {
+        assert_eq!(
+            super::java_named_groups(r"(?P<w>a)\(?P<x)"),
+            r"(?<w>a)\(?P<x)"
+        );
+    }
+
+    #[test]
+    fn respell_quotes_for_backtick_dialects() {
+        let sql = r#"SELECT "a""b", 'it''s \d' FROM "t""#;
+        assert_eq!(
+            super::respell(sql, super::SPARK.lexical),
+            r#"SELECT `a"b`, 'it\'s \\d' FROM `t`"#
+        );
+        assert_eq!(super::respell(sql, super::DUCKDB.lexical), sql);
+    }
 
     #[test]
     fn one_capturing_group() {

@@ -15,7 +15,8 @@ pub fn function(d: DialectKind, f: Func) -> Option<&'static str> {
             "(date_trunc('day', {0}) + INTERVAL '1 day' - INTERVAL '1 microsecond')"
         }
         (Func::EndOfDay, Sqlite) => "strftime('%Y-%m-%dT23:59:59.9999999Z', {0})",
-        (Func::Extract, DuckDb) => "regexp_extract({2}, {0}, {1})",
+        (Func::Extract, DuckDb | Spark) => "regexp_extract({2}, {0}, {1})",
+        (Func::Extract, Snowflake) => "COALESCE(REGEXP_SUBSTR({2}, {0}, 1, 1, 'e', {1}), '')",
         (Func::PackArray, DuckDb | Sqlite) => "json_array({*})",
         (Func::PackArray, Postgres) => "jsonb_build_array({*})",
         (Func::BagPack, DuckDb | Sqlite) => "json_object({*})",
@@ -46,6 +47,7 @@ pub fn json_object_agg(d: DialectKind) -> &'static str {
     match d {
         DuckDb | Sqlite => "json_group_object({k}, {v})",
         Postgres => "jsonb_object_agg({k}, {v})",
+        Spark | Snowflake | BigQuery => unreachable!("outside the core dialects' gate (sql_core)"),
     }
 }
 
@@ -53,6 +55,15 @@ pub fn json_object_agg(d: DialectKind) -> &'static str {
 pub fn aggregate(d: DialectKind, f: AggFunc) -> Option<&'static str> {
     Some(match (f, d) {
         (AggFunc::Count, _) => "count(*)",
+        // Neither has FILTER (WHERE ...).
+        (AggFunc::CountIf, Snowflake) => "COUNT_IF({p})",
+        (AggFunc::CountIf, BigQuery) => "COUNTIF({p})",
+        (AggFunc::DCountIf, Snowflake | BigQuery) => {
+            "count(DISTINCT CASE WHEN {p} THEN {0} END)"
+        }
+        (AggFunc::SumIf, Snowflake | BigQuery) => {
+            "COALESCE(sum(CASE WHEN {p} THEN {0} END), 0)"
+        }
         (AggFunc::CountIf, _) => "count(*) FILTER (WHERE {p})",
         (AggFunc::DCount, _) => "count(DISTINCT {0})",
         (AggFunc::DCountIf, _) => "count(DISTINCT {0}) FILTER (WHERE {p})",

@@ -42,6 +42,7 @@ pub fn column_type(engine: Engine, ty: Type) -> &'static str {
         (DuckDb, Type::Dynamic) => "JSON",
         (Postgres, Type::Dynamic) => "JSONB",
         (Sqlite, Type::Dynamic) => "TEXT",
+        (Spark, ty) => super::spark::column_type(ty),
     }
 }
 
@@ -77,6 +78,9 @@ fn truncate(s: &str) -> String {
 
 /// The whole load script for `tables`.
 pub fn script(engine: Engine, tables: &[TableData]) -> Result<String, String> {
+    if engine == Engine::Spark {
+        return Err("Spark loads tables through its driver, not an SQL script".into());
+    }
     let mut out = String::new();
     if engine == Engine::Postgres {
         out.push_str("SET standard_conforming_strings = on;\n");
@@ -182,6 +186,7 @@ pub fn literal(engine: Engine, ty: Type, value: &Value) -> Result<String, String
                 DuckDb => format!("{quoted}::JSON"),
                 Postgres => format!("{quoted}::jsonb"),
                 Sqlite => quoted,
+                Spark => unreachable!("script() refuses Spark"),
             }
         }
     })
@@ -194,6 +199,7 @@ fn real_literal(engine: Engine, x: f64) -> String {
             DuckDb => "'NaN'::DOUBLE".into(),
             Postgres => "'NaN'::double precision".into(),
             Sqlite => "NULL".into(),
+            Spark => unreachable!("script() refuses Spark"),
         };
     }
     if x.is_infinite() {
@@ -205,6 +211,7 @@ fn real_literal(engine: Engine, x: f64) -> String {
             (Postgres, true) => "'-Infinity'::double precision".into(),
             (Sqlite, false) => "9e999".into(),
             (Sqlite, true) => "-9e999".into(),
+            (Spark, _) => unreachable!("script() refuses Spark"),
         };
     }
     if x == 0.0 && x.is_sign_negative() {
@@ -213,6 +220,7 @@ fn real_literal(engine: Engine, x: f64) -> String {
             DuckDb => "'-0.0'::DOUBLE".into(),
             Postgres => "'-0'::double precision".into(),
             Sqlite => "-0.0".into(),
+            Spark => unreachable!("script() refuses Spark"),
         };
     }
     match engine {
@@ -224,6 +232,7 @@ fn real_literal(engine: Engine, x: f64) -> String {
         // reads it as REAL; PostgreSQL reads it as NUMERIC and converts through its text to the
         // nearest double (both tested with random doubles).
         Postgres | Sqlite => format!("{x:?}"),
+        Spark => unreachable!("script() refuses Spark"),
     }
 }
 
@@ -237,6 +246,7 @@ fn datetime_literal(engine: Engine, ticks: i64) -> Result<String, String> {
         .ok_or_else(|| format!("datetime of {ticks} ticks is outside years 1..9999"))?;
     Ok(match engine {
         Engine::Sqlite => format!("'{}'", format_datetime(ticks)),
+        Engine::Spark => unreachable!("script() refuses Spark"),
         Engine::DuckDb | Engine::Postgres => format!(
             "TIMESTAMP '{}.{:06}'",
             dt.format("%Y-%m-%d %H:%M:%S"),

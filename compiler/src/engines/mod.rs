@@ -41,6 +41,7 @@ mod duckdb;
 mod json;
 pub mod load;
 mod postgres;
+mod spark;
 mod sqlite;
 
 use crate::types::Type;
@@ -64,9 +65,12 @@ pub enum Engine {
     DuckDb,
     Sqlite,
     Postgres,
+    Spark,
 }
 
 impl Engine {
+    /// The engines `detc verify` and the tests run by default (Spark is opt-in: it needs Java
+    /// and a few seconds to start).
     pub const ALL: [Engine; 3] = [Engine::DuckDb, Engine::Sqlite, Engine::Postgres];
 
     pub fn name(self) -> &'static str {
@@ -74,6 +78,7 @@ impl Engine {
             Engine::DuckDb => "duckdb",
             Engine::Sqlite => "sqlite",
             Engine::Postgres => "postgres",
+            Engine::Spark => "spark",
         }
     }
 
@@ -83,6 +88,7 @@ impl Engine {
             "duckdb" => Engine::DuckDb,
             "sqlite" | "sqlite3" => Engine::Sqlite,
             "postgres" | "postgresql" | "pg" => Engine::Postgres,
+            "spark" => Engine::Spark,
             _ => return None,
         })
     }
@@ -147,8 +153,14 @@ impl std::error::Error for EngineError {}
 /// Creates the tables with the column types of the module doc, loads the rows, runs `sql` (one
 /// SELECT statement, possibly `WITH ...`; a trailing `;` is allowed) and returns its result.
 pub fn run(engine: Engine, tables: &[TableData], sql: &str) -> Result<EngineRows, EngineError> {
-    let script = try_load_script(engine, tables)?;
     let query = trim_query(sql);
+    if engine == Engine::Spark {
+        if query.is_empty() {
+            return Err(EngineError::new(engine, ErrorKind::Query, "empty query"));
+        }
+        return spark::run(tables, query);
+    }
+    let script = try_load_script(engine, tables)?;
     if query.is_empty() {
         return Err(EngineError::new(engine, ErrorKind::Query, "empty query"));
     }
@@ -163,6 +175,7 @@ pub fn run(engine: Engine, tables: &[TableData], sql: &str) -> Result<EngineRows
         Engine::Sqlite => sqlite::run(&script, query),
         Engine::DuckDb => duckdb::run(&script, query),
         Engine::Postgres => postgres::run(&script, query),
+        Engine::Spark => unreachable!("handled above"),
     }
 }
 
@@ -178,6 +191,7 @@ pub fn version(engine: Engine) -> Result<String, String> {
         Engine::Sqlite => Ok(rusqlite::version().to_string()),
         Engine::DuckDb => duckdb::version(),
         Engine::Postgres => postgres::version(),
+        Engine::Spark => spark::version(),
     }
 }
 

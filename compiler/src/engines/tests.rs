@@ -202,6 +202,7 @@ fn check_round_trip(engine: Engine) {
         Engine::DuckDb => assert_eq!(got.types[0], "BIGINT"),
         Engine::Postgres => assert_eq!(got.types[0], "bigint"),
         Engine::Sqlite => assert_eq!(got.types[0], ""),
+        Engine::Spark => assert_eq!(got.types[0], "bigint"),
     }
 }
 
