@@ -1558,8 +1558,11 @@ impl Ctx<'_> {
                 if func == Func::ToLower { "lower" } else { "upper" },
                 fill(self.d.json_to_string, &[("a", &a[0])])
             ),
+            // Text that is not JSON is the string itself (as DuckDB and SQLite have it).
             Func::ToDynamic if arg_ty == Some(Type::String) => match self.d.kind {
-                DialectKind::Spark | DialectKind::Snowflake | DialectKind::BigQuery => return Err(core_gap(self.d)),
+                DialectKind::Spark => format!("(CASE WHEN {0} = '' THEN NULL ELSE COALESCE(try_parse_json({0}), CAST({0} AS VARIANT)) END)", a[0]),
+                DialectKind::Snowflake => format!("(CASE WHEN {0} = '' THEN NULL ELSE COALESCE(TRY_PARSE_JSON({0}), TO_VARIANT({0})) END)", a[0]),
+                DialectKind::BigQuery => format!("(CASE WHEN {0} = '' THEN NULL ELSE COALESCE(SAFE.PARSE_JSON({0}), TO_JSON({0})) END)", a[0]),
                 DialectKind::DuckDb => format!(
                     "(CASE WHEN {0} = '' THEN NULL WHEN json_valid({0}) THEN CAST({0} AS JSON) ELSE to_json({0}) END)",
                     a[0]

@@ -39,6 +39,7 @@ const FUNCS: &[Func] = &[
     Func::MatchesRegex,
     Func::Extract,
     Func::GetItem,
+    Func::ToDynamic,
 ];
 
 fn refuse(d: &Dialect, what: &str) -> Result<(), Unsupported> {
@@ -96,6 +97,7 @@ pub fn check_func(d: &Dialect, f: Func, args: &[Expr]) -> Result<(), Unsupported
                 }
         }
         Func::MatchesRegex => args[0].ty != Type::Dynamic,
+        Func::ToDynamic => matches!(ty(0), Some(Type::String | Type::Dynamic)),
         Func::GetItem => match &args[1].kind {
             ExprKind::Literal(crate::value::Value::String(_)) => true,
             ExprKind::Literal(crate::value::Value::Long(i)) => *i >= 0,
