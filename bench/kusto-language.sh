@@ -2,23 +2,17 @@
 # Benchmark 3, second half (bench/README.md): parse-and-analyse per query, detc against
 # Microsoft's Kusto.Language warm in one Node process, on the corpus queries
 # (../shared/corpus/sentinel; skipped when absent) and detc's table schemas.
-# Installs Node.js/npm and python3-yaml from Debian when missing; fetches
-# @kusto/language-service-next 12.4.1 from npm into target/kusto-ls.
+# Installs python3-yaml from Debian when missing; scripts/kusto-ls.sh fetches
+# @kusto/language-service-next (and Node.js/npm when missing) into target/kusto-ls.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 corpus=../shared/corpus/sentinel
 [ -d "$corpus" ] || { echo "kusto-language: skipped ($corpus is absent)"; exit 0; }
-need=()
-command -v npm >/dev/null 2>&1 || need+=(npm)
-python3 -c "import yaml" 2>/dev/null || need+=(python3-yaml)
-if [ ${#need[@]} -gt 0 ]; then
-    apt-get update -qq >/dev/null && apt-get install -y -qq "${need[@]}" >/dev/null
+if ! python3 -c "import yaml" 2>/dev/null; then
+    apt-get update -qq >/dev/null && apt-get install -y -qq python3-yaml >/dev/null
 fi
+package=$(bash scripts/kusto-ls.sh)
 pkg=target/kusto-ls
-if [ ! -f "$pkg/package/bridge.min.js" ]; then
-    mkdir -p "$pkg"
-    (cd "$pkg" && npm pack --silent @kusto/language-service-next@12.4.1 >/dev/null && tar xzf kusto-language-service-next-12.4.1.tgz)
-fi
 python3 - "$corpus" "$pkg/queries.json" <<'PY'
 import glob, json, sys, yaml
 queries = []
@@ -31,7 +25,7 @@ for p in sorted(glob.glob(sys.argv[1] + "/**/*.yaml", recursive=True)):
         queries.append(d["query"])
 json.dump(queries, open(sys.argv[2], "w"))
 PY
-kusto=$(node bench/kusto_language.js "$pkg/package" schemas/tables "$pkg/queries.json")
+kusto=$(node bench/kusto_language.js "$package" schemas/tables "$pkg/queries.json")
 cargo build --quiet --release -p detc
 # detc: the whole `detc lint` process over the same files (YAML, schema, parse, names and
 # types, lint checks), median of 5 runs, per file with a query.

@@ -173,7 +173,16 @@ fn child(e: &Expr, min: u8) -> String {
     }
 }
 
-/// An IR expression as KQL text.
+/// The items of an `in`/`has_any` list. Kusto rejects an empty list `()`; `dynamic([])`
+/// contributes no element and lowers to the same empty list.
+fn list_text(items: &[Expr]) -> String {
+    if items.is_empty() {
+        return "dynamic([])".into();
+    }
+    let items: Vec<String> = items.iter().map(expr_text).collect();
+    items.join(", ")
+}
+
 /// A row function as KQL: `prev(x, 2, 0)`, `row_number(1, restart)`, ...
 pub fn row_func_text(f: &crate::ir::RowFunc) -> String {
     use crate::ir::RowFuncKind as K;
@@ -196,6 +205,7 @@ pub fn row_func_text(f: &crate::ir::RowFunc) -> String {
     format!("{}({})", f.kind.kql(), args.join(", "))
 }
 
+/// An IR expression as KQL text.
 pub fn expr_text(e: &Expr) -> String {
     match &e.kind {
         ExprKind::Column { name, .. } => ident(name),
@@ -205,6 +215,7 @@ pub fn expr_text(e: &Expr) -> String {
             match e.ty {
                 Type::String => p,
                 Type::DateTime => format!("todatetime({p})"),
+                Type::Timespan => format!("totimespan({p})"),
                 Type::Long => format!("tolong({p})"),
                 Type::Int => format!("toint({p})"),
                 Type::Real => format!("toreal({p})"),
@@ -245,8 +256,7 @@ pub fn expr_text(e: &Expr) -> String {
                 (false, false) => "in~",
                 (false, true) => "!in~",
             };
-            let items: Vec<String> = items.iter().map(expr_text).collect();
-            format!("{} {op} ({})", child(lhs, 4), items.join(", "))
+            format!("{} {op} ({})", child(lhs, 4), list_text(items))
         }
         ExprKind::HasAny {
             lhs,
@@ -259,8 +269,7 @@ pub fn expr_text(e: &Expr) -> String {
                 if *all { "has_all" } else { "has_any" },
                 if *cs { "_cs" } else { "" }
             );
-            let items: Vec<String> = terms.iter().map(expr_text).collect();
-            format!("{} {op} ({})", child(lhs, 4), items.join(", "))
+            format!("{} {op} ({})", child(lhs, 4), list_text(terms))
         }
         ExprKind::Between {
             expr,
@@ -416,6 +425,68 @@ fn extend_items(items: &[(String, Option<usize>, Expr)]) -> Vec<String> {
     out
 }
 
+/// A project that keeps the hidden column of `evaluate bag_unpack`/`pivot` (the columns known
+/// only at run time) cannot name it: it prints as the operator it was lowered from, which
+/// lowers to the same items. `project-rename x = a` for all columns in input order, some
+/// renamed; `project-away a, b` for the input's other columns in input order;
+/// `project-reorder a, b` for all of them with a listed prefix, the rest in input order.
+/// None when the project is neither, or has no hidden column.
+fn open_project_text(input: &Node, items: &[(String, Expr)]) -> Option<String> {
+    let hidden = |n: &str| n.starts_with(crate::lower::UNPACKED);
+    if !items.iter().any(|(n, _)| hidden(n)) {
+        return None;
+    }
+    let mut picked = Vec::with_capacity(items.len());
+    let mut renames = Vec::new();
+    for (n, e) in items {
+        match &e.kind {
+            ExprKind::Column { index, name } if input.schema[*index].name == *name => {
+                picked.push(*index);
+                if name != n {
+                    if hidden(n) || hidden(name) {
+                        return None;
+                    }
+                    renames.push(format!("{} = {}", ident(n), ident(name)));
+                }
+            }
+            _ => return None,
+        }
+    }
+    if !renames.is_empty() {
+        let all_in_order = picked.iter().copied().eq(0..input.schema.len());
+        return all_in_order.then(|| format!("project-rename {}", renames.join(", ")));
+    }
+    let names = |idx: &[usize]| -> Option<String> {
+        let mut v = Vec::new();
+        for &i in idx {
+            let n = &input.schema[i].name;
+            if hidden(n) || n.contains('*') {
+                return None;
+            }
+            v.push(ident(n));
+        }
+        Some(v.join(", "))
+    };
+    let away: Vec<usize> = (0..input.schema.len())
+        .filter(|i| !picked.contains(i))
+        .collect();
+    if picked.windows(2).all(|w| w[0] < w[1]) && !away.is_empty() {
+        return Some(format!("project-away {}", names(&away)?));
+    }
+    let mut sorted = picked.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if sorted.len() != picked.len() || !away.is_empty() {
+        return None;
+    }
+    // The shortest listed prefix (at least one column) after which the rest follow in input
+    // order.
+    let k = (1..picked.len())
+        .find(|&k| picked[k..].windows(2).all(|w| w[0] < w[1]))
+        .unwrap_or(picked.len());
+    Some(format!("project-reorder {}", names(&picked[..k])?))
+}
+
 /// The whole plan as one KQL query.
 pub fn plan_text(node: &Node) -> String {
     let mut out = String::new();
@@ -509,6 +580,10 @@ fn write_node(node: &Node, indent: usize, out: &mut String) {
         }
         Op::Project { input, items } => {
             write_node(input, indent, out);
+            if let Some(text) = open_project_text(input, items) {
+                pipe(out, text);
+                return;
+            }
             let s: Vec<String> = items
                 .iter()
                 .map(|(n, e)| match &e.kind {
@@ -729,15 +804,109 @@ fn write_node(node: &Node, indent: usize, out: &mut String) {
                 .iter()
                 .map(|c| format!("{}:{}", ident(&c.name), c.ty))
                 .collect();
+            // The column types say what the values are: an `int` column's values print
+            // bare (`int(1)` is not a constant to detc's reader).
             let vals: Vec<String> = rows
                 .iter()
-                .flat_map(|r| r.iter().zip(&node.schema).map(|(v, c)| literal(v, c.ty)))
+                .flat_map(|r| {
+                    r.iter().zip(&node.schema).map(|(v, c)| match v {
+                        Value::Long(n) if c.ty == Type::Int => n.to_string(),
+                        _ => literal(v, c.ty),
+                    })
+                })
                 .collect();
             out.push_str(&format!(
                 "datatable({}) [{}]",
                 cols.join(", "),
                 vals.join(", ")
             ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::catalog::Catalog;
+    use crate::lower::{lower, Tables};
+
+    /// The plan of `q`, its KQL, and the plan of that KQL, which must be the same.
+    fn round_trip(q: &str) -> String {
+        let catalog = Catalog::builtin();
+        let tables = Tables {
+            catalog: &catalog,
+            present: None,
+        };
+        let (ast, d) = crate::syntax::parse(q);
+        assert!(d.is_empty(), "{q}: {d:?}");
+        let lowered = lower(&ast, &tables);
+        let plan = lowered
+            .plan
+            .unwrap_or_else(|| panic!("{q}: {:?}", lowered.diagnostics));
+        let text = super::plan_text(&plan);
+        let (ast2, d2) = crate::syntax::parse(&text);
+        assert!(d2.is_empty(), "{text}: {d2:?}");
+        let again = lower(&ast2, &tables);
+        assert_eq!(
+            again.plan.as_ref(),
+            Some(&plan),
+            "{q}\n--- printed ---\n{text}\n{:?}",
+            again.diagnostics
+        );
+        text
+    }
+
+    #[test]
+    fn empty_lists_print_as_an_empty_dynamic_array() {
+        // Kusto rejects `in ()`.
+        let t = round_trip(
+            "let none = dynamic([]); SigninLogs | where UserPrincipalName !in~ (none) \
+             and ResultType in (none) and ResultDescription has_any (none) | project UserPrincipalName",
+        );
+        assert!(t.contains("!in~ (dynamic([]))"), "{t}");
+        assert!(t.contains(" in (dynamic([]))"), "{t}");
+        assert!(t.contains("has_any (dynamic([]))"), "{t}");
+        assert!(!t.contains("()"), "{t}");
+    }
+
+    #[test]
+    fn datatable_int_columns_print_bare_values() {
+        let t = round_trip("datatable(s:string, n:int) [\"a\", 1, \"b\", 2, \"c\", int(null)]");
+        assert!(t.contains("[\"a\", 1, \"b\", 2, \"c\", int(null)]"), "{t}");
+    }
+
+    #[test]
+    fn timespan_parameters_print_as_totimespan() {
+        let t = round_trip("SigninLogs | where TimeGenerated > ago(totimespan('{{Lookback}}'))");
+        assert!(t.contains("ago(totimespan(\"{{Lookback}}\"))"), "{t}");
+    }
+
+    #[test]
+    fn projects_over_unpacked_columns_never_name_the_hidden_column() {
+        for (q, op) in [
+            (
+                "SigninLogs | evaluate pivot(ResultType, count(), UserPrincipalName, IPAddress) \
+                 | project-away IPAddress",
+                "| project-away IPAddress",
+            ),
+            (
+                "SigninLogs | evaluate pivot(ResultType, count(), UserPrincipalName, IPAddress) \
+                 | project-rename U = UserPrincipalName",
+                "| project-rename U = UserPrincipalName",
+            ),
+            (
+                "SigninLogs | evaluate pivot(ResultType, count(), UserPrincipalName, IPAddress) \
+                 | extend n = 1 | project-reorder n, IPAddress",
+                "| project-reorder n, IPAddress",
+            ),
+            (
+                "SigninLogs | project UserPrincipalName, LocationDetails \
+                 | evaluate bag_unpack(LocationDetails) | project-reorder UserPrincipalName",
+                "| project-reorder UserPrincipalName",
+            ),
+        ] {
+            let t = round_trip(q);
+            assert!(t.contains(op), "{q}\n{t}");
+            assert!(!t.contains("[\"bag_unpack("), "{q}\n{t}");
         }
     }
 }
