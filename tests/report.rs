@@ -106,7 +106,7 @@ fn counts_and_first_failures() {
         json!({"DK002": 1, "DR002": 1, "DR100": 1, "DS001": 1, "DS002": 1, "DX001": 1, "DY001": 1})
     );
     let sigma_shape =
-        "sigma: plan shape: Sigma can express one log source with filters and a placeholder set only";
+        "sigma: take/sort: a Sigma rule selects events; it cannot order or limit them";
     assert_eq!(
         v["constructs"],
         json!({"evaluate plugin `autocluster` is not supported yet": 1, sigma_shape: 1})
