@@ -958,7 +958,12 @@ pub fn emit(plan: &Node, rule: Option<&Rule>, source: &str) -> Result<Output, Un
         for (n, s) in &w.sels {
             let m: String = s.modifiers.iter().map(|m| format!("|{m}")).collect();
             let regex = s.modifiers.contains(&"re");
-            d.push_str(&format!("  {n}:\n    {}{m}:\n", s.field));
+            let key = format!("{}{m}", s.field);
+            let plain = key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-|".contains(c));
+            let key = if plain { key } else { yaml_str(&key) };
+            d.push_str(&format!("  {n}:\n    {key}:\n"));
             for v in &s.values {
                 d.push_str(&format!("      - {}\n", value_text(v, regex)));
             }
