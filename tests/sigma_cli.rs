@@ -92,8 +92,9 @@ fn rule_files(dir: &Path, out: &mut Vec<PathBuf>) {
             if name != "fixtures" {
                 rule_files(&e, out);
             }
-        } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
-            && !name.ends_with(".tests.yaml")
+        } else if ((name.ends_with(".yaml") || name.ends_with(".yml"))
+            && !name.ends_with(".tests.yaml"))
+            || pipeline::is_kql(&e)
         {
             out.push(e);
         }
@@ -475,5 +476,46 @@ fn seed_round_trip_through_sigma_convert() {
         .collect();
     assert!(ips.contains("10.2.0.1") && ips.contains("10.0.0.1") && ips.contains("10.2.0.6"));
     assert!(!ips.contains("10.2.0.3") && !ips.contains("10.2.0.4") && !ips.contains("10.2.0.5"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn watchlist_placeholder_resolves_to_get_watchlist() {
+    let Some(sigma) = sigma() else { return };
+    let dir = temp_dir("watchlist");
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    // A set from a watchlist, once through `in` and once through a join on a renamed column.
+    std::fs::write(
+        src.join("vip-in.kql"),
+        "SigninLogs\n| where UserPrincipalName in (_GetWatchlist('VIP') | project SearchKey)\n| where ResultType =~ \"50074\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("vip-join.kql"),
+        "_GetWatchlist('VIP')\n| project UPN = SearchKey\n| join kind=inner (SigninLogs | where ResultType !~ \"0\") on $left.UPN == $right.UserPrincipalName\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let r = render_all(&src, &out);
+    assert_eq!(r.rendered, 2, "{:?}", r.unsupported);
+    let converted = convert_all(&sigma, &out);
+    let want = "UserPrincipalName in (_GetWatchlist(\"VIP\") | project SearchKey)";
+    for (file, q) in &converted {
+        let q = q.as_ref().unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(q.len(), 1, "{file}");
+        assert!(q[0].starts_with("SigninLogs\n| where "), "{file}: {}", q[0]);
+        assert!(q[0].contains(want), "{file}: {}", q[0]);
+        let f = dir.join(format!("{file}.kql"));
+        std::fs::write(&f, union(q)).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_detc"))
+            .args(["lint", "--output-format", "concise"])
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert_eq!(converted.len(), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -149,6 +149,65 @@ fn one_line(plan: &Node) -> String {
         .join(" ")
 }
 
+/// The watchlist column a set's column is, when the set is a watchlist read with columns only
+/// picked or renamed (no filter): `(alias, column)`.
+fn watchlist_column(node: &Node, index: usize) -> Option<(String, String)> {
+    match &node.op {
+        Op::Scan { table } => {
+            let alias = table
+                .strip_prefix(crate::catalog::GET_WATCHLIST)?
+                .strip_prefix('_')?;
+            Some((alias.to_string(), node.schema.get(index)?.name.clone()))
+        }
+        Op::Project { input, items } => match &items.get(index)?.1.kind {
+            ExprKind::Column { index, .. } => watchlist_column(input, *index),
+            _ => None,
+        },
+        Op::Extend { input, items } => {
+            let n = input.schema.len();
+            let item = items.iter().find(|(_, slot, _)| *slot == Some(index));
+            match item {
+                Some((_, _, e)) => match &e.kind {
+                    ExprKind::Column { index, .. } => watchlist_column(input, *index),
+                    _ => None,
+                },
+                None if index < n => watchlist_column(input, index),
+                None => {
+                    let appended: Vec<&Expr> = items
+                        .iter()
+                        .filter(|(_, slot, _)| slot.is_none())
+                        .map(|(_, _, e)| e)
+                        .collect();
+                    match &appended.get(index - n)?.kind {
+                        ExprKind::Column { index, .. } => watchlist_column(input, *index),
+                        _ => None,
+                    }
+                }
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The set as one KQL line with one column: a watchlist's own column straight from
+/// `_GetWatchlist`, anything else the sub-plan then its key column.
+fn set_query(set: &Node, index: usize) -> String {
+    if let Some((alias, col)) = watchlist_column(set, index) {
+        return format!(
+            "{}({}) | project {}",
+            crate::catalog::GET_WATCHLIST,
+            kql::string_lit(&alias),
+            kql::ident(&col)
+        );
+    }
+    let col = &set.schema[index].name;
+    if set.schema.len() == 1 {
+        one_line(set)
+    } else {
+        format!("{} | project {}", one_line(set), kql::ident(col))
+    }
+}
+
 fn set_name(set: &Node, column: &str) -> String {
     let tables = set.tables();
     match tables.first() {
@@ -428,7 +487,7 @@ fn predicate(e: &Expr, cols: &[Option<String>], ctx: &mut Ctx) -> Result<Cond, U
                     .first()
                     .map(|c| c.name.clone())
                     .unwrap_or_default();
-                let query = format!("{} | project {}", one_line(plan), kql::ident(&col));
+                let query = set_query(plan, 0);
                 let name =
                     ctx.placeholder(&set_name(plan, &col), if *cs { "in" } else { "in~" }, query);
                 return Ok(not_if(
@@ -681,7 +740,7 @@ fn join(
     };
     let mut ls = legs(ev, ctx)?;
     let set_col = set.schema[sk].name.clone();
-    let query = format!("{} | project {}", one_line(set), kql::ident(&set_col));
+    let query = set_query(set, sk);
     let name = ctx.placeholder(&set_name(set, &set_col), "in", query);
     if multiplies {
         ctx.approx(
