@@ -91,6 +91,9 @@ enum Cmd {
     /// Run each rule's tests (<rule>.tests.yaml next to the rule).
     Test { paths: Vec<PathBuf> },
     /// Compile rules to targets: one file per rule and target in --out.
+    ///
+    /// The sigma target also writes <rule>.sigma-pipeline.yml, the pySigma processing pipeline
+    /// that maps its log sources to tables and resolves its placeholders.
     Build {
         paths: Vec<PathBuf>,
         #[arg(long)]
