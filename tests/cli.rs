@@ -196,6 +196,7 @@ fn build_is_byte_identical_and_complete() {
             "privileged-accounts-failed-mfa.duckdb.sql",
             "privileged-accounts-failed-mfa.kql",
             "privileged-accounts-failed-mfa.postgres.sql",
+            "privileged-accounts-failed-mfa.sigma-pipeline.yml",
             "privileged-accounts-failed-mfa.sigma.yml",
             "privileged-accounts-failed-mfa.snowflake.sql",
             "privileged-accounts-failed-mfa.spark.sql",
@@ -735,7 +736,7 @@ fn build_check_reports_drift_without_writing() {
     assert!(so.contains("+// Privileged Accounts - Failed MFA"), "{so}");
     assert!(so.contains("new: ") && so.contains("sqlite.sql"), "{so}");
     assert!(so.contains("stale: ") && so.contains("gone.kql"), "{so}");
-    assert!(se.contains("3 of 8 file(s) differ"), "{se}");
+    assert!(se.contains("3 of 9 file(s) differ"), "{se}");
     // --check wrote nothing.
     assert!(!out
         .join("privileged-accounts-failed-mfa.sqlite.sql")

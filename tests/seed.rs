@@ -4,7 +4,7 @@
 use detc::catalog::Catalog;
 use detc::lower::Tables;
 use detc::pipeline;
-use detc::targets::{render, Target};
+use detc::targets::{render, render_files, Target};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -46,6 +46,17 @@ fn target_snapshots() {
         .unwrap_or_else(|u| panic!("{}: {u}", t.name()));
         insta::assert_snapshot!(format!("seed_{}", t.name().replace(':', "_")), text);
     }
+    // The Sigma target's second file: the pySigma pipeline that resolves its placeholders.
+    let files = render_files(
+        Target::Sigma,
+        &plan,
+        src.rule.as_ref(),
+        "rules/privileged-accounts-failed-mfa.yaml",
+    )
+    .unwrap();
+    let names: Vec<&str> = files.iter().map(|(e, _)| e.as_str()).collect();
+    assert_eq!(names, ["sigma.yml", "sigma-pipeline.yml"]);
+    insta::assert_snapshot!("seed_sigma_pipeline", files[1].1);
 }
 
 #[test]

@@ -12,20 +12,15 @@ pub fn explain(plan: &Node) -> String {
         let line = match t {
             Target::Kql => "exact (canonical KQL; re-parses to the same IR)".to_string(),
             Target::Sigma => match crate::emit::sigma::emit(plan, None, "rule") {
-                Ok(text) => {
-                    let notes: Vec<&str> = text
-                        .lines()
-                        .filter_map(|l| l.strip_prefix("#   - "))
-                        .collect();
-                    format!(
-                        "approximated:\n{}",
-                        notes
-                            .iter()
-                            .map(|n| format!("    - {n}"))
-                            .collect::<Vec<_>>()
-                            .join("\n")
-                    )
-                }
+                Ok(o) if o.approximations.is_empty() => "exact".into(),
+                Ok(o) => format!(
+                    "approximated:\n{}",
+                    o.approximations
+                        .iter()
+                        .map(|a| format!("    - {}: {}", a.construct, a.how))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                ),
                 Err(u) => format!("unsupported: {u}"),
             },
             Target::Sql(d) => match crate::emit::sql::emit(plan, d) {

@@ -116,6 +116,30 @@ pub fn render(
             )
             .map(|s| s.trim_end().to_string() + "\n")
         }
-        Target::Sigma => emit::sigma::emit(plan, rule, source),
+        Target::Sigma => emit::sigma::emit(plan, rule, source).map(|o| o.rules),
+    }
+}
+
+/// Every file one rule gives for one target, as (extension, text): the output document, and
+/// for Sigma also the pySigma processing pipeline that resolves its log sources and
+/// placeholders (`<rule>.sigma-pipeline.yml`).
+pub fn render_files(
+    target: Target,
+    plan: &Node,
+    rule: Option<&Rule>,
+    source: &str,
+) -> Result<Vec<(String, String)>, Unsupported> {
+    match target {
+        Target::Sigma => {
+            let o = emit::sigma::emit(plan, rule, source)?;
+            Ok(vec![
+                (target.extension(), o.rules),
+                ("sigma-pipeline.yml".into(), o.pipeline),
+            ])
+        }
+        _ => Ok(vec![(
+            target.extension(),
+            render(target, plan, rule, source)?,
+        )]),
     }
 }

@@ -5,7 +5,7 @@ use detc::diagnostics::{codes, Diagnostic, Severity};
 use detc::eval::{self, compile::Ctx, data, Data};
 use detc::lower::Tables;
 use detc::pipeline::{self, Source};
-use detc::targets::{render, Target};
+use detc::targets::{render_files, Target};
 use detc::value::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -91,6 +91,9 @@ enum Cmd {
     /// Run each rule's tests (<rule>.tests.yaml next to the rule).
     Test { paths: Vec<PathBuf> },
     /// Compile rules to targets: one file per rule and target in --out.
+    ///
+    /// The sigma target also writes <rule>.sigma-pipeline.yml, the pySigma processing pipeline
+    /// that maps its log sources to tables and resolves its placeholders.
     Build {
         paths: Vec<PathBuf>,
         #[arg(long)]
@@ -1173,8 +1176,12 @@ fn build(
             .unwrap_or("rule")
             .to_string();
         for t in &targets {
-            match render(*t, &plan, src.rule.as_ref(), &p.display().to_string()) {
-                Ok(text) => outputs.push((out.join(format!("{stem}.{}", t.extension())), text)),
+            match render_files(*t, &plan, src.rule.as_ref(), &p.display().to_string()) {
+                Ok(files) => outputs.extend(
+                    files
+                        .into_iter()
+                        .map(|(ext, text)| (out.join(format!("{stem}.{ext}")), text)),
+                ),
                 Err(u) => diags.push(
                     Diagnostic::error(codes::TARGET_UNSUPPORTED, format!("{}: {u}", t.name()))
                         .with_file(&p),

@@ -126,7 +126,10 @@ def serve():
 
 
 def first_line(e):
-    text = str(e).strip()
+    # A Py4J error's own text is "An error occurred while calling o34.sql."; the Java
+    # exception says what went wrong.
+    java = getattr(e, "java_exception", None)
+    text = (str(java) if java is not None else str(e)).strip()
     return text.splitlines()[0] if text else type(e).__name__
 
 
