@@ -920,3 +920,76 @@ fn several_rules_with_different_columns_of_one_table_are_refused() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("is read with other columns"), "{err}");
 }
+
+#[test]
+fn strict_build_refuses_approximations_and_writes_nothing() {
+    let d = tmp("strict");
+    let out = d.join("out");
+    let out_s = out.to_str().unwrap();
+    // KQL carries the seed exactly: --strict builds it.
+    let (code, _, se) = detc(&[
+        "build", "rules/", "--out", out_s, "--target", "kql", "--strict",
+    ]);
+    assert_eq!(code, 0, "{se}");
+    assert!(out.join("privileged-accounts-failed-mfa.kql").exists());
+    // Spark declares approximations (case folding, term boundaries): an error, nothing written.
+    let out2 = d.join("out2");
+    let (code, _, se) = detc(&[
+        "build",
+        "rules/",
+        "--out",
+        out2.to_str().unwrap(),
+        "--target",
+        "sql:spark",
+        "--strict",
+    ]);
+    assert_eq!(code, 1, "{se}");
+    assert!(
+        se.contains("DX002") && se.contains("has / has_any term boundaries"),
+        "{se}"
+    );
+    assert!(!out2
+        .join("privileged-accounts-failed-mfa.spark.sql")
+        .exists());
+    // Without --strict the same build writes the file.
+    let (code, _, se) = detc(&[
+        "build",
+        "rules/",
+        "--out",
+        out2.to_str().unwrap(),
+        "--target",
+        "sql:spark",
+    ]);
+    assert_eq!(code, 0, "{se}");
+    assert!(out2
+        .join("privileged-accounts-failed-mfa.spark.sql")
+        .exists());
+}
+
+#[test]
+fn explain_lists_constructs_and_the_chosen_targets() {
+    let (code, so, se) = detc(&[
+        "explain",
+        "rules/privileged-accounts-failed-mfa.yaml",
+        "--target",
+        "sql:bigquery",
+    ]);
+    assert_eq!(code, 0, "{se}");
+    assert!(
+        so.contains("== constructs ==\nbetween, contains, distinct"),
+        "{so}"
+    );
+    assert!(so.contains("sql:bigquery: approximated"), "{so}");
+    assert!(!so.contains("sql:duckdb:"), "only the chosen target: {so}");
+    let (code, _, se) = detc(&[
+        "explain",
+        "rules/privileged-accounts-failed-mfa.yaml",
+        "--target",
+        "sql:oracle",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        se.contains("unknown target `sql:oracle`") && se.contains("sql:spark"),
+        "{se}"
+    );
+}

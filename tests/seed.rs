@@ -59,6 +59,34 @@ fn target_snapshots() {
     insta::assert_snapshot!("seed_sigma_pipeline", files[1].1);
 }
 
+/// What each SQL dialect changes, as a unified diff against DuckDB's SQL (the reference):
+/// a reviewer sees exactly the per-dialect spellings.
+#[test]
+fn dialect_diff_snapshots() {
+    let plan = plan_with(None);
+    let sql =
+        |t: Target| render(t, &plan, None, "rules/privileged-accounts-failed-mfa.yaml").unwrap();
+    let reference = sql(Target::parse("sql:duckdb").unwrap());
+    for t in Target::all() {
+        let Target::Sql(d) = t else { continue };
+        if d.name == "duckdb" {
+            continue;
+        }
+        let other = sql(t);
+        let diff = similar::TextDiff::from_lines(&reference, &other)
+            .unified_diff()
+            .context_radius(0)
+            .header("sql:duckdb", &t.name())
+            .to_string();
+        assert!(
+            !diff.is_empty(),
+            "{} is identical to DuckDB's SQL",
+            t.name()
+        );
+        insta::assert_snapshot!(format!("seed_diff_duckdb_{}", d.name), diff);
+    }
+}
+
 #[test]
 fn build_is_deterministic() {
     let plan = plan_with(None);

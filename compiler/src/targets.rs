@@ -143,3 +143,14 @@ pub fn render_files(
         )]),
     }
 }
+
+/// The approximations `target` declares for `plan` (none for KQL, which re-parses to the same
+/// IR), or why it cannot carry the plan at all. `detc explain` lists them; `--strict` refuses
+/// them.
+pub fn approximations(target: Target, plan: &Node) -> Result<Vec<Approximation>, Unsupported> {
+    match target {
+        Target::Kql => Ok(Vec::new()),
+        Target::Sigma => emit::sigma::emit(plan, None, "rule").map(|o| o.approximations),
+        Target::Sql(d) => emit::sql::emit(plan, d).map(|o| o.emitted.approximations),
+    }
+}

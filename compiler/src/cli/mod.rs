@@ -98,7 +98,8 @@ enum Cmd {
         paths: Vec<PathBuf>,
         #[arg(long)]
         out: PathBuf,
-        /// kql, sigma, sql:duckdb, sql:postgres, sql:sqlite (repeatable; default: all).
+        /// kql, sigma, sql:duckdb, sql:postgres, sql:sqlite, sql:spark, sql:snowflake,
+        /// sql:bigquery (repeatable; default: all).
         #[arg(long = "target")]
         targets: Vec<String>,
         #[arg(long = "param", value_name = "NAME=VALUE")]
@@ -107,6 +108,10 @@ enum Cmd {
         /// unified diff of each difference (exit 1 on any drift): a CI drift check.
         #[arg(long)]
         check: bool,
+        /// Refuse every declared approximation: a target that cannot carry a rule exactly is
+        /// an error (DX002), and nothing is written.
+        #[arg(long)]
+        strict: bool,
     },
     /// Run a rule natively and on real engines, and compare the rows.
     ///
@@ -126,8 +131,14 @@ enum Cmd {
         #[arg(long)]
         now: Option<String>,
     },
-    /// Print the rule's IR and how each target carries it.
-    Explain { rule: PathBuf },
+    /// Print the rule's IR, its constructs, and how each target carries it: exact,
+    /// approximated (how) or unsupported (why).
+    Explain {
+        rule: PathBuf,
+        /// Only these targets (repeatable; default: all).
+        #[arg(long = "target")]
+        targets: Vec<String>,
+    },
     /// Print the rule JSON Schema generated from the rule model.
     Schema,
     /// Explain a lint check: what it finds, why, and an example (no code: list them).
@@ -155,7 +166,7 @@ impl Cmd {
                 paths.first()?
             }
             Cmd::Run { rules, .. } => rules.first()?,
-            Cmd::Verify { rule, .. } | Cmd::Explain { rule } => rule,
+            Cmd::Verify { rule, .. } | Cmd::Explain { rule, .. } => rule,
             Cmd::Report { paths, .. } => paths.first()?,
             Cmd::Schema | Cmd::Rule { .. } => return None,
         };
@@ -237,12 +248,14 @@ pub fn main() -> i32 {
             targets,
             params,
             check,
+            strict,
         } => build(
             &paths,
             &out,
             &targets,
             &params,
             check,
+            strict,
             &catalog,
             &mut sources,
         ),
@@ -253,7 +266,7 @@ pub fn main() -> i32 {
             engines,
             now,
         } => verify(&rule, &data, &params, &engines, now, &catalog, &mut sources),
-        Cmd::Explain { rule } => explain(&rule, &catalog, &mut sources),
+        Cmd::Explain { rule, targets } => explain(&rule, &targets, &catalog, &mut sources),
         Cmd::Schema => {
             print!("{}", detc::rule::schema_json());
             Ok(0)
@@ -1115,29 +1128,38 @@ fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// The targets named on the command line (all when none); `None` after printing the usage
+/// error for an unknown name.
+fn parse_targets(names: &[String], cmd: &str) -> Option<Vec<Target>> {
+    if names.is_empty() {
+        return Some(Target::all());
+    }
+    let mut v = Vec::new();
+    for t in names {
+        match Target::parse(t) {
+            Some(t) => v.push(t),
+            None => {
+                let known: Vec<String> = Target::all().iter().map(|t| t.name()).collect();
+                eprintln!("detc {cmd}: unknown target `{t}` ({})", known.join(", "));
+                return None;
+            }
+        }
+    }
+    Some(v)
+}
+
 fn build(
     paths: &[PathBuf],
     out: &Path,
     targets: &[String],
     params: &[String],
     check: bool,
+    strict: bool,
     catalog: &Catalog,
     sources: &mut Sources,
 ) -> CmdResult {
-    let targets: Vec<Target> = if targets.is_empty() {
-        Target::all()
-    } else {
-        let mut v = Vec::new();
-        for t in targets {
-            match Target::parse(t) {
-                Some(t) => v.push(t),
-                None => {
-                    eprintln!("detc build: unknown target `{t}` (kql, sigma, sql:duckdb, sql:postgres, sql:sqlite)");
-                    return Ok(2);
-                }
-            }
-        }
-        v
+    let Some(targets) = parse_targets(targets, "build") else {
+        return Ok(2);
     };
     let params = parse_params(params)?;
     if !check {
@@ -1176,6 +1198,29 @@ fn build(
             .unwrap_or("rule")
             .to_string();
         for t in &targets {
+            if strict {
+                match detc::targets::approximations(*t, &plan) {
+                    Ok(a) if !a.is_empty() => {
+                        let list: Vec<String> = a
+                            .iter()
+                            .map(|a| format!("{}: {}", a.construct, a.how))
+                            .collect();
+                        diags.push(
+                            Diagnostic::error(
+                                codes::TARGET_APPROXIMATED,
+                                format!(
+                                    "{} (--strict): approximated: {}",
+                                    t.name(),
+                                    list.join("; ")
+                                ),
+                            )
+                            .with_file(&p),
+                        );
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
             match render_files(*t, &plan, src.rule.as_ref(), &p.display().to_string()) {
                 Ok(files) => outputs.extend(
                     files
@@ -1208,7 +1253,10 @@ fn build(
     Ok(0)
 }
 
-fn explain(rule: &Path, catalog: &Catalog, sources: &mut Sources) -> CmdResult {
+fn explain(rule: &Path, targets: &[String], catalog: &Catalog, sources: &mut Sources) -> CmdResult {
+    let Some(targets) = parse_targets(targets, "explain") else {
+        return Ok(2);
+    };
     let src = load(rule, sources);
     let (plan, diags) = pipeline::compile(
         &src,
@@ -1220,7 +1268,12 @@ fn explain(rule: &Path, catalog: &Catalog, sources: &mut Sources) -> CmdResult {
     let Some(plan) = plan else {
         return Err(diags.into_iter().filter(|d| d.is_error()).collect());
     };
-    println!("{}", detc::explain::explain(&plan));
+    let targets = if targets.len() == Target::all().len() {
+        Vec::new()
+    } else {
+        targets
+    };
+    println!("{}", detc::explain::explain(&plan, &targets));
     Ok(0)
 }
 

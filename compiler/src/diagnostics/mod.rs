@@ -177,6 +177,7 @@ pub mod codes {
     pub const EVAL: &str = "DE001";
     /// A target cannot express a construct.
     pub const TARGET_UNSUPPORTED: &str = "DX001";
+    pub const TARGET_APPROXIMATED: &str = "DX002";
     /// A rule test failed.
     pub const TEST_FAILED: &str = "DT100";
     /// A tests file is malformed.
@@ -233,6 +234,7 @@ pub mod codes {
             MISSING_TABLE => "a table the query reads has no data file",
             EVAL => "runtime error in the native run",
             TARGET_UNSUPPORTED => "a target cannot express a construct",
+            TARGET_APPROXIMATED => "a target carries a construct only approximately (--strict)",
             TEST_FAILED => "a rule test failed",
             TEST_FILE => "a tests file is malformed",
             ENGINE => "an engine could not run a query",
