@@ -125,7 +125,7 @@ enum Cmd {
         data: PathBuf,
         #[arg(long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
-        /// Comma-separated: duckdb,sqlite,postgres.
+        /// Comma-separated: duckdb,sqlite,postgres,spark (spark: a local Spark, see README).
         #[arg(long, default_value = "duckdb,sqlite,postgres")]
         engines: String,
         #[arg(long)]
@@ -254,8 +254,7 @@ pub fn main() -> i32 {
             &out,
             &targets,
             &params,
-            check,
-            strict,
+            (check, strict),
             &catalog,
             &mut sources,
         ),
@@ -1153,8 +1152,7 @@ fn build(
     out: &Path,
     targets: &[String],
     params: &[String],
-    check: bool,
-    strict: bool,
+    (check, strict): (bool, bool),
     catalog: &Catalog,
     sources: &mut Sources,
 ) -> CmdResult {

@@ -124,7 +124,13 @@ fn with_server<T>(f: impl FnOnce(&mut Server) -> Result<T, String>) -> Result<T,
         *guard = Some(start()?);
     }
     let out = f(guard.as_mut().expect("started"));
-    if out.is_err() {
+    let restart = match &out {
+        Err(_) => true,
+        Ok(_) => guard
+            .as_mut()
+            .is_some_and(|s| s.child.try_wait().is_ok_and(|e| e.is_some())),
+    };
+    if restart {
         *guard = None;
     }
     out
@@ -187,7 +193,12 @@ pub fn run(tables: &[TableData], query: &str) -> Result<EngineRows, EngineError>
         writeln!(s.stdin, "{request}")
             .and_then(|_| s.stdin.flush())
             .map_err(|e| format!("cannot write to the Spark driver: {e}"))?;
-        s.answer(timeout())
+        let a = s.answer(timeout())?;
+        if a.get("restart").is_some() {
+            // The driver exits after this answer; wait so the next call sees it gone.
+            let _ = s.child.wait();
+        }
+        Ok(a)
     })
     .map_err(|m| err(ErrorKind::Unavailable, m))?;
     if answer.get("ok") != Some(&serde_json::Value::Bool(true)) {

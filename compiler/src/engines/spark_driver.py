@@ -122,6 +122,12 @@ def serve():
             }
         except Exception as e:  # noqa: BLE001
             answer = {"ok": False, "stage": "query", "error": first_line(e)}
+            # An out-of-memory error stops the SparkContext: every later query would fail.
+            # Answer, then exit; detc starts a fresh driver for the next query.
+            if spark.sparkContext._jsc.sc().isStopped():
+                answer["restart"] = True
+                print(json.dumps(answer), file=out, flush=True)
+                sys.exit(3)
         print(json.dumps(answer), file=out, flush=True)
 
 
