@@ -3,6 +3,9 @@
 //! (a few seconds), answering one JSON request per query. The Python is `$DETC_SPARK_PYTHON`,
 //! else the one `scripts/engines.sh` sets up in `.detc-ci/venv`.
 //!
+//! The driver answers `restart` and exits after an out-of-memory stop of its SparkContext and
+//! after every 100 requests (Spark's heap fills over a long run); the next query starts a new one.
+//!
 //! Tables are temporary views built from the rows (datetimes cast to TIMESTAMP_NTZ, dynamic
 //! values parsed into VARIANT) and dropped before the next request.
 

@@ -39,7 +39,7 @@ def session():
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.driver.memory", "1g")
+        .config("spark.driver.memory", "2g")
         .getOrCreate()
     )
 
@@ -91,12 +91,17 @@ def cell(v):
 
 VIEWS = []
 
+# The driver's heap fills over many queries (plans and metadata Spark keeps); a fresh driver
+# after this many requests keeps a long corpus run from running out of memory.
+RECYCLE_AFTER = int(os.environ.get("DETC_SPARK_RECYCLE", "100"))
+
 
 def serve():
     spark = session()
     spark.sparkContext.setLogLevel("OFF")
     out = sys.stdout
     print(json.dumps({"ok": True, "version": spark.version}), file=out, flush=True)
+    served = 0
     while True:
         line = sys.stdin.readline()
         if not line:
@@ -128,6 +133,11 @@ def serve():
                 answer["restart"] = True
                 print(json.dumps(answer), file=out, flush=True)
                 sys.exit(3)
+        served += 1
+        if served >= RECYCLE_AFTER:
+            answer["restart"] = True
+            print(json.dumps(answer), file=out, flush=True)
+            sys.exit(0)
         print(json.dumps(answer), file=out, flush=True)
 
 
