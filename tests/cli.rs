@@ -993,3 +993,36 @@ fn explain_lists_constructs_and_the_chosen_targets() {
         "{se}"
     );
 }
+
+#[test]
+fn fmt_rewrites_only_whitespace_and_refuses_what_it_cannot_place() {
+    let d = tmp("fmt");
+    let rule = d.join("r.yaml");
+    let original = "id: 11111111-2222-3333-4444-555555555555\nname: r\nquery: |\n  let t = 1h; // window\n  SigninLogs|where  TimeGenerated > ago(t)\n    // only failures\n    | where ResultType != \"0\"|project UserPrincipalName,IPAddress\nversion: 1.0.0\n";
+    std::fs::write(&rule, original).unwrap();
+    let r = rule.to_str().unwrap();
+    let (code, so, se) = detc(&["fmt", "--check", r]);
+    assert_eq!(code, 1, "{se}");
+    assert!(so.contains("+  | where ResultType != \"0\""), "{so}");
+    assert_eq!(
+        std::fs::read_to_string(&rule).unwrap(),
+        original,
+        "--check wrote"
+    );
+    let (code, _, se) = detc(&["fmt", r]);
+    assert_eq!(code, 0, "{se}");
+    assert_eq!(
+        std::fs::read_to_string(&rule).unwrap(),
+        "id: 11111111-2222-3333-4444-555555555555\nname: r\nquery: |\n  let t = 1h; // window\n  SigninLogs\n  | where TimeGenerated > ago(t)\n  // only failures\n  | where ResultType != \"0\"\n  | project UserPrincipalName, IPAddress\nversion: 1.0.0\n"
+    );
+    let (code, _, se) = detc(&["fmt", "--check", r]);
+    assert_eq!(code, 0, "idempotent: {se}");
+    // A query in a quoted scalar has no block to re-indent: refused, file untouched.
+    let flow = d.join("flow.yaml");
+    let text = "name: f\nquery: \"T|take 1\"\n";
+    std::fs::write(&flow, text).unwrap();
+    let (code, _, se) = detc(&["fmt", flow.to_str().unwrap()]);
+    assert_eq!(code, 1, "{se}");
+    assert!(se.contains("DF001"), "{se}");
+    assert_eq!(std::fs::read_to_string(&flow).unwrap(), text);
+}

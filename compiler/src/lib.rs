@@ -14,6 +14,7 @@ pub mod emit;
 pub mod engines;
 pub mod eval;
 pub mod explain;
+pub mod fmt;
 pub mod ir;
 pub mod lower;
 pub mod pipeline;

@@ -139,6 +139,15 @@ enum Cmd {
         #[arg(long = "target")]
         targets: Vec<String>,
     },
+    /// Rewrite each rule's query in canonical layout: a statement per line, a line per `|`,
+    /// single spaces. Only whitespace changes: lets, comments and literals stay as written
+    /// (the result must lex to the same tokens, or the file is left alone).
+    Fmt {
+        paths: Vec<PathBuf>,
+        /// Write nothing; print a unified diff per file that would change (exit 1 if any).
+        #[arg(long)]
+        check: bool,
+    },
     /// Print the rule JSON Schema generated from the rule model.
     Schema,
     /// Explain a lint check: what it finds, why, and an example (no code: list them).
@@ -167,7 +176,7 @@ impl Cmd {
             }
             Cmd::Run { rules, .. } => rules.first()?,
             Cmd::Verify { rule, .. } | Cmd::Explain { rule, .. } => rule,
-            Cmd::Report { paths, .. } => paths.first()?,
+            Cmd::Report { paths, .. } | Cmd::Fmt { paths, .. } => paths.first()?,
             Cmd::Schema | Cmd::Rule { .. } => return None,
         };
         Some(p.clone())
@@ -266,6 +275,7 @@ pub fn main() -> i32 {
             now,
         } => verify(&rule, &data, &params, &engines, now, &catalog, &mut sources),
         Cmd::Explain { rule, targets } => explain(&rule, &targets, &catalog, &mut sources),
+        Cmd::Fmt { paths, check } => fmt(&paths, check),
         Cmd::Schema => {
             print!("{}", detc::rule::schema_json());
             Ok(0)
@@ -416,6 +426,100 @@ fn git_show(rev: &str, path: &Path) -> Result<Option<String>, String> {
 /// `build --check`: each generated file against the one in `out`, as unified diffs on stdout;
 /// files that would be new, and generated-looking files in `out` that no rule produces, are
 /// listed. 0 when nothing drifted, 1 otherwise. Nothing is written.
+/// The file text with its query in canonical layout (unchanged text when it already is).
+fn formatted(path: &Path, text: &str) -> Result<String, String> {
+    if detc::pipeline::is_kql(path) {
+        return detc::fmt::format_kql(text);
+    }
+    let loaded = detc::rule::load(path);
+    let Some(q) = loaded.query else {
+        return Ok(text.to_string());
+    };
+    if !q.map.is_exact() {
+        return Err("the query's place in the YAML cannot be mapped exactly".into());
+    }
+    let body = q.text.trim_end();
+    let lead = body.len() - body.trim_start().len();
+    if body.trim().is_empty() {
+        return Ok(text.to_string());
+    }
+    let new_query = detc::fmt::format_kql(body)?;
+    if new_query.trim_end() == body.trim_start() {
+        return Ok(text.to_string());
+    }
+    // Sentinel refuses a query over 10,000 characters (the rule schema's maxLength).
+    const SENTINEL_QUERY_MAX: usize = 10_000;
+    let (old_len, new_len) = (q.text.chars().count(), new_query.chars().count());
+    if new_len > SENTINEL_QUERY_MAX && new_len > old_len {
+        return Err(format!(
+            "the formatted query would have {new_len} characters, over Sentinel's limit of {SENTINEL_QUERY_MAX}; left as it is"
+        ));
+    }
+    let start = q.map.to_file(lead);
+    let end = q.map.to_file(body.len() - 1);
+    let out = detc::fmt::splice_block(text, start, end, &new_query)?;
+    // The rewritten file must hold exactly the formatted query.
+    let tmp = std::env::temp_dir().join(format!(
+        "detc-fmt-{}-{}",
+        std::process::id(),
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("rule.yaml")
+    ));
+    std::fs::write(&tmp, &out).map_err(|e| e.to_string())?;
+    let again = detc::rule::load(&tmp);
+    let _ = std::fs::remove_file(&tmp);
+    match again.query {
+        Some(q2) if q2.text.trim() == new_query.trim() => Ok(out),
+        _ => Err("the rewritten YAML would not hold the formatted query; left as it is".into()),
+    }
+}
+
+fn fmt(paths: &[PathBuf], check: bool) -> CmdResult {
+    let (mut changed, mut failed) = (0, Vec::new());
+    for p in collect(paths) {
+        let text = match std::fs::read_to_string(&p) {
+            Ok(t) => t,
+            Err(e) => {
+                failed
+                    .push(Diagnostic::error(codes::IO, format!("cannot read: {e}")).with_file(&p));
+                continue;
+            }
+        };
+        let new = match formatted(&p, &text) {
+            Ok(n) => n,
+            Err(why) => {
+                failed.push(Diagnostic::error(codes::FMT, why).with_file(&p));
+                continue;
+            }
+        };
+        if new == text {
+            continue;
+        }
+        changed += 1;
+        let name = p.display().to_string();
+        if check {
+            print!(
+                "{}",
+                similar::TextDiff::from_lines(&text, &new)
+                    .unified_diff()
+                    .header(&name, &format!("{name} (formatted)"))
+            );
+        } else if let Err(e) = write_atomic(&p, &new) {
+            failed.push(Diagnostic::error(codes::IO, format!("cannot write: {e}")).with_file(&p));
+        }
+    }
+    if !failed.is_empty() {
+        return Err(failed);
+    }
+    if check {
+        eprintln!("{changed} file(s) would be reformatted");
+        return Ok(i32::from(changed > 0));
+    }
+    eprintln!("{changed} file(s) reformatted");
+    Ok(0)
+}
+
 fn drift(out: &Path, outputs: &[(PathBuf, String)]) -> i32 {
     let mut drifted = 0;
     for (path, text) in outputs {

@@ -178,6 +178,7 @@ pub mod codes {
     /// A target cannot express a construct.
     pub const TARGET_UNSUPPORTED: &str = "DX001";
     pub const TARGET_APPROXIMATED: &str = "DX002";
+    pub const FMT: &str = "DF001";
     /// A rule test failed.
     pub const TEST_FAILED: &str = "DT100";
     /// A tests file is malformed.
@@ -235,6 +236,7 @@ pub mod codes {
             EVAL => "runtime error in the native run",
             TARGET_UNSUPPORTED => "a target cannot express a construct",
             TARGET_APPROXIMATED => "a target carries a construct only approximately (--strict)",
+            FMT => "detc fmt cannot rewrite this file's query safely",
             TEST_FAILED => "a rule test failed",
             TEST_FILE => "a tests file is malformed",
             ENGINE => "an engine could not run a query",
