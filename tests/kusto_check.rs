@@ -27,6 +27,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "common/rule_files.rs"]
+mod common;
+use common::rule_files;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -51,29 +55,6 @@ fn provisioned() -> Result<PathBuf, String> {
         Ok(o) if o.status.success() => Ok(dir),
         Ok(o) => Err(format!("`node --version` failed: {}", o.status)),
         Err(e) => Err(format!("cannot run node: {e}")),
-    }
-}
-
-/// Rule files under `dir`, sorted: YAML rules (not `.tests.yaml`) and `.kql` files, skipping
-/// `fixtures/` folders, as `detc` collects them.
-fn rule_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for e in entries {
-        let name = e.file_name().unwrap().to_string_lossy().to_string();
-        if e.is_dir() {
-            if name != "fixtures" {
-                rule_files(&e, out);
-            }
-        } else if ((name.ends_with(".yaml") || name.ends_with(".yml"))
-            && !name.ends_with(".tests.yaml"))
-            || pipeline::is_kql(&e)
-        {
-            out.push(e);
-        }
     }
 }
 

@@ -14,6 +14,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "common/rule_files.rs"]
+mod common;
+use common::rule_files;
+
 /// Validators left out of `sigma check`, with why.
 const EXCLUDED: [(&str, &str); 3] = [
     // Both download their data (MITRE ATT&CK STIX, the D3FEND ontology) on first use.
@@ -75,30 +79,6 @@ fn check(sigma: &Path, dir: &Path, fail_on_issues: bool) -> (bool, String) {
     let o = c.arg(dir).output().expect("sigma check runs");
     let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
     (o.status.success(), text)
-}
-
-fn rule_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    entries.sort();
-    for e in entries {
-        let name = e
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("")
-            .to_string();
-        if e.is_dir() {
-            if name != "fixtures" {
-                rule_files(&e, out);
-            }
-        } else if ((name.ends_with(".yaml") || name.ends_with(".yml"))
-            && !name.ends_with(".tests.yaml"))
-            || pipeline::is_kql(&e)
-        {
-            out.push(e);
-        }
-    }
 }
 
 struct Rendered {

@@ -10,6 +10,10 @@ use detc::targets::{self, Target};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "common/rule_files.rs"]
+mod common;
+use common::rule_files;
+
 fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
@@ -40,23 +44,6 @@ const DIALECTS: [(&str, &str); 3] = [
     ("bigquery", "bigquery"),
     ("spark", "spark"),
 ];
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml")
-            && !p.to_string_lossy().ends_with(".tests.yaml")
-        {
-            out.push(p);
-        }
-    }
-}
 
 /// Renders every file for the three dialects: (name, sqlglot dialect, SQL) and the count of
 /// unsupported renderings.
@@ -141,10 +128,10 @@ fn rules_and_corpus_parse_with_sqlglot() {
     let Some(py) = python() else { return };
     let catalog = Catalog::builtin();
     let mut paths = Vec::new();
-    files(&root().join("rules"), &mut paths);
+    rule_files(&root().join("rules"), &mut paths);
     let corpus = root().join("../shared/corpus/sentinel");
     if corpus.is_dir() {
-        files(&corpus, &mut paths);
+        rule_files(&corpus, &mut paths);
     } else {
         eprintln!("corpus part skipped: {} is absent", corpus.display());
     }

@@ -14,6 +14,19 @@ pub struct Approximation {
     pub how: String,
 }
 
+impl Approximation {
+    /// Adds an approximation to `list` unless it is there already (each is declared once).
+    pub fn declare(list: &mut Vec<Approximation>, construct: &str, how: &str) {
+        let a = Approximation {
+            construct: construct.into(),
+            how: how.into(),
+        };
+        if !list.contains(&a) {
+            list.push(a);
+        }
+    }
+}
+
 /// Why a target cannot emit a plan.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Unsupported {

@@ -97,13 +97,7 @@ struct Ctx {
 
 impl Ctx {
     fn approx(&mut self, construct: &str, how: &str) {
-        let a = Approximation {
-            construct: construct.into(),
-            how: how.into(),
-        };
-        if !self.approximations.contains(&a) {
-            self.approximations.push(a);
-        }
+        Approximation::declare(&mut self.approximations, construct, how);
     }
 
     /// A placeholder for `query` (reused when the same set is used twice).

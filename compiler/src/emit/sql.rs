@@ -467,13 +467,7 @@ const ORD: &str = "\"__detc_ord\"";
 
 impl Ctx<'_> {
     fn approx(&mut self, construct: &str, how: &str) {
-        let a = Approximation {
-            construct: construct.into(),
-            how: how.into(),
-        };
-        if !self.approximations.contains(&a) {
-            self.approximations.push(a);
-        }
+        Approximation::declare(&mut self.approximations, construct, how);
     }
 
     fn now_sql(&self) -> String {
