@@ -355,7 +355,7 @@ fn tabular_operators() {
 fn kql_round_trip_of_operator_plans() {
     let catalog = Catalog::builtin();
     for q in [
-        "print r = 1 + 2, s = \"a\", d = iff(true, dynamic([1]), \"x\")",
+        "print r = 1 + 2, s = \"a\", d = iff(true, dynamic([1]), \"x\"), e = case(false, dynamic(1), 2.5)",
         "datatable(a:long, d:dynamic) [1, dynamic([1, 2])] | mv-expand d",
         "print a = dynamic([1]), b = dynamic({\"k\": 2}) | mv-expand bagexpansion=array with_itemindex=ix a to typeof(long), b limit 5",
         "datatable(k:string, v:long) [\"a\", 1] | join kind=leftouter (datatable(k:string, w:long) [\"a\", 2]) on k",
@@ -947,4 +947,71 @@ fn substring_follows_the_docs_examples() {
 fn adjacent_strings_in_dynamic_and_patterns_with_digits() {
     let rows = query_rows(r#"print d = dynamic(["a" "b", "c"]), x1 = 1, y = 2 | project-away *1"#);
     assert_eq!(rows, vec![vec![json!(["ab", "c"]), json!(2)]]);
+}
+
+/// `iff`/`case` with dynamic and typed values take the typed values' type, the dynamic ones
+/// converted (a JSON string loses its quotes), as Kusto.Language types them
+/// (docs/semantics.md); typed values that disagree stay an error.
+#[test]
+fn iff_and_case_convert_dynamic_values_to_the_typed_ones() {
+    use detc::types::Type;
+    let q = "print s = iff(true, dynamic(\"a\"), \"b\"), t = iff(false, \"b\", dynamic([1])), n = case(false, 1, true, dynamic(2), 3.5), d = iff(true, dynamic([1]), dynamic(null))";
+    let (plan, _) = lowered(q);
+    let types: Vec<Type> = plan.schema.iter().map(|c| c.ty).collect();
+    assert_eq!(
+        types,
+        [Type::String, Type::String, Type::Real, Type::Dynamic]
+    );
+    assert_eq!(
+        query_rows(q),
+        vec![vec![json!("a"), json!("[1]"), json!(2.0), json!([1])]]
+    );
+    let catalog = Catalog::builtin();
+    let (ast, _) = detc::syntax::parse("print x = iff(true, 1, \"a\")");
+    let out = lower(
+        &ast,
+        &Tables {
+            catalog: &catalog,
+            present: None,
+        },
+    );
+    assert!(
+        out.plan.is_none(),
+        "mixed long/string branches must not type"
+    );
+}
+
+/// A body column of `mv-apply` named like a kept input column replaces it in place, value and
+/// type, as Kusto.Language types the operator (docs/semantics.md).
+#[test]
+fn mv_apply_body_column_replaces_the_input_column_of_its_name() {
+    use detc::types::Type;
+    let q = "print a = 7, b = 2, d = dynamic([\"x\", \"y\"]) | mv-apply d on (project a = tostring(d), c = 1)";
+    let (plan, _) = lowered(q);
+    let cols: Vec<(String, Type)> = plan.schema.iter().map(|c| (c.name.clone(), c.ty)).collect();
+    assert_eq!(
+        cols,
+        [
+            ("a".to_string(), Type::String),
+            ("b".to_string(), Type::Long),
+            ("c".to_string(), Type::Long),
+        ]
+    );
+    assert_eq!(
+        query_rows(q),
+        vec![
+            vec![json!("x"), json!(2), json!(1)],
+            vec![json!("y"), json!(2), json!(1)]
+        ]
+    );
+}
+
+/// An `extend` item reads the columns earlier items of the same `extend` assigned, also
+/// through `column_ifexists("name", ...)`.
+#[test]
+fn column_ifexists_reads_a_column_assigned_earlier_in_the_extend() {
+    let rows = query_rows(
+        "datatable(a:string) [\"x\"] | extend a = \"y\", b = column_ifexists(\"a\", \"\"), c = a",
+    );
+    assert_eq!(rows, vec![vec![json!("y"), json!("y"), json!("y")]]);
 }

@@ -21,6 +21,7 @@ pub mod pipeline;
 pub mod report;
 pub mod rule;
 pub mod syntax;
+pub mod synth;
 pub mod targets;
 pub mod testing;
 pub mod types;

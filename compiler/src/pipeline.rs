@@ -58,6 +58,20 @@ pub fn load(path: &Path) -> Source {
     }
 }
 
+/// [`compile`] with every known table present (no `isfuzzy` leg dropped).
+pub fn compile_all_tables(
+    src: &Source,
+    catalog: &crate::catalog::Catalog,
+) -> (Option<Node>, Vec<Diagnostic>) {
+    compile(
+        src,
+        &Tables {
+            catalog,
+            present: None,
+        },
+    )
+}
+
 /// Parses and lowers the query. Diagnostics come back located in the file.
 pub fn compile(src: &Source, tables: &Tables) -> (Option<Node>, Vec<Diagnostic>) {
     let Some(q) = &src.query else {

@@ -31,7 +31,7 @@ use crate::lower::{lower, Tables};
 use crate::pipeline::{self, Source};
 use crate::targets::{render, Target};
 use crate::types::Type;
-use crate::value::{format_datetime, Value, TICKS_PER_DAY, TICKS_PER_SECOND};
+use crate::value::{format_datetime, Value, TICKS_PER_DAY};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -515,15 +515,7 @@ fn bound_cases(plan: &Node, now: i64) -> Result<(Node, Cases), (&'static str, St
 pub fn synthetic_row(columns: &[Column], now: i64) -> Vec<Value> {
     columns
         .iter()
-        .map(|c| match c.ty {
-            Type::String | Type::Guid => Value::str("x"),
-            Type::Bool => Value::Bool(true),
-            Type::Int | Type::Long => Value::Long(1),
-            Type::Real | Type::Decimal => Value::Real(1.5),
-            Type::DateTime => Value::DateTime(now - 3600 * TICKS_PER_SECOND),
-            Type::Timespan => Value::Timespan(3600 * TICKS_PER_SECOND),
-            Type::Dynamic => Value::Dynamic(Arc::new(serde_json::json!({"a": "x"}))),
-        })
+        .map(|c| crate::synth::default_value(c.ty, now))
         .collect()
 }
 

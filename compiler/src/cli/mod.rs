@@ -113,23 +113,73 @@ enum Cmd {
         #[arg(long)]
         strict: bool,
     },
-    /// Run a rule natively and on real engines, and compare the rows.
+    /// Run rules natively and on real engines, and compare the rows.
+    ///
+    /// With --data: one rule on that data folder. With --generate: every rule under PATHS
+    /// that compiles, on tables synthesized from the rule (`detc fixtures`); a disagreement
+    /// is shrunk to the fewest rows and smallest sub-plan and, with --repro, written as a
+    /// reproducer folder. Exit 1 on any disagreement without a declared approximation.
     ///
     /// Rows are compared as multisets by column name. Values are normalised per the rule's
     /// output column types: datetimes to ISO 8601 UTC at microsecond precision (TIMESTAMP
     /// engines keep microseconds), booleans from 0/1, numbers by value (1 == 1.0), dynamic
     /// values as canonical JSON with JSON null equal to SQL NULL.
     Verify {
-        rule: PathBuf,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The data folder (one rule).
+        #[arg(
+            long,
+            conflicts_with = "generate",
+            required_unless_present = "generate"
+        )]
+        data: Option<PathBuf>,
+        /// Synthesize each rule's tables instead of reading --data.
         #[arg(long)]
-        data: PathBuf,
+        generate: bool,
         #[arg(long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
         /// Comma-separated: duckdb,sqlite,postgres,spark (spark: a local Spark, see README).
         #[arg(long, default_value = "duckdb,sqlite,postgres")]
         engines: String,
+        /// `now()` of the runs (default: the clock; with --generate: 2024-03-03T00:00:00Z,
+        /// so results do not depend on the day).
         #[arg(long)]
         now: Option<String>,
+        /// Seed of the synthesized tables (--generate).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Worker threads (--generate; default 2).
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+        /// Write a reproducer folder per disagreement here (--generate).
+        #[arg(long)]
+        repro: Option<PathBuf>,
+        /// --generate output: a text summary, or JSON per rule with totals.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+    },
+    /// Synthesize fixture tables for a rule: rows that drive each of its tests both ways at
+    /// the boundaries (a term present, absent, inside a longer word, in another case; a value
+    /// at, just inside and just outside a bound; join keys on one side only, differing in case,
+    /// repeated; empty and null values). Deterministic for a seed.
+    Fixtures {
+        rule: PathBuf,
+        /// Folder to write `<Table>.jsonl` files into (default: fixtures/<rule>.generated
+        /// next to the rule). Existing table files there are replaced.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Parameter values (default: the same dummy values `detc report` uses).
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        #[arg(long)]
+        now: Option<String>,
+        /// Also write a tests file here, pointing at the tables and expecting the rule's
+        /// current results, for review (refuses to overwrite an existing file).
+        #[arg(long)]
+        tests: Option<PathBuf>,
     },
     /// Print the rule's IR, its constructs, and how each target carries it: exact,
     /// approximated (how) or unsupported (why).
@@ -175,7 +225,8 @@ impl Cmd {
                 paths.first()?
             }
             Cmd::Run { rules, .. } => rules.first()?,
-            Cmd::Verify { rule, .. } | Cmd::Explain { rule, .. } => rule,
+            Cmd::Verify { paths, .. } => paths.first()?,
+            Cmd::Explain { rule, .. } | Cmd::Fixtures { rule, .. } => rule,
             Cmd::Report { paths, .. } | Cmd::Fmt { paths, .. } => paths.first()?,
             Cmd::Schema | Cmd::Rule { .. } => return None,
         };
@@ -268,12 +319,49 @@ pub fn main() -> i32 {
             &mut sources,
         ),
         Cmd::Verify {
-            rule,
+            paths,
             data,
+            generate,
             params,
             engines,
             now,
-        } => verify(&rule, &data, &params, &engines, now, &catalog, &mut sources),
+            seed,
+            jobs,
+            repro,
+            format,
+        } => match (data, generate) {
+            (Some(data), false) if paths.len() == 1 => verify(
+                &paths[0],
+                &data,
+                &params,
+                &engines,
+                now,
+                &catalog,
+                &mut sources,
+            ),
+            (Some(_), _) => {
+                eprintln!("detc verify: --data takes one rule");
+                Ok(2)
+            }
+            (None, _) => verify_generate(
+                &paths,
+                &engines,
+                now,
+                seed,
+                jobs,
+                repro,
+                format == "json",
+                &catalog,
+            ),
+        },
+        Cmd::Fixtures {
+            rule,
+            out,
+            seed,
+            params,
+            now,
+            tests,
+        } => fixtures(&rule, out, seed, &params, now, tests, &catalog),
         Cmd::Explain { rule, targets } => explain(&rule, &targets, &catalog, &mut sources),
         Cmd::Fmt { paths, check } => fmt(&paths, check),
         Cmd::Schema => {
@@ -1360,13 +1448,7 @@ fn explain(rule: &Path, targets: &[String], catalog: &Catalog, sources: &mut Sou
         return Ok(2);
     };
     let src = load(rule, sources);
-    let (plan, diags) = pipeline::compile(
-        &src,
-        &Tables {
-            catalog,
-            present: None,
-        },
-    );
+    let (plan, diags) = pipeline::compile_all_tables(&src, catalog);
     let Some(plan) = plan else {
         return Err(diags.into_iter().filter(|d| d.is_error()).collect());
     };
@@ -1456,4 +1538,247 @@ fn verify(
         }
     }
     Ok(if failures > 0 { 1 } else { 0 })
+}
+
+/// The `now()` of generated runs: fixed, so results do not depend on the day.
+const GENERATE_NOW: &str = "2024-03-03T00:00:00Z";
+
+#[allow(clippy::too_many_arguments)]
+fn verify_generate(
+    paths: &[PathBuf],
+    engines: &str,
+    now: Option<String>,
+    seed: u64,
+    jobs: usize,
+    repro: Option<PathBuf>,
+    json: bool,
+    catalog: &Catalog,
+) -> CmdResult {
+    use detc::verify::generate::{self, Verdict};
+    let now = now_ticks(&Some(now.unwrap_or_else(|| GENERATE_NOW.into())))?;
+    let mut list = Vec::new();
+    for name in engines.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match detc::engines::Engine::parse(name) {
+            Some(e) => list.push(e),
+            None => {
+                eprintln!("detc verify: unknown engine `{name}` (duckdb, sqlite, postgres, spark)");
+                return Ok(2);
+            }
+        }
+    }
+    for e in &list {
+        if let Err(why) = detc::engines::available(*e) {
+            eprintln!("detc verify: {} is not available: {why}", e.name());
+            return Ok(2);
+        }
+    }
+    let files = collect(paths);
+    let opts = generate::Options {
+        engines: list.clone(),
+        now,
+        seed,
+        jobs,
+        repro,
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    let results = generate::run(&files, catalog, &opts);
+    let compared = results.iter().filter(|r| r.skipped.is_none()).count();
+    let mut disagreed = 0;
+    if json {
+        let rules: Vec<serde_json::Value> = results
+            .iter()
+            .map(|r| {
+                let engines: serde_json::Map<String, serde_json::Value> = r
+                    .engines
+                    .iter()
+                    .map(|(e, v)| {
+                        let j = match v {
+                            Verdict::Agreed(n) => serde_json::json!({"verdict": "agreed", "rows": n}),
+                            Verdict::Approximated { how, diff } => serde_json::json!({"verdict": "approximated", "how": how, "diff": diff}),
+                            Verdict::Disagreed { diff, repro } => serde_json::json!({"verdict": "disagreed", "diff": diff, "repro": repro}),
+                            Verdict::Skipped(why) => serde_json::json!({"verdict": "skipped", "why": why}),
+                        };
+                        (e.name().to_string(), j)
+                    })
+                    .collect();
+                serde_json::json!({
+                    "path": r.path,
+                    "skipped": r.skipped,
+                    "fixture_rows": r.fixture_rows,
+                    "native_rows": r.native_rows,
+                    "engines": engines,
+                })
+            })
+            .collect();
+        let totals: serde_json::Map<String, serde_json::Value> = list
+            .iter()
+            .map(|e| {
+                let [a, p, d, s] = generate::totals(&results, *e);
+                (
+                    e.name().to_string(),
+                    serde_json::json!({"agreed": a, "approximated": p, "disagreed": d, "skipped": s}),
+                )
+            })
+            .collect();
+        disagreed = list.iter().map(|e| generate::totals(&results, *e)[2]).sum();
+        let doc = serde_json::json!({
+            "rules": rules,
+            "files": results.len(),
+            "compared": compared,
+            "totals": totals,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        for r in &results {
+            for (e, v) in &r.engines {
+                match v {
+                    Verdict::Disagreed { diff, repro } => {
+                        disagreed += 1;
+                        println!("{}: {}: DISAGREE", r.path, e.name());
+                        for l in diff.lines().take(12) {
+                            println!("    {l}");
+                        }
+                        if let Some(dir) = repro {
+                            println!("    reproducer: {dir}");
+                        }
+                    }
+                    Verdict::Approximated { how, .. } => {
+                        println!("{}: {}: differs as declared ({how})", r.path, e.name());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let skipped = results.len() - compared;
+        println!(
+            "{} file(s): {compared} compared on synthesized tables, {skipped} skipped (no query or not compiled)",
+            results.len()
+        );
+        for e in &list {
+            let [a, p, d, s] = generate::totals(&results, *e);
+            println!(
+                "{}: {a} agreed, {p} differ as declared, {d} disagreed, {s} unsupported",
+                e.name()
+            );
+        }
+    }
+    Ok(if disagreed > 0 { 1 } else { 0 })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fixtures(
+    rule: &Path,
+    out: Option<PathBuf>,
+    seed: u64,
+    params: &[String],
+    now: Option<String>,
+    tests: Option<PathBuf>,
+    catalog: &Catalog,
+) -> CmdResult {
+    let now = now_ticks(&Some(now.unwrap_or_else(|| GENERATE_NOW.into())))?;
+    let given = parse_params(params)?;
+    let (plan, values) = detc::verify::generate::compile_rule(rule, catalog, now, &given)
+        .map_err(|why| vec![Diagnostic::error(codes::IO, why).with_file(rule)])?;
+    let data = detc::synth::synthesize(&plan, now, seed);
+    let stem = rule
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("rule")
+        .to_string();
+    let dir = out.unwrap_or_else(|| {
+        rule.parent()
+            .unwrap_or(Path::new("."))
+            .join("fixtures")
+            .join(format!("{stem}.generated"))
+    });
+    let io = |e: std::io::Error, p: &Path| {
+        vec![Diagnostic::error(codes::IO, format!("cannot write: {e}")).with_file(p)]
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| io(e, &dir))?;
+    let mut total = 0;
+    for (t, columns) in plan.sources() {
+        let rows = data
+            .tables
+            .get(&t)
+            .map(|r| r.as_ref().clone())
+            .unwrap_or_default();
+        total += rows.len();
+        let path = dir.join(format!("{t}.jsonl"));
+        write_atomic(&path, &detc::synth::jsonl(&rows, &columns)).map_err(|e| io(e, &path))?;
+    }
+    eprintln!(
+        "{total} row(s) in {} table(s) written to {}",
+        plan.sources().len(),
+        dir.display()
+    );
+    if let Some(tests) = tests {
+        if tests.exists() {
+            return Err(vec![Diagnostic::error(
+                codes::IO,
+                "the tests file exists; refusing to overwrite it",
+            )
+            .with_file(&tests)]);
+        }
+        let rows = eval::run(&plan, &data, &Ctx { now }).map_err(|d| vec![d.with_file(rule)])?;
+        let text = tests_file(rule, &plan, &tests, &dir, &values, now, &rows);
+        write_atomic(&tests, &text).map_err(|e| io(e, &tests))?;
+        eprintln!(
+            "tests file with {} expected row(s) written to {}",
+            rows.len(),
+            tests.display()
+        );
+    }
+    Ok(0)
+}
+
+/// A tests file for review: the synthesized tables by path and the current results.
+fn tests_file(
+    rule: &Path,
+    plan: &detc::ir::Node,
+    tests: &Path,
+    dir: &Path,
+    params: &BTreeMap<String, String>,
+    now: i64,
+    rows: &[eval::Row],
+) -> String {
+    let base = tests.parent().unwrap_or(Path::new("."));
+    let rel = |p: &Path| {
+        p.strip_prefix(base)
+            .map(|r| r.to_path_buf())
+            .unwrap_or_else(|_| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
+            .display()
+            .to_string()
+    };
+    let mut tables = serde_json::Map::new();
+    for (t, _) in plan.sources() {
+        tables.insert(t.clone(), rel(&dir.join(format!("{t}.jsonl"))).into());
+    }
+    let expect: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let m: serde_json::Map<String, serde_json::Value> = plan
+                .schema
+                .iter()
+                .zip(r)
+                .map(|(c, v)| (c.name.clone(), v.to_json()))
+                .collect();
+            serde_json::Value::Object(m)
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "tests": [{
+            "name": "synthesized fixtures (detc fixtures): review the expected rows",
+            "params": params,
+            "now": detc::value::format_datetime(now),
+            "tables": tables,
+            "expect": {"rows": expect},
+        }]
+    });
+    let body = yaml_serde::to_string(&doc).unwrap_or_default();
+    format!(
+        "# Generated by `detc fixtures {}`: the rule's results on synthesized tables, as
+# they are now. Review them before relying on this test.
+{body}",
+        rule.display()
+    )
 }

@@ -286,18 +286,20 @@ pub fn expr_text(e: &Expr) -> String {
         // Lowering puts fields only in `extend` items, which print them as `(a, b) = f(x)`.
         ExprKind::Field { tuple, index } => format!("{}[{index}]", expr_text(tuple)),
         ExprKind::Subquery { plan, scalar } => {
-            let text = plan_text(plan);
-            if *scalar {
-                format!("toscalar({})", text.trim_end())
+            // Inside a document: a `let`; printed on its own: inline.
+            let in_document = !INLINE.with(|i| i.get()) && LETS.with(|l| l.borrow().is_some());
+            let text = if in_document {
+                plan_text(plan)
             } else {
-                format!("({})", text.trim_end())
+                inline_text(plan)
+            };
+            match (in_document.then(|| subquery_name(&text)).flatten(), scalar) {
+                (Some(name), true) => format!("toscalar({name})"),
+                (Some(name), false) => name,
+                (None, true) => format!("toscalar({})", text.trim_end()),
+                (None, false) => format!("({})", text.trim_end()),
             }
         }
-        // Only `iff` creates it, and lowering `iff` adds it again.
-        ExprKind::Call {
-            func: Func::AsDynamic,
-            args,
-        } => expr_text(&args[0]),
         // A key of an unpacked bag: the column bag_unpack made, where the data has it.
         ExprKind::Call {
             func: Func::GetItem,
@@ -487,12 +489,75 @@ fn open_project_text(input: &Node, items: &[(String, Expr)]) -> Option<String> {
     Some(format!("project-reorder {}", names(&picked[..k])?))
 }
 
-/// The whole plan as one KQL query.
+thread_local! {
+    /// The `let` statements of the document being printed: (name, tabular text), in the
+    /// order they must be declared. `None` outside [`plan_text`].
+    static LETS: std::cell::RefCell<Option<Vec<(String, String)>>> =
+        const { std::cell::RefCell::new(None) };
+    /// Set by [`inline_text`]: sub-queries stay inline.
+    static INLINE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The plan as one query with its sub-queries inline (no `let` statements): for embedding
+/// in other text, as Sigma's pipeline does.
+pub fn inline_text(node: &Node) -> String {
+    let before = INLINE.with(|i| i.replace(true));
+    let text = plan_text(node);
+    INLINE.with(|i| i.set(before));
+    text
+}
+
+/// The whole plan as one KQL document. Every sub-query (`in (...)`, `toscalar(...)`) is printed
+/// once as a `let` statement before the query and referred to by name, as rule authors
+/// write them; identical sub-queries share one. Lowering inlines such lets, so the printed
+/// document lowers to the same plan. (Printed inline, a sub-query made of a union of
+/// make-series fails Kusto.Language's binder, tests/kusto_check.rs.)
 pub fn plan_text(node: &Node) -> String {
+    if INLINE.with(|i| i.get()) {
+        let mut out = String::new();
+        write_node(node, 0, &mut out);
+        out.push('\n');
+        return out;
+    }
+    let outermost = LETS.with(|l| {
+        let mut l = l.borrow_mut();
+        let fresh = l.is_none();
+        if fresh {
+            *l = Some(Vec::new());
+        }
+        fresh
+    });
     let mut out = String::new();
     write_node(node, 0, &mut out);
     out.push('\n');
-    out
+    if !outermost {
+        return out;
+    }
+    let lets = LETS.with(|l| l.borrow_mut().take()).unwrap_or_default();
+    let mut doc = String::new();
+    for (name, text) in lets {
+        writeln!(doc, "let {name} = {};", text.trim_end()).unwrap();
+    }
+    doc.push_str(&out);
+    doc
+}
+
+/// The name the sub-query `text` is declared under (declared now if it is new); `None`
+/// outside [`plan_text`] (an expression printed on its own keeps its sub-queries inline).
+fn subquery_name(text: &str) -> Option<String> {
+    if INLINE.with(|i| i.get()) {
+        return None;
+    }
+    LETS.with(|l| {
+        let mut l = l.borrow_mut();
+        let lets = l.as_mut()?;
+        if let Some((name, _)) = lets.iter().find(|(_, t)| t == text) {
+            return Some(name.clone());
+        }
+        let name = format!("_subquery{}", lets.len() + 1);
+        lets.push((name.clone(), text.to_string()));
+        Some(name)
+    })
 }
 
 fn write_node(node: &Node, indent: usize, out: &mut String) {

@@ -135,7 +135,7 @@ impl Ctx {
 
 /// The sub-plan as one line of KQL (the pipeline's expression is one line).
 fn one_line(plan: &Node) -> String {
-    kql::plan_text(plan)
+    kql::inline_text(plan)
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())

@@ -1730,7 +1730,15 @@ impl Ctx<'_> {
             }
             Func::ToString => match arg_ty {
                 Some(Type::String) => a[0].clone(),
-                Some(Type::Dynamic) => fill(self.d.json_to_string, &[("a", &a[0])]),
+                Some(Type::Dynamic) => {
+                    if self.d.kind == DialectKind::Postgres {
+                        self.approx(
+                            "tostring of dynamic",
+                            "an array or bag becomes PostgreSQL's jsonb text, with a space after `,` and `:`",
+                        );
+                    }
+                    fill(self.d.json_to_string, &[("a", &a[0])])
+                }
                 Some(Type::Long | Type::Int) => format!(
                     "COALESCE(CAST({} AS {}), '')",
                     a[0],
@@ -1896,10 +1904,6 @@ impl Ctx<'_> {
                 } else {
                     format!("COALESCE((regexp_match({}, {}))[{group}], '')", a[2], a[0])
                 }
-            }
-            // An untyped string literal cannot be turned into JSON by PostgreSQL.
-            Func::AsDynamic if self.d.kind == DialectKind::Postgres && arg_ty == Some(Type::String) => {
-                format!("to_jsonb(CAST({} AS TEXT))", a[0])
             }
             // Values inside JSON: datetimes as KQL's text, SQLite's 0/1 as `true`/`false`.
             Func::PackArray | Func::BagPack => {
@@ -3258,14 +3262,16 @@ impl Ctx<'_> {
         self.outer = saved;
         let b = b?;
         let names = node.schema.iter().map(|c| quote_ident(&c.name));
-        let sources = keep
-            .iter()
-            .map(|&i| format!("o.{}", quote_ident(&input.schema[i].name)))
-            .chain(
-                body.schema
-                    .iter()
-                    .map(|c| format!("b.{}", quote_ident(&c.name))),
-            );
+        let sources = crate::ir::mv_apply_output(input, body, keep)
+            .into_iter()
+            .map(|s| match s {
+                crate::ir::ApplySource::Input(i) => {
+                    format!("o.{}", quote_ident(&input.schema[i].name))
+                }
+                crate::ir::ApplySource::Body(j) => {
+                    format!("b.{}", quote_ident(&body.schema[j].name))
+                }
+            });
         let sel: Vec<String> = sources
             .zip(names)
             .map(|(s, n)| format!("{s} AS {n}"))

@@ -35,9 +35,6 @@ pub fn function(d: DialectKind, f: Func) -> Option<&'static str> {
         (Func::Log10, DuckDb) => "log10({0})",
         (Func::Log10, Postgres) => "log(CAST({0} AS DOUBLE PRECISION))",
         (Func::Strlen, _) => "length({0})",
-        (Func::AsDynamic, DuckDb) => "to_json({0})",
-        (Func::AsDynamic, Postgres) => "to_jsonb({0})",
-        (Func::AsDynamic, Sqlite) => "json_quote({0})",
         _ => return None,
     })
 }

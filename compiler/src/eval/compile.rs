@@ -708,14 +708,6 @@ fn call(func: Func, args: &[Expr], ctx: &Ctx) -> Result<Compiled, Diagnostic> {
                 f(&vals)
             })
         }
-        Func::AsDynamic => {
-            let x = one(&mut a);
-            Box::new(move |r| match x(r) {
-                Value::Null => Value::Null,
-                d @ Value::Dynamic(_) => d,
-                v => Value::Dynamic(Arc::new(v.to_json())),
-            })
-        }
         Func::DatetimeDiff => {
             let (part, x, y) = (a.remove(0), a.remove(0), a.remove(0));
             Box::new(move |r| match (part(r), x(r), y(r)) {

@@ -292,14 +292,20 @@ fn eval(node: &Node, data: &Data, ctx: &Ctx) -> Result<Vec<Row>, Diagnostic> {
             }
         },
         Op::MvApply { input, body, keep } => {
+            let sources = crate::ir::mv_apply_output(input, body, keep);
             let mut out = Vec::new();
             let mut inner = data.clone();
             for r in eval(input, data, ctx)? {
-                let kept: Row = keep.iter().map(|&i| r[i].clone()).collect();
+                let outer = r.clone();
                 inner.outer_row = Some(r);
                 for b in eval(body, &inner, ctx)? {
-                    let mut row = kept.clone();
-                    row.extend(b);
+                    let row = sources
+                        .iter()
+                        .map(|s| match *s {
+                            crate::ir::ApplySource::Input(i) => outer[i].clone(),
+                            crate::ir::ApplySource::Body(j) => b[j].clone(),
+                        })
+                        .collect();
                     out.push(row);
                 }
             }

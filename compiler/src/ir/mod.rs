@@ -64,6 +64,35 @@ impl JoinKind {
     }
 }
 
+/// Where one output column of [`Op::MvApply`] comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApplySource {
+    /// The input column at this index (repeated on each of the row's output rows).
+    Input(usize),
+    /// The body's column at this index.
+    Body(usize),
+}
+
+/// The output columns of an `mv-apply`: the kept input columns in order, each replaced by the
+/// body's column of the same name if there is one, then the body's other columns. This is
+/// how Kusto.Language types the operator (docs/semantics.md).
+pub fn mv_apply_output(input: &Node, body: &Node, keep: &[usize]) -> Vec<ApplySource> {
+    let by_name = |name: &str| body.schema.iter().position(|c| c.name == name);
+    let mut out: Vec<ApplySource> = keep
+        .iter()
+        .map(|&i| match by_name(&input.schema[i].name) {
+            Some(j) => ApplySource::Body(j),
+            None => ApplySource::Input(i),
+        })
+        .collect();
+    let rest: Vec<ApplySource> = (0..body.schema.len())
+        .map(ApplySource::Body)
+        .filter(|s| !out.contains(s))
+        .collect();
+    out.extend(rest);
+    out
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
     /// Rows of a table, read with the table's full schema.
@@ -97,7 +126,7 @@ pub enum Op {
         limit: Option<u64>,
     },
     /// `mv-apply`: for each input row, `body` runs over the row's expanded subtable (it
-    /// starts at [`Op::OuterRow`]); the output is the kept input columns then the body's.
+    /// starts at [`Op::OuterRow`]); the output columns are given by [`mv_apply_output`].
     MvApply {
         input: Box<Node>,
         body: Box<Node>,
@@ -538,7 +567,7 @@ impl Node {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum BinOp {
     And,
     Or,
@@ -576,7 +605,7 @@ impl BinOp {
 }
 
 /// String predicates. `cs` = case-sensitive.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StrOp {
     /// `==` (cs) and `=~`.
     Equals,
@@ -716,8 +745,6 @@ pub enum Func {
     IndexOf,
     /// `x matches regex p`.
     MatchesRegex,
-    /// A scalar wrapped as a dynamic value, unparsed (a string stays a JSON string).
-    AsDynamic,
     HourOfDay,
     DayOfWeek,
     Floor,
@@ -811,7 +838,6 @@ impl Func {
             Func::Trim => "trim",
             Func::IndexOf => "indexof",
             Func::MatchesRegex => "matches regex",
-            Func::AsDynamic => "todynamic",
             Func::HourOfDay => "hourofday",
             Func::DayOfWeek => "dayofweek",
             Func::Floor => "floor",

@@ -274,6 +274,43 @@ pub(super) fn is_unpacked_key(e: &Expr) -> bool {
 /// `e` converted to `ty` with the matching `to*()` function; a string stays a string for
 /// `string`/`guid` and a dynamic value stays dynamic for `dynamic` (text is parsed by
 /// `todynamic`). Used for `typeof(T)` captures, typed `parse` columns and unpacked keys.
+/// Gives the result values of `iff`/`case` (the arguments at `values`) one type, as
+/// Kusto.Language types the call: dynamic values next to typed ones are converted to the typed
+/// ones' type (`iff(c, dynamic('a'), 'b')` is a string, docs/semantics.md), and numbers widen
+/// (`int` with `long` to `long`, any `real` to `real`). Values whose types still disagree are
+/// left for the caller's type check.
+fn unify_values(a: &mut [Expr], values: &[usize]) {
+    let typed: Vec<Type> = values
+        .iter()
+        .map(|&i| a[i].ty)
+        .filter(|t| *t != Type::Dynamic)
+        .collect();
+    let Some(&first) = typed.first() else {
+        return;
+    };
+    let target = if typed.iter().all(|t| t.is_numeric()) {
+        if typed
+            .iter()
+            .any(|t| matches!(t, Type::Real | Type::Decimal))
+        {
+            Type::Real
+        } else if typed.iter().any(|t| *t != first) {
+            Type::Long
+        } else {
+            first
+        }
+    } else if typed.iter().all(|t| comparable(*t, first)) {
+        first
+    } else {
+        return;
+    };
+    for &i in values {
+        if a[i].ty != target {
+            a[i] = convert_to(a[i].clone(), target);
+        }
+    }
+}
+
 pub(super) fn convert_to(e: Expr, ty: Type) -> Expr {
     let func = match ty {
         Type::String | Type::Guid if e.ty == Type::String => return e,
@@ -1426,22 +1463,7 @@ fn call(
                     format!("iff() needs a bool condition, found {}", a[0].ty),
                 ));
             }
-            // A dynamic branch makes the result dynamic; the other branch is wrapped as a
-            // dynamic value (docs/semantics.md).
-            if (a[1].ty == Type::Dynamic) != (a[2].ty == Type::Dynamic) {
-                for i in [1, 2] {
-                    if a[i].ty != Type::Dynamic {
-                        let v = a[i].clone();
-                        a[i] = Expr {
-                            kind: ExprKind::Call {
-                                func: Func::AsDynamic,
-                                args: vec![v],
-                            },
-                            ty: Type::Dynamic,
-                        };
-                    }
-                }
-            }
+            unify_values(&mut a, &[1, 2]);
             if !comparable(a[1].ty, a[2].ty) {
                 return Err(l.err(
                     codes::TYPE,
@@ -1503,7 +1525,7 @@ fn call(
             arity(l, 1, 1)?;
             Type::Long
         }
-        GetItem | MatchesRegex | AsDynamic => unreachable!("not callable by name"),
+        GetItem | MatchesRegex => unreachable!("not callable by name"),
         CountOf
         | ParseUrl
         | Ipv4IsMatch
@@ -1598,22 +1620,8 @@ fn call(
             for i in (0..a.len() - 1).step_by(2) {
                 need(l, &a[i], Type::Bool, span)?;
             }
-            // As for iff: one dynamic value makes the result dynamic, the others wrapped.
             let values: Vec<usize> = (1..a.len()).step_by(2).chain([a.len() - 1]).collect();
-            if values.iter().any(|&i| a[i].ty == Type::Dynamic) {
-                for &i in &values {
-                    if a[i].ty != Type::Dynamic {
-                        let v = a[i].clone();
-                        a[i] = Expr {
-                            kind: ExprKind::Call {
-                                func: Func::AsDynamic,
-                                args: vec![v],
-                            },
-                            ty: Type::Dynamic,
-                        };
-                    }
-                }
-            }
+            unify_values(&mut a, &values);
             let t = a[1].ty;
             for i in (1..a.len()).step_by(2).chain([a.len() - 1]) {
                 if !comparable(t, a[i].ty) {

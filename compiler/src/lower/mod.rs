@@ -978,19 +978,12 @@ impl<'a> Lowerer<'a> {
         let keep: Vec<usize> = (0..input.schema.len())
             .filter(|i| !columns.iter().any(|(c, _)| c == i))
             .collect();
-        // Kept columns first, then the body's; clashing body names get a numeric suffix.
-        let names = unique_names(
-            keep.iter()
-                .map(|&i| input.schema[i].name.clone())
-                .chain(node.schema.iter().map(|c| c.name.clone()))
-                .collect(),
-        );
-        let schema = keep
-            .iter()
-            .map(|&i| input.schema[i].ty)
-            .chain(node.schema.iter().map(|c| c.ty))
-            .zip(names)
-            .map(|(ty, name)| Column { name, ty })
+        let schema = crate::ir::mv_apply_output(&input, &node, &keep)
+            .into_iter()
+            .map(|s| match s {
+                crate::ir::ApplySource::Input(i) => input.schema[i].clone(),
+                crate::ir::ApplySource::Body(j) => node.schema[j].clone(),
+            })
             .collect();
         Ok(Node {
             op: Op::MvApply {

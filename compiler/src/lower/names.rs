@@ -107,14 +107,25 @@ pub fn default_name(e: &ast::Expr, _lowered: &crate::ir::Expr) -> Option<String>
     }
 }
 
-/// Whether an expression reads any of `names` as a column.
+/// Whether an expression reads any of `names` as a column, by name or through
+/// `column_ifexists("name", ...)`.
 pub fn reads_any<'a>(e: &ast::Expr, names: impl Iterator<Item = &'a str> + Clone) -> bool {
     let mut found = false;
     walk(e, &mut |x| {
-        if let A::Name(n) = &x.kind {
-            if names.clone().any(|m| m == n) {
-                found = true;
+        let read = match &x.kind {
+            A::Name(n) => Some(n.as_str()),
+            A::Call { name, args }
+                if matches!(name.name.as_str(), "column_ifexists" | "columnifexists") =>
+            {
+                match args.first().map(|a| &a.value.kind) {
+                    Some(A::Lit(ast::Lit::Str(s))) => Some(s.as_str()),
+                    _ => None,
+                }
             }
+            _ => None,
+        };
+        if read.is_some_and(|n| names.clone().any(|m| m == n)) {
+            found = true;
         }
     });
     found

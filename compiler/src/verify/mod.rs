@@ -2,6 +2,9 @@
 //! same multiset of rows as the native run. Values are normalised by the output column's
 //! KQL type before comparison (see `detc verify --help`).
 
+pub mod generate;
+pub mod shrink;
+
 use crate::emit::sql;
 use crate::engines::{self, Engine, TableData};
 use crate::eval::{Data, Row};
@@ -10,7 +13,7 @@ use crate::testing::diff;
 use crate::types::Type;
 use crate::value::{format_datetime, parse_datetime, Value};
 
-fn dialect(e: Engine) -> &'static sql::Dialect {
+pub fn dialect(e: Engine) -> &'static sql::Dialect {
     match e {
         Engine::DuckDb => &sql::DUCKDB,
         Engine::Postgres => &sql::POSTGRES,
