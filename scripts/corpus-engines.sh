@@ -16,31 +16,19 @@ fi
 out=$(mktemp)
 trap 'rm -f "$out"' RETURN
 "${DETC:-target/debug/detc}" report "$corpus" --format json --engines "${DETC_CORPUS_ENGINES:-duckdb,sqlite,postgres}" >"$out"
-python3 - "$out" tests/corpus-engines.known "${DETC_CORPUS_ENGINES:-duckdb,sqlite,postgres}" <<'PY'
+PYTHONPATH=scripts python3 - "$out" tests/corpus-engines.known "${DETC_CORPUS_ENGINES:-duckdb,sqlite,postgres}" <<'PY'
 import json, sys
+import known_failures as kf
 report, known_file, engines = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
 d = json.load(open(report))
-known = {}
-for line in open(known_file, encoding="utf-8"):
-    line = line.strip()
-    if line and not line.startswith("#"):
-        engine, path, why = line.split("\t")
-        if engine in engines:
-            known[(engine, path)] = why
+known = kf.load(known_file, engines)
 failed = {}
 for r in d["rules"]:
-    path = r["path"].split("corpus/sentinel/", 1)[-1]
     for stage, outcome in r["stages"].items():
         if stage.startswith("run:") and isinstance(outcome, dict):
-            failed[(stage[4:], path)] = outcome["message"]
-new = sorted(set(failed) - set(known))
-gone = sorted(set(known) - set(failed))
+            failed[(stage[4:], kf.corpus_path(r["path"]))] = outcome["message"]
 for e in engines:
     ran = d["stages"][f"sql:{e}"]
     print(f"corpus engines: {e}: {d['stages'][f'run:{e}']} of {ran} rules with SQL agree")
-for k in gone:
-    print(f"corpus engines: known failure now passes (remove it from {known_file}): {k[0]} {k[1]}")
-for k in new:
-    print(f"corpus engines: NEW FAILURE {k[0]} {k[1]}\n  {failed[k]}")
-sys.exit(1 if new else 0)
+sys.exit(kf.judge("corpus engines", failed, known, known_file, stale_ok=True))
 PY

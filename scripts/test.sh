@@ -5,8 +5,8 @@
 # PostgreSQL server; SQLite is bundled), requires them (engine tests fail instead of skipping),
 # runs the Rust tests, then the rule suite. The PostgreSQL server is stopped on exit.
 #
-# `--slow` also runs every corpus rule's Spark SQL on the local Spark (about 13 more minutes);
-# CI (.ci/run) passes it.
+# `--slow` also runs every corpus rule's Spark SQL on the local Spark (about 13 more minutes)
+# and the synthesized-table verification of the corpus sample on Spark; CI (.ci/run) passes it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 slow=""
@@ -46,6 +46,11 @@ out=$(mktemp -d)
 "$DETC" build rules/ --out "$out"
 echo "rule suite: ok ($(ls "$out" | wc -l) target files built)"
 rm -rf "$out"
+
+# --- differential verification on synthesized tables: rules/ and a fixed corpus sample ---
+verify_engines=duckdb,sqlite,postgres
+[ -n "$slow" ] && verify_engines=$verify_engines,spark
+DETC=target/debug/detc DETC_VERIFY_ENGINES=$verify_engines bash scripts/verify-generate.sh
 
 # --- every corpus rule's SQL on the three engines (about 3 minutes; skipped without ../shared) ---
 engines=duckdb,sqlite,postgres

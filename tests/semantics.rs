@@ -1015,3 +1015,21 @@ fn column_ifexists_reads_a_column_assigned_earlier_in_the_extend() {
     );
     assert_eq!(rows, vec![vec![json!("y"), json!("y"), json!("y")]]);
 }
+
+/// Comparisons with NaN follow IEEE 754: all false but `!=`.
+#[test]
+fn nan_compares_false() {
+    let rows = query_rows(
+        "print n = 0.0 / 0 | project a = n < 70, b = n > 70, c = n == n, d = n != n, e = n >= 0.0",
+    );
+    assert_eq!(
+        rows,
+        vec![vec![
+            json!(false),
+            json!(false),
+            json!(false),
+            json!(true),
+            json!(false)
+        ]]
+    );
+}

@@ -635,6 +635,19 @@ impl Ctx<'_> {
                 {
                     return self.datetime_arith(*op, lhs, rhs);
                 }
+                let compares = matches!(
+                    op,
+                    BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+                );
+                if compares
+                    && (lhs.ty == Type::Real || rhs.ty == Type::Real)
+                    && self.d.kind != DialectKind::Sqlite
+                {
+                    self.approx(
+                        "comparison of real numbers",
+                        "the engine orders NaN above every number and equal to itself; in KQL every comparison with NaN but != is false",
+                    );
+                }
                 let dyn_num =
                     |e: &Expr, other: &Expr| e.ty == Type::Dynamic && other.ty.is_numeric();
                 let (a, b) = if dyn_num(lhs, rhs) || dyn_num(rhs, lhs) {
@@ -660,14 +673,33 @@ impl Ctx<'_> {
                 } else {
                     (self.expr(lhs)?, self.expr(rhs)?)
                 };
+                // KQL: `x == y` with one side null is false and `!=` true; with both null,
+                // null (docs/semantics.md). A string is never null.
+                let never_null = |e: &Expr| {
+                    matches!(e.ty, Type::String)
+                        || matches!(&e.kind, ExprKind::Literal(v) if !v.is_null())
+                };
+                let both_null = !never_null(lhs) && !never_null(rhs);
+                let null_if_both = |x: String| {
+                    if both_null {
+                        format!("(CASE WHEN {a} IS NULL AND {b} IS NULL THEN NULL ELSE {x} END)")
+                    } else {
+                        x
+                    }
+                };
                 match op {
-                    BinOp::Ne => {
-                        // KQL: null != x is true (docs/semantics.md).
-                        fill(self.d.distinct_from, &[("a", &a), ("b", &b)])
+                    BinOp::Ne => null_if_both(fill(self.d.distinct_from, &[("a", &a), ("b", &b)])),
+                    BinOp::Eq if !(never_null(lhs) && never_null(rhs)) => {
+                        null_if_both(format!("COALESCE({a} = {b}, {})", self.d.false_lit))
                     }
                     BinOp::Div if lhs.ty.is_integer() && rhs.ty.is_integer() => {
                         format!("({})", fill(self.d.int_div, &[("a", &a), ("b", &b)]))
                     }
+                    // KQL's real division by zero is IEEE's (NaN, ±infinity); PostgreSQL
+                    // raises an error instead.
+                    BinOp::Div if self.d.kind == DialectKind::Postgres => format!(
+                        "(CASE WHEN {b} = 0 THEN CAST(CASE WHEN {a} > 0 THEN 'Infinity' WHEN {a} < 0 THEN '-Infinity' WHEN {a} = 0 THEN 'NaN' END AS DOUBLE PRECISION) ELSE {a} / {b} END)"
+                    ),
                     _ => {
                         // SQL spells these three differently; the rest as KQL does.
                         let sop = match op {
@@ -1035,6 +1067,12 @@ impl Ctx<'_> {
 
     fn call(&mut self, func: Func, args: &[Expr]) -> Result<String, Unsupported> {
         super::sql_core::check_func(self.d, func, args)?;
+        if matches!(func, Func::ToLower | Func::ToUpper) && self.d.kind == DialectKind::Sqlite {
+            self.approx(
+                "tolower/toupper in SQLite",
+                "SQLite changes the case of ASCII letters only; KQL of every letter",
+            );
+        }
         // `parse_path(x).Filename` / `.Extension`, following detc's parse_path.
         if func == Func::GetItem
             && matches!(
@@ -2405,6 +2443,12 @@ impl Ctx<'_> {
         {
             return self.collect_dynamic(a);
         }
+        if matches!(a.func, AggFunc::ArgMax | AggFunc::ArgMin) {
+            self.approx(
+                "arg_max/arg_min ties",
+                "among rows tied on the key, the engine picks whose values are returned (KQL picks any too; detc's native run takes the first)",
+            );
+        }
         if matches!(a.func, AggFunc::MakeList | AggFunc::MakeListIf) {
             let object = matches!(
                 &a.args[0].kind,
@@ -3489,17 +3533,23 @@ impl Ctx<'_> {
         let mut lq = self.node(left)?;
         let rq = self.node(right)?;
         if kind == JoinKind::InnerUnique {
-            // Kusto keeps one left row per key; which one is unspecified.
+            // Kusto keeps one left row per key, unspecified which; detc keeps the least by
+            // the non-dynamic columns, as the native run does (docs/semantics.md).
             let part = keys
                 .iter()
                 .map(|(l, _)| quote_ident(&left.schema[*l].name))
                 .collect::<Vec<_>>()
                 .join(", ");
-            // Spark and Snowflake want an order in ROW_NUMBER's window; any will do.
-            let order = if self.d.kind.core_only() {
+            let by: Vec<String> = left
+                .schema
+                .iter()
+                .filter(|c| c.ty != Type::Dynamic)
+                .map(|c| format!("{} ASC NULLS FIRST", quote_ident(&c.name)))
+                .collect();
+            let order = if by.is_empty() {
                 format!(" ORDER BY {part}")
             } else {
-                String::new()
+                format!(" ORDER BY {}", by.join(", "))
             };
             let inner = format!(
                 "SELECT {}, ROW_NUMBER() OVER (PARTITION BY {part}{order}) AS \"__detc_rn\" FROM {lq}",

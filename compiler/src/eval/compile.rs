@@ -307,6 +307,10 @@ pub fn compile(e: &Expr, ctx: &Ctx) -> Result<Compiled, Diagnostic> {
     })
 }
 
+fn is_nan(v: &Value) -> bool {
+    matches!(v, Value::Real(x) if x.is_nan())
+}
+
 fn num(v: &Value) -> Option<f64> {
     match v {
         Value::Long(n) => Some(*n as f64),
@@ -339,6 +343,8 @@ fn binary(op: BinOp, l: Compiled, r: Compiled) -> Compiled {
             match (a.is_null(), c.is_null()) {
                 (true, true) => Value::Null,
                 (true, false) | (false, true) => Value::Bool(ne),
+                // IEEE 754, as .NET compares doubles: NaN equals nothing.
+                _ if is_nan(&a) || is_nan(&c) => Value::Bool(ne),
                 _ => Value::Bool((a.total_cmp(&c) == Ordering::Equal) != ne),
             }
         }),
@@ -346,6 +352,9 @@ fn binary(op: BinOp, l: Compiled, r: Compiled) -> Compiled {
             let (a, c) = (l(row), r(row));
             if a.is_null() || c.is_null() {
                 return Value::Null;
+            }
+            if is_nan(&a) || is_nan(&c) {
+                return Value::Bool(false);
             }
             let o = a.total_cmp(&c);
             b(Some(match op {

@@ -387,6 +387,54 @@ fn key_of(r: &[Value], cols: &[usize]) -> Vec<KeyCell> {
     cols.iter().map(|&i| key_cell(&r[i])).collect()
 }
 
+/// innerunique's left side: one row per key, the least by the row's non-dynamic columns in
+/// order (nulls first, strings by code point), so every target keeps the same row
+/// (docs/semantics.md); keys in order of first appearance.
+fn unique_left(left: Vec<Row>, lk: &[usize], lt: &[Type]) -> Vec<Row> {
+    let cols: Vec<usize> = (0..lt.len()).filter(|&i| lt[i] != Type::Dynamic).collect();
+    let mut pos: HashMap<Vec<KeyCell>, usize> = HashMap::new();
+    let mut kept: Vec<Row> = Vec::new();
+    for r in left {
+        match pos.get(&key_of(&r, lk)) {
+            Some(&i) => {
+                let less = cols
+                    .iter()
+                    .map(|&c| cell_order(&r[c], &kept[i][c]))
+                    .find(|o| o.is_ne())
+                    == Some(std::cmp::Ordering::Less);
+                if less {
+                    kept[i] = r;
+                }
+            }
+            None => {
+                pos.insert(key_of(&r, lk), kept.len());
+                kept.push(r);
+            }
+        }
+    }
+    kept
+}
+
+/// SQL's `ORDER BY c ASC NULLS FIRST` on one column's values.
+fn cell_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    match (a, b) {
+        (Value::Null, Value::Null) => Equal,
+        (Value::Null, _) => Less,
+        (_, Value::Null) => Greater,
+        (Value::Long(x), Value::Long(y)) => x.cmp(y),
+        (Value::Real(x), Value::Real(y)) => x.partial_cmp(y).unwrap_or(Equal),
+        (Value::Long(x), Value::Real(y)) => (*x as f64).partial_cmp(y).unwrap_or(Equal),
+        (Value::Real(x), Value::Long(y)) => x.partial_cmp(&(*y as f64)).unwrap_or(Equal),
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::DateTime(x), Value::DateTime(y)) | (Value::Timespan(x), Value::Timespan(y)) => {
+            x.cmp(y)
+        }
+        _ => Equal,
+    }
+}
+
 fn join(
     kind: JoinKind,
     left: Vec<Row>,
@@ -400,10 +448,7 @@ fn join(
     // Null keys never match (docs/semantics.md); strings are never null, so "" matches "".
     let has_null = |k: &[KeyCell]| k.contains(&KeyCell::Null);
     let left = if kind == JoinKind::InnerUnique {
-        let mut seen = HashSet::new();
-        left.into_iter()
-            .filter(|r| seen.insert(key_of(r, &lk)))
-            .collect()
+        unique_left(left, &lk, &lt)
     } else {
         left
     };

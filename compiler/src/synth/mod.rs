@@ -236,6 +236,14 @@ fn table_rows(
             }
         }
     }
+    // A KQL string is never null: a missing string is empty (as the fixture loader has it).
+    for r in &mut rows {
+        for (v, c) in r.iter_mut().zip(columns) {
+            if v.is_null() {
+                *v = Value::missing(c.ty);
+            }
+        }
+    }
     dedupe(&mut rows);
     if rows.len() > MAX_ROWS {
         // Keep the base row; sample the others with the seed.

@@ -76,6 +76,10 @@ fn norm_engine(j: &serde_json::Value, ty: Type, engine: Engine) -> String {
             None => format!("unparsable datetime {s:?}"),
         },
         (J::Number(n), Type::Bool) => (n.as_i64() == Some(1)).to_string(),
+        // NaN and infinities come back as text from JSON output.
+        (J::String(s), Type::Real | Type::Decimal) if s.parse::<f64>().is_ok() => {
+            num_text(s.parse().unwrap_or(f64::NAN))
+        }
         (J::Number(n), _) => match n.as_i64() {
             Some(i) => i.to_string(),
             None => num_text(n.as_f64().unwrap_or(f64::NAN)),

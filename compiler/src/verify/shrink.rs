@@ -34,11 +34,22 @@ fn disagrees(plan: &Node, data: &Data, engine: Engine, now: i64) -> Option<Strin
 
 /// The smallest case found within the budget (the original if nothing smaller disagrees).
 pub fn shrink(plan: &Node, data: &Data, engine: Engine, now: i64) -> Case {
+    shrink_with(plan, data, &|p: &Node, d: &Data| {
+        disagrees(p, d, engine, now)
+    })
+}
+
+/// [`shrink`] with any test of disagreement (`Some(difference)` when the case disagrees).
+pub fn shrink_with(
+    plan: &Node,
+    data: &Data,
+    fails: &dyn Fn(&Node, &Data) -> Option<String>,
+) -> Case {
     let mut budget = BUDGET;
     let mut plan = plan.clone();
     let mut data = data.clone();
-    let mut diff = disagrees(&plan, &data, engine, now).unwrap_or_default();
-    shrink_rows(&plan, &mut data, engine, now, &mut budget, &mut diff);
+    let mut diff = fails(&plan, &data).unwrap_or_default();
+    shrink_rows(&plan, &mut data, fails, &mut budget, &mut diff);
     // Descend into the first input that disagrees on its own.
     'descend: while budget > 0 {
         for input in plan.inputs() {
@@ -46,7 +57,7 @@ pub fn shrink(plan: &Node, data: &Data, engine: Engine, now: i64) -> Case {
                 continue;
             }
             budget = budget.saturating_sub(1);
-            if let Some(d) = disagrees(input, &data, engine, now) {
+            if let Some(d) = fails(input, &data) {
                 plan = input.clone();
                 diff = d;
                 continue 'descend;
@@ -60,7 +71,7 @@ pub fn shrink(plan: &Node, data: &Data, engine: Engine, now: i64) -> Case {
             sub.tables.insert(t, rows.clone());
         }
     }
-    shrink_rows(&plan, &mut sub, engine, now, &mut budget, &mut diff);
+    shrink_rows(&plan, &mut sub, fails, &mut budget, &mut diff);
     Case {
         plan,
         data: sub,
@@ -79,8 +90,7 @@ fn has_outer_row(n: &Node) -> bool {
 fn shrink_rows(
     plan: &Node,
     data: &mut Data,
-    engine: Engine,
-    now: i64,
+    fails: &dyn Fn(&Node, &Data) -> Option<String>,
     budget: &mut usize,
     diff: &mut String,
 ) {
@@ -97,7 +107,7 @@ fn shrink_rows(
                 let mut trial = data.clone();
                 trial.tables.insert(t.clone(), Arc::new(fewer.clone()));
                 *budget -= 1;
-                match disagrees(plan, &trial, engine, now) {
+                match fails(plan, &trial) {
                     Some(d) => {
                         rows = fewer;
                         *data = trial;
