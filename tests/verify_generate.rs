@@ -340,3 +340,19 @@ fn kql_round_trip_holds_on_synthesized_tables() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A threshold on a count (`count() > 5`, `dcount(x) >= 3`) gets enough rows, or enough
+/// distinct values, in one group for the rule to fire.
+#[test]
+fn count_thresholds_get_enough_rows() {
+    for q in [
+        "SigninLogs | where ResultType == \"50126\" | summarize n = count() by UserPrincipalName | where n > 5",
+        "SigninLogs | summarize d = dcount(IPAddress) by UserPrincipalName | where d >= 3",
+        "SigninLogs | summarize n = countif(ResultType != \"0\") by UserPrincipalName | extend m = n | where m >= 4",
+    ] {
+        let p = plan(q);
+        let data = detc::synth::synthesize(&p, now(), 1);
+        let rows = eval::run(&p, &data, &Ctx { now: now() }).unwrap();
+        assert!(!rows.is_empty(), "{q}: no group reaches the threshold");
+    }
+}

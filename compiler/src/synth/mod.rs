@@ -30,7 +30,8 @@ use probes::Probe;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Rows per table at most.
+/// Boundary rows per table at most (rows a count threshold asks for come on top, at most 100
+/// per threshold).
 pub const MAX_ROWS: usize = 200;
 
 /// The synthesized tables of a plan (parameters bound), read with the columns the plan
@@ -40,7 +41,7 @@ pub fn synthesize(plan: &Node, now: i64, seed: u64) -> Data {
     let groups = Groups::new(&found);
     let mut data = Data::default();
     for (table, columns) in plan.sources() {
-        let rows = table_rows(&table, &columns, &found.probes, &groups, now, seed);
+        let rows = table_rows(&table, &columns, &found, &groups, now, seed);
         data.tables.insert(table, Arc::new(rows));
     }
     data
@@ -146,11 +147,12 @@ struct Cell<'a> {
 fn table_rows(
     table: &str,
     columns: &[Column],
-    all: &[Probe],
+    found: &probes::Probes,
     groups: &Groups,
     now: i64,
     seed: u64,
 ) -> Vec<Row> {
+    let all = &found.probes;
     // Every tested place of this table, in column order, then path order.
     let mut places: BTreeMap<(usize, Vec<Step>), Vec<&Probe>> = BTreeMap::new();
     for p in all.iter().filter(|p| p.origin.table == table) {
@@ -255,6 +257,45 @@ fn table_rows(
         }
         rest.truncate(MAX_ROWS - 1);
         rows.extend(rest);
+    }
+    // Thresholds on counts: the base row repeated, or with as many distinct values.
+    for c in found
+        .copies
+        .iter()
+        .filter(|c| c.tables.iter().any(|t| t == table))
+    {
+        let target = c
+            .distinct
+            .as_ref()
+            .filter(|o| o.table == table)
+            .and_then(|o| {
+                let i = columns.iter().position(|col| col.name == o.column)?;
+                Some(Cell {
+                    column: i,
+                    path: o.path.clone(),
+                    ty: if o.path.is_empty() {
+                        columns[i].ty
+                    } else {
+                        Type::String
+                    },
+                    probes: vec![],
+                    group: None,
+                })
+            });
+        for k in 1..c.n {
+            let mut r = base.clone();
+            if let Some(cell) = &target {
+                let v = match (&base[cell.column], cell.ty) {
+                    (Value::Long(n), _) => Value::Long(n + k as i64),
+                    (_, Type::String | Type::Guid) | (Value::Dynamic(_), _) => {
+                        Value::str(&format!("{}{k}", base[cell.column].to_kql_string()))
+                    }
+                    _ => continue,
+                };
+                set(&mut r, cell, v);
+            }
+            rows.push(r);
+        }
     }
     rows
 }

@@ -18,6 +18,9 @@ pub enum Test {
     },
     /// `isempty`/`isnull` and their negations: the value is irrelevant.
     Emptiness,
+    /// Read by a function detc cannot invert (`ipv4_is_private(x)`, `extract(re, 1, x)`):
+    /// plausible values for the column's kind of data (see [`super::variants::plausible`]).
+    Read,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -33,6 +36,47 @@ pub struct Probes {
     pub probes: Vec<Probe>,
     /// Cells compared with each other: they should share values.
     pub links: Vec<(Origin, Origin)>,
+    /// Counts a threshold asks for (`summarize n = count() by x | where n > 5`).
+    pub copies: Vec<Copies>,
+}
+
+/// A group of at least `n` rows of the tables below a `summarize` (with `distinct`: `n`
+/// different values of that cell, for `dcount`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Copies {
+    pub tables: Vec<String>,
+    pub n: usize,
+    pub distinct: Option<Origin>,
+}
+
+/// Rows one threshold may ask for at most.
+const MAX_COPIES: usize = 100;
+
+/// The `summarize` aggregate plan column `index` of `node` is, through filters, sorts and
+/// plain renames: the summarize's input and the aggregate.
+fn aggregate_of(node: &Node, index: usize) -> Option<(&Node, &crate::ir::Agg)> {
+    let column = |e: &Expr| match e.kind {
+        ExprKind::Column { index, .. } => Some(index),
+        _ => None,
+    };
+    match &node.op {
+        Op::Filter { input, .. }
+        | Op::Sort { input, .. }
+        | Op::Take { input, .. }
+        | Op::Distinct { input } => aggregate_of(input, index),
+        Op::Extend { input, items } => {
+            match items.iter().find(|(_, slot, _)| *slot == Some(index)) {
+                Some((_, _, e)) => aggregate_of(input, column(e)?),
+                None if index < input.schema.len() => aggregate_of(input, index),
+                None => None,
+            }
+        }
+        Op::Project { input, items } => aggregate_of(input, column(&items.get(index)?.1)?),
+        Op::Summarize { input, by, aggs } if index >= by.len() => {
+            aggs.get(index - by.len()).map(|(_, a)| (&**input, a))
+        }
+        _ => None,
+    }
 }
 
 /// The probes of a plan whose parameters are bound; `now` evaluates `ago()` and `now()`.
@@ -156,6 +200,8 @@ impl Collector {
                 )
                 .then_some(*op);
                 if let Some(cmp) = cmp {
+                    self.threshold(input, lhs, rhs, cmp);
+                    self.threshold(input, rhs, lhs, flip(cmp));
                     if let Some(v) = self.constant(rhs) {
                         self.add(origins(lhs), Test::Cmp(cmp), v);
                     } else if let Some(v) = self.constant(lhs) {
@@ -215,6 +261,13 @@ impl Collector {
             {
                 self.add(origins(&args[0]), Test::Emptiness, Value::Null);
             }
+            ExprKind::Call { args, .. } => {
+                for a in args {
+                    if let ExprKind::Column { .. } = a.kind {
+                        self.add(origins(a), Test::Read, Value::Null);
+                    }
+                }
+            }
             _ => {}
         }
         for c in e.children() {
@@ -222,6 +275,58 @@ impl Collector {
         }
         if let ExprKind::Subquery { plan, .. } = &e.kind {
             self.node(plan, &Vec::new());
+        }
+    }
+
+    /// `count() > 5` (an aggregate column compared with a constant): ask for enough rows.
+    fn threshold(&mut self, input: &Node, col: &Expr, bound: &Expr, cmp: BinOp) {
+        let ExprKind::Column { index, .. } = col.kind else {
+            return;
+        };
+        let Some((below, agg)) = aggregate_of(input, index) else {
+            return;
+        };
+        use crate::ir::AggFunc;
+        if !matches!(
+            agg.func,
+            AggFunc::Count | AggFunc::CountIf | AggFunc::DCount | AggFunc::DCountIf
+        ) {
+            return;
+        }
+        let v = match self.constant(bound) {
+            Some(Value::Long(n)) => n as f64,
+            Some(Value::Real(x)) => x,
+            _ => return,
+        };
+        let n = match cmp {
+            BinOp::Gt => v.floor() + 1.0,
+            BinOp::Ge | BinOp::Eq => v.ceil(),
+            _ => return,
+        };
+        if n.is_nan() || n <= 1.0 {
+            return;
+        }
+        let distinct = match agg.func {
+            AggFunc::DCount | AggFunc::DCountIf => {
+                let o = of_expr(
+                    below,
+                    agg.args.first().expect("dcount has an argument"),
+                    &Vec::new(),
+                );
+                match o.into_iter().next() {
+                    Some(o) => Some(o),
+                    None => return,
+                }
+            }
+            _ => None,
+        };
+        let c = Copies {
+            tables: below.sources().into_iter().map(|(t, _)| t).collect(),
+            n: (n as usize).min(MAX_COPIES),
+            distinct,
+        };
+        if !self.out.copies.contains(&c) {
+            self.out.copies.push(c);
         }
     }
 

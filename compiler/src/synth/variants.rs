@@ -12,12 +12,15 @@ const TICK_STEP: i64 = 10;
 
 /// A value of type `ty` that passes the probe's test (if the test can be passed).
 pub fn passing(p: &Probe, ty: Type) -> Option<Value> {
+    if p.test == Test::Read {
+        return None;
+    }
     let v = coerce(&p.value, ty)?;
     Some(match p.test {
         Test::Cmp(BinOp::Lt) => step(&v, -1).unwrap_or(v),
         Test::Cmp(BinOp::Gt) => step(&v, 1).unwrap_or(v),
         Test::Cmp(BinOp::Ne) => step(&v, 1).unwrap_or_else(|| other(&v)),
-        Test::Emptiness => return None,
+        Test::Emptiness | Test::Read => return None,
         _ => v,
     })
 }
@@ -29,6 +32,9 @@ pub fn boundary(p: &Probe, ty: Type) -> Vec<Value> {
         out.push(v);
     }
     match (p.test, coerce(&p.value, ty)) {
+        (Test::Read, _) if matches!(ty, Type::String | Type::Guid) => {
+            out.extend(plausible(&p.origin.column).iter().map(|s| Value::str(s)));
+        }
         (Test::Emptiness, _) => {
             if matches!(ty, Type::String | Type::Guid) {
                 out.push(Value::str(""));
@@ -151,7 +157,7 @@ pub fn passes(p: &Probe, v: &Value) -> bool {
         return false;
     };
     match p.test {
-        Test::Emptiness => true,
+        Test::Emptiness | Test::Read => true,
         Test::Cmp(c) => {
             let Some(o) = partial_cmp(v, &want) else {
                 return false;
@@ -208,5 +214,35 @@ fn partial_cmp(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
         (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
         (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
         _ => None,
+    }
+}
+
+/// Text values of the kind a column's name suggests, for cells read by functions that
+/// parse them (IP addresses, URLs, paths, accounts); other names get a few shapes of text.
+pub fn plausible(column: &str) -> &'static [&'static str] {
+    let n = column.to_ascii_lowercase();
+    if n.contains("ip") && !n.contains("descr") && !n.contains("script") || n.ends_with("address") {
+        &["10.1.2.3", "8.8.8.8", "192.168.0.1", "fe80::1", "not an ip"]
+    } else if n.contains("url") || n.contains("uri") {
+        &[
+            "https://contoso.com/a/b.ps1?x=1",
+            "http://10.1.2.3:8080/index.html",
+            "contoso.com",
+        ]
+    } else if n.contains("path")
+        || n.contains("file")
+        || n.contains("commandline")
+        || n.contains("process")
+    {
+        &[
+            "C:\\Windows\\System32\\cmd.exe /c whoami",
+            "/usr/bin/curl http://contoso.com/x.sh",
+            "report.docx",
+        ]
+    } else if n.contains("upn") || n.contains("user") || n.contains("account") || n.contains("mail")
+    {
+        &["alice@contoso.com", "CONTOSO\\bob", "svc-backup"]
+    } else {
+        &["a b c", "123", "x.y-z", "{\"k\": 1}"]
     }
 }
