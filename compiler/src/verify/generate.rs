@@ -190,7 +190,7 @@ fn compare(
         Ok(o) => o,
         Err(u) => return Verdict::Skipped(format!("unsupported: {u}")),
     };
-    let msg = match super::check(plan, data, native, engine, opts.now) {
+    let msg = match super::check_emitted(plan, data, native, engine, &emitted) {
         Ok(n) => return Verdict::Agreed(n),
         Err(m) => m,
     };

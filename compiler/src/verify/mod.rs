@@ -107,6 +107,19 @@ pub fn check(
     engine: Engine,
     now: i64,
 ) -> Result<usize, String> {
+    let out = sql::emit_at(plan, dialect(engine), Some(now))
+        .map_err(|u| format!("cannot emit SQL: {u}"))?;
+    check_emitted(plan, data, native, engine, &out)
+}
+
+/// [`check`] with the plan's SQL already emitted (by `emit_at` with the same `now`).
+pub fn check_emitted(
+    plan: &Node,
+    data: &Data,
+    native: &[Row],
+    engine: Engine,
+    out: &sql::SqlOutput,
+) -> Result<usize, String> {
     engines::available(engine)?;
     // Tables hold the columns under the identifiers the SQL reads them by.
     let renamed = sql::sql_names(plan, dialect(engine));
@@ -126,8 +139,6 @@ pub fn check(
                 .collect(),
         })
         .collect();
-    let out = sql::emit_at(plan, dialect(engine), Some(now))
-        .map_err(|u| format!("cannot emit SQL: {u}"))?;
     if !out.params.is_empty() {
         return Err("the plan still has unbound parameters".into());
     }
